@@ -1,0 +1,37 @@
+# Two commands for a fresh clone: `make demo` and `make test`. Everything else is for the curious.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export FUPIN_HOME ?= $(CURDIR)/var
+
+.PHONY: demo test install serve bench migration clean lint
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)  ## set up and run the month on the embedded defaults, with demo data
+	$(BIN)/python scripts/demo.py
+
+test: $(STAMP)  ## set up and run the whole test suite
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+serve: $(STAMP)  ## a local Prefect server, the deployments and a worker
+	$(BIN)/fupin serve
+
+bench: $(STAMP)
+	$(BIN)/python bench/labor.py
+
+migration: $(STAMP)  ## generate an Alembic revision from warehouse/schema.py: make migration m="why"
+	$(BIN)/python -m warehouse.migrate "$(m)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,55 @@
+"""`fupin init` and `fupin templates`: create the warehouse and hand units their blank forms."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fupin.errors import UsageError
+from fupin.runtime import load_runtime
+from warehouse.months import parse_month
+
+console = Console()
+
+
+def init() -> None:
+    """Create or upgrade the warehouse and seed its dimensions from config/ (safe to run again)."""
+    import datetime as dt
+
+    from warehouse.init import init_warehouse
+    from warehouse.months import month_of
+
+    rt = load_runtime()
+    changed = init_warehouse(rt.engine, rt.config, months=[month_of(dt.date.today())])
+    table = Table("table", "rows added or changed", title=f"warehouse ready: {rt.engine.url.render_as_string()}")
+    for name, n in changed.items():
+        table.add_row(name, str(n))
+    console.print(table)
+
+
+def templates(
+    month: str = typer.Option(..., "--month", help="Reporting month, YYYY-MM (e.g. 2020-09)."),
+    out: Path = typer.Option(None, "--out", help="Folder to write into (default FUPIN_HOME/templates/MONTH)."),
+    unit: list[str] = typer.Option(None, "--unit", help="Only these unit codes (repeatable); default every unit."),
+) -> None:
+    """Write one blank .xlsx per reporting unit, in the office's own layout, ready to fill."""
+    from tasks.templates import write_template
+
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    rt = load_runtime()
+    out = out or rt.settings.paths.home / "templates" / month
+    units = [rt.config.unit(code) for code in unit] if unit else list(rt.config.units)
+    out.mkdir(parents=True, exist_ok=True)
+    for u in units:
+        write_template.fn(rt.config, u, month, out)
+    console.print(f"wrote {len(units)} templates to [bold]{out}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(templates)

@@ -1,0 +1,101 @@
+"""Settings read from the environment once, at the edge (CLI start, flow start), never at import time."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import SecretStr
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 25
+    user: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where everything lives under FUPIN_HOME."""
+
+    home: Path
+
+    @property
+    def inbox(self) -> Path: return self.home / "inbox"
+    @property
+    def archive(self) -> Path: return self.home / "archive"
+    @property
+    def quarantine(self) -> Path: return self.home / "quarantine"
+    @property
+    def outputs(self) -> Path: return self.home / "outputs"
+    @property
+    def outbox(self) -> Path: return self.home / "outbox"
+    @property
+    def logs(self) -> Path: return self.home / "logs"
+    @property
+    def prefect_home(self) -> Path: return self.home / "prefect"
+
+    def ensure(self) -> "Paths":
+        for p in (self.inbox, self.archive, self.quarantine, self.outputs, self.outbox, self.logs):
+            p.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that differs between a laptop and production."""
+
+    home: Path
+    warehouse_url: str
+    config_dir: Path | None = None
+    smtp: SmtpSettings | None = None
+    mail_from: str = "fupin@office.example.org"
+    pii_key: SecretStr | None = field(default=None, repr=False)
+    ui_url: str = "http://127.0.0.1:4200"
+
+    @property
+    def paths(self) -> Paths:
+        return Paths(self.home)
+
+    def require_pii_key(self) -> bytes:
+        """The HMAC key for identity numbers; refuses to run without one rather than hash with an empty key."""
+        if self.pii_key is None or not self.pii_key.get_secret_value():
+            raise SettingsError(
+                "FUPIN_PII_KEY is not set: set it (or a Prefect Secret block 'fupin-pii-key') before ingesting "
+                "labor records / 未设置 FUPIN_PII_KEY"
+            )
+        return self.pii_key.get_secret_value().encode()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        home = Path(env.get("FUPIN_HOME") or "var").resolve()
+        url = env.get("FUPIN_WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.db'}"
+        smtp = None
+        if env.get("FUPIN_SMTP_HOST"):
+            try:
+                port = int(env.get("FUPIN_SMTP_PORT") or 25)
+            except ValueError as exc:
+                raise SettingsError(f"FUPIN_SMTP_PORT must be a number, not {env['FUPIN_SMTP_PORT']!r}") from exc
+            password = env.get("FUPIN_SMTP_PASSWORD")
+            smtp = SmtpSettings(
+                host=env["FUPIN_SMTP_HOST"], port=port, user=env.get("FUPIN_SMTP_USER") or None,
+                password=SecretStr(password) if password else None,
+                starttls=(env.get("FUPIN_SMTP_STARTTLS") or "").lower() in {"1", "true", "yes", "on"},
+            )
+        key = env.get("FUPIN_PII_KEY")
+        return cls(
+            home=home, warehouse_url=url,
+            config_dir=Path(env["FUPIN_CONFIG_DIR"]) if env.get("FUPIN_CONFIG_DIR") else None,
+            smtp=smtp, mail_from=env.get("FUPIN_MAIL_FROM") or "fupin@office.example.org",
+            pii_key=SecretStr(key) if key else None,
+            ui_url=env.get("FUPIN_UI_URL") or "http://127.0.0.1:4200",
+        )

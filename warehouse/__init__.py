@@ -1,0 +1,1 @@
+"""The warehouse: star schema, engine, migrations, seeds and documented views."""

@@ -1,0 +1,30 @@
+"""Alembic environment: migrations are generated from warehouse.schema.metadata."""
+from alembic import context
+
+from warehouse.schema import metadata
+
+config = context.config
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:
+        from warehouse.engine import make_engine
+
+        with make_engine(config.get_main_option("sqlalchemy.url")).connect() as conn:
+            _run(conn)
+            conn.commit()
+    else:
+        _run(connection)
+
+
+def _run(connection) -> None:
+    context.configure(
+        connection=connection, target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations_online()

@@ -1,0 +1,244 @@
+"""The warehouse star schema: one MetaData, dim_ tables for what is reported on, fct_ tables for what happened."""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, Numeric, String, Table,
+    Text, UniqueConstraint,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+VALUE = Numeric(18, 4, asdecimal=False)
+TIMESTAMP = DateTime(timezone=True)
+
+dim_form = Table(
+    "dim_form", metadata,
+    Column("form_key", Integer, primary_key=True),
+    Column("form_code", String(8), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("unit_kind", String(16), nullable=False),
+    Column("by_region", Boolean, nullable=False),
+    comment="Grain: one row per form of Attachment 2 (表1, 表2, 表3).",
+)
+
+dim_unit = Table(
+    "dim_unit", metadata,
+    Column("unit_key", Integer, primary_key=True),
+    Column("unit_code", String(40), nullable=False, unique=True),
+    Column("unit_name", Text, nullable=False),
+    Column("official_name", Text, nullable=False),
+    Column("unit_kind", String(16), nullable=False),
+    Column("form_key", ForeignKey("dim_form.form_key"), nullable=False),
+    Column("region", String(16)),
+    Column("email", Text, nullable=False),
+    Column("sort_order", Integer, nullable=False),
+    Column("is_active", Boolean, nullable=False, default=True),
+    comment="Grain: one row per reporting unit (填报单位) ever declared; dropped units stay, inactive.",
+)
+
+dim_unit_alias = Table(
+    "dim_unit_alias", metadata,
+    Column("alias_key", String(120), primary_key=True, comment="the alias, NFKC-folded, without spaces"),
+    Column("alias", Text, nullable=False),
+    Column("unit_key", ForeignKey("dim_unit.unit_key"), nullable=False),
+    comment="Grain: one row per name by which a unit is written (朝阳 / 朝阳区 / 北京市朝阳区).",
+)
+
+dim_indicator = Table(
+    "dim_indicator", metadata,
+    Column("indicator_key", Integer, primary_key=True),
+    Column("form_key", ForeignKey("dim_form.form_key"), nullable=False),
+    Column("row_no", Integer, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("indicator", Text, nullable=False),
+    Column("measure_unit", String(8), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("parent_row_no", Integer),
+    Column("at_most_row_no", Integer),
+    Column("weight_row_no", Integer),
+    Column("concept", String(60)),
+    UniqueConstraint("form_key", "row_no"),
+    comment="Grain: one row per numbered row (序号) of a form; names repeat, form + row_no is the identity.",
+)
+
+dim_region = Table(
+    "dim_region", metadata,
+    Column("region_key", Integer, primary_key=True),
+    Column("region", String(16), nullable=False, unique=True),
+    Column("is_total", Boolean, nullable=False),
+    Column("province", Text),
+    Column("sort_order", Integer, nullable=False),
+    comment="Grain: one row per report column: 合计 and each supported region.",
+)
+
+dim_month = Table(
+    "dim_month", metadata,
+    Column("month_key", Integer, primary_key=True, autoincrement=False, comment="YYYYMM"),
+    Column("month", String(7), nullable=False, unique=True, comment="'YYYY-MM'"),
+    Column("year", Integer, nullable=False),
+    Column("month_of_year", Integer, nullable=False),
+    Column("quarter", Integer, nullable=False),
+    Column("deadline", Date, nullable=False),
+    comment="Grain: one row per reporting month; figures are year-to-date at its end.",
+)
+
+dim_district = Table(
+    "dim_district", metadata,
+    Column("district_key", Integer, primary_key=True),
+    Column("district", String(16), nullable=False, unique=True),
+    Column("short_name", String(16), nullable=False),
+    Column("unit_code", String(40), nullable=False),
+    Column("sort_order", Integer, nullable=False),
+    comment="Grain: one row per Beijing district as a place of employment.",
+)
+
+dim_origin = Table(
+    "dim_origin", metadata,
+    Column("origin_key", Integer, primary_key=True),
+    Column("province", Text, nullable=False),
+    Column("city", Text, nullable=False),
+    Column("county", Text, nullable=False),
+    Column("is_paired", Boolean, nullable=False, default=False),
+    Column("is_central_western", Boolean, nullable=False, default=False),
+    Column("report_region", String(16), nullable=False),
+    UniqueConstraint("province", "city", "county"),
+    comment="Grain: one row per county of origin (province / city / county); paired counties seeded, others as met.",
+)
+
+fct_submission = Table(
+    "fct_submission", metadata,
+    Column("submission_id", Integer, primary_key=True),
+    Column("kind", String(8), nullable=False, comment="report or labor"),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("original_name", Text, nullable=False),
+    Column("archive_path", Text, nullable=False),
+    Column("received_at", TIMESTAMP, nullable=False),
+    Column("unit_key", ForeignKey("dim_unit.unit_key")),
+    Column("form_key", ForeignKey("dim_form.form_key")),
+    Column("month_key", ForeignKey("dim_month.month_key")),
+    Column("sent_on", Date),
+    Column("status", String(12), nullable=False, comment="received, accepted or rejected"),
+    Column("version", Integer, comment="1, 2, ... per unit and month, accepted files only"),
+    Column("is_current", Boolean, nullable=False, default=False),
+    Column("is_late", Boolean),
+    Column("n_errors", Integer, nullable=False, default=0),
+    Column("n_warnings", Integer, nullable=False, default=0),
+    Column("n_rows", Integer),
+    Column("flow_run_id", String(40)),
+    Column("message", Text),
+    CheckConstraint("status in ('received', 'accepted', 'rejected')", name="status"),
+    Index("ix_fct_submission_unit_month", "unit_key", "month_key"),
+    comment="Grain: one row per distinct file received (by SHA-256); every fact points at one.",
+)
+
+fct_indicator_value = Table(
+    "fct_indicator_value", metadata,
+    Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), primary_key=True),
+    Column("indicator_key", ForeignKey("dim_indicator.indicator_key"), primary_key=True),
+    Column("region_key", ForeignKey("dim_region.region_key"), primary_key=True),
+    Column("unit_key", ForeignKey("dim_unit.unit_key"), nullable=False),
+    Column("month_key", ForeignKey("dim_month.month_key"), nullable=False),
+    Column("value", VALUE, comment="NULL where not reported (blank, —, /, 无): not zero"),
+    Column("remark", Text, comment="表3 备注, on the 合计 row"),
+    Index("ix_fct_indicator_value_unit_month", "unit_key", "month_key"),
+    comment="Grain: unit × indicator × region × month × submission (each version kept).",
+)
+
+fct_validation_issue = Table(
+    "fct_validation_issue", metadata,
+    Column("issue_id", Integer, primary_key=True),
+    Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("severity", String(8), nullable=False, comment="error or warning"),
+    Column("rule", String(40), nullable=False),
+    Column("sheet", Text),
+    Column("cell", String(16)),
+    Column("row_no", Integer),
+    Column("region", String(16)),
+    Column("value", Text),
+    Column("message_zh", Text, nullable=False),
+    Column("message_en", Text, nullable=False),
+    Column("is_open", Boolean, nullable=False, default=True),
+    comment="Grain: one row per problem found in a submission (errors reject it; warnings are kept).",
+)
+
+fct_labor_employment = Table(
+    "fct_labor_employment", metadata,
+    Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), primary_key=True),
+    Column("origin_key", ForeignKey("dim_origin.origin_key"), primary_key=True),
+    Column("district_key", ForeignKey("dim_district.district_key"), primary_key=True),
+    Column("month_key", ForeignKey("dim_month.month_key"), nullable=False, index=True),
+    Column("persons", Integer, nullable=False, comment="distinct insured people"),
+    comment="Grain: month × origin county × employment district (per labor submission).",
+)
+
+fct_labor_person_month = Table(
+    "fct_labor_person_month", metadata,
+    Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), primary_key=True),
+    Column("person_key", String(64), primary_key=True, comment="HMAC-SHA256 of the identity number"),
+    Column("month_key", ForeignKey("dim_month.month_key"), nullable=False, index=True),
+    Column("district_key", ForeignKey("dim_district.district_key"), nullable=False),
+    Column("origin_key", ForeignKey("dim_origin.origin_key"), nullable=False),
+    Column("is_insured", Boolean, nullable=False),
+    comment="Grain: one pseudonymous person per labor submission; for retention, never shown raw to analysts.",
+)
+
+restricted_labor_person = Table(
+    "restricted_labor_person", metadata,
+    Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), primary_key=True),
+    Column("person_key", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("id_masked", String(18), nullable=False, comment="110105********1234"),
+    Column("district_key", ForeignKey("dim_district.district_key"), nullable=False),
+    Column("origin_key", ForeignKey("dim_origin.origin_key"), nullable=False),
+    Column("employer", Text),
+    Column("insurance_status", String(8), nullable=False),
+    Column("source_row", Integer, nullable=False),
+    comment="Grain: one person per labor submission. Restricted: names and masked numbers, for district lists only.",
+)
+
+fct_labor_invalid_row = Table(
+    "fct_labor_invalid_row", metadata,
+    Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), primary_key=True),
+    Column("source_row", Integer, primary_key=True),
+    Column("column_name", String(40), primary_key=True),
+    Column("rule", String(40), nullable=False),
+    Column("value_masked", Text, comment="identity numbers masked"),
+    comment="Grain: one failed check of one row of a labor file, recorded when the row is excluded.",
+)
+
+fct_publication = Table(
+    "fct_publication", metadata,
+    Column("publication_id", Integer, primary_key=True),
+    Column("month_key", ForeignKey("dim_month.month_key"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("published_at", TIMESTAMP, nullable=False),
+    Column("submission_ids", Text, nullable=False, comment="JSON list of the submissions used"),
+    UniqueConstraint("month_key", "version"),
+    comment="Grain: one frozen consolidated workbook per month and version.",
+)
+
+fct_mail = Table(
+    "fct_mail", metadata,
+    Column("mail_id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False, comment="publication, receipt, rejection, labor_list, reminder, alert"),
+    Column("recipients", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("month_key", ForeignKey("dim_month.month_key")),
+    Column("unit_key", ForeignKey("dim_unit.unit_key")),
+    Column("submission_id", ForeignKey("fct_submission.submission_id")),
+    Column("publication_id", ForeignKey("fct_publication.publication_id")),
+    Column("status", String(8), nullable=False, comment="sent, written (to the outbox) or failed"),
+    Column("sent_at", TIMESTAMP, nullable=False),
+    Column("detail", Text, comment="server answer or .eml path"),
+    comment="Grain: one row per message handed to a mail sink.",
+)

@@ -1,0 +1,1 @@
+"""Import every module that registers views; add a module here when it defines new ones."""
