@@ -1,0 +1,1 @@
+"""pandera contracts for what units and the HR bureau send, with located, bilingual failure messages."""

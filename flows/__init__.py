@@ -1,0 +1,1 @@
+"""Prefect flows: each module puts one job's steps in order."""

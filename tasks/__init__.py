@@ -1,0 +1,1 @@
+"""Small, pure, typed steps: DataFrames, config objects and paths in and out; Prefect decorators only."""
