@@ -1,0 +1,1 @@
+"""Demo and fixture data generators, shared by tests, bench and scripts/demo.py."""
