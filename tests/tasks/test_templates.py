@@ -64,7 +64,7 @@ def test_input_cells_are_validated_and_everything_else_locked(cfg: Config, writt
 def test_print_setup(written: dict[str, Path]) -> None:
     ws = openpyxl.load_workbook(written["hotan"])["表3"]
     assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9  # A4
-    assert ws.print_title_rows == f"{HEADER_ROW}:{HEADER_ROW}"
+    assert ws.print_title_rows == f"${HEADER_ROW}:${HEADER_ROW}"
     assert ws.freeze_panes == f"E{FIRST_DATA_ROW}"
 
 
