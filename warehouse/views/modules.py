@@ -1,1 +1,2 @@
 """Import every module that registers views; add a module here when it defines new ones."""
+from warehouse.views import analyst  # noqa: F401

@@ -1,0 +1,163 @@
+"""Deterministic synthetic months loaded straight into the fact tables, for the analyst tests and the benchmark."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, Table, func, select
+
+from config import Config, Unit
+from warehouse.months import month_key, parse_month
+from warehouse.schema import (
+    dim_district, dim_form, dim_indicator, dim_origin, dim_region, dim_unit, fct_indicator_value,
+    fct_labor_employment, fct_labor_person_month, fct_submission,
+)
+from warehouse.seed import ensure_months
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to generate: which months, who is late, who restates, who is missing, how many laborers."""
+
+    months: tuple[str, ...]
+    late_every: int = 5          # every n-th unit (by sort order) sends version 1 after the deadline
+    restate_every: int = 7       # every n-th unit sends a corrected version 2 each month
+    missing_every: int = 11      # every n-th unit does not report in the last month
+    reject_every: int = 13       # every n-th unit first sends a file that is rejected
+    laborers: int = 0            # people in the labor pool (each month a deterministic part of them is employed)
+
+
+def ytd_value(cfg: Config, unit: Unit, row_no: int, region_no: int, month: str, version: int) -> float:
+    """The year-to-date figure a unit reports: grows linearly through the year; a restatement adds to it."""
+    ind = cfg.form(unit.form_code).row(row_no)
+    base = (unit.sort_order * 31 + row_no * 7 + region_no * 3) % 17 + 1
+    if ind.kind == "rate":
+        return float(min(100, base * 5 + version))
+    ytd = base * parse_month(month)[1] + (version - 1) * base
+    return round(ytd / 100, 4) if ind.kind == "money" else float(ytd)
+
+
+def _sha(*parts: object) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
+
+
+def _received(cfg: Config, month: str, day_after_deadline: int) -> dt.datetime:
+    day = cfg.deadline(month) + dt.timedelta(days=day_after_deadline)
+    local = dt.datetime.combine(day, dt.time(10, 0), tzinfo=ZoneInfo(cfg.calendar.timezone))
+    return local.astimezone(dt.timezone.utc)
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[tuple], columns: Sequence[str]) -> None:
+    """Insert many rows fast inside the caller's transaction: COPY on PostgreSQL, executemany on SQLite."""
+    if not rows:
+        return
+    raw = conn.connection.driver_connection
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    # Raw sqlite3 knows no timezones or booleans: apply the column types' own converters, as Core would.
+    procs = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
+    if any(procs):
+        rows = [tuple(p(v) if p else v for p, v in zip(procs, row)) for row in rows]
+    marks = ", ".join("?" * len(columns))
+    cur = raw.cursor()
+    cur.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+    cur.close()
+
+
+def _keys(conn: Connection) -> dict[str, dict]:
+    return {
+        "unit": dict(conn.execute(select(dim_unit.c.unit_code, dim_unit.c.unit_key)).all()),
+        "form": dict(conn.execute(select(dim_form.c.form_code, dim_form.c.form_key)).all()),
+        "indicator": {(f, r): k for f, r, k in conn.execute(
+            select(dim_form.c.form_code, dim_indicator.c.row_no, dim_indicator.c.indicator_key)
+            .join(dim_form, dim_form.c.form_key == dim_indicator.c.form_key)).all()},
+        "region": dict(conn.execute(select(dim_region.c.region, dim_region.c.region_key)).all()),
+        "district": [k for (k,) in conn.execute(select(dim_district.c.district_key).order_by(dim_district.c.sort_order))],
+        "origin": [k for (k,) in conn.execute(select(dim_origin.c.origin_key).order_by(dim_origin.c.origin_key))],
+    }
+
+
+SUBMISSION_COLUMNS = (
+    "submission_id", "kind", "sha256", "original_name", "archive_path", "received_at", "unit_key", "form_key",
+    "month_key", "status", "version", "is_current", "is_late", "n_errors", "n_warnings", "n_rows",
+)
+
+
+def _report_rows(cfg: Config, plan: Plan, units: Iterable[Unit], keys: dict, next_id: int):
+    subs, facts = [], []
+    for month in plan.months:
+        last = month == plan.months[-1]
+        for unit in units:
+            n = unit.sort_order
+            if last and plan.missing_every and n % plan.missing_every == 0:
+                continue
+            form = cfg.form(unit.form_code)
+            base = (keys["unit"][unit.code], keys["form"][form.code], month_key(month))
+            if plan.reject_every and n % plan.reject_every == 0:
+                subs.append((next_id, "report", _sha(unit.code, month, "bad"), f"{unit.name}_{month}_错.xlsx",
+                             "archive/x", _received(cfg, month, -4), *base, "rejected", None, False, False, 2, 0, 0))
+                next_id += 1
+            versions = 2 if plan.restate_every and n % plan.restate_every == 0 else 1
+            for version in range(1, versions + 1):
+                late = version == 1 and bool(plan.late_every) and n % plan.late_every == 0
+                day = 2 if late else (-5 if version == 1 else 8)
+                received = _received(cfg, month, day)
+                subs.append((next_id, "report", _sha(unit.code, month, version), f"{unit.name}_{month}_v{version}.xlsx",
+                             "archive/x", received, *base, "accepted", version, version == versions,
+                             received.astimezone(ZoneInfo(cfg.calendar.timezone)).date() > cfg.deadline(month), 0, 0, len(form.rows)))
+                regions = cfg.columns(form)
+                for ind in form.rows:
+                    for region_no, region in enumerate(regions):
+                        facts.append((next_id, keys["indicator"][(form.code, ind.row_no)], keys["region"][region],
+                                      base[0], base[2], ytd_value(cfg, unit, ind.row_no, region_no, month, version)))
+                next_id += 1
+    return subs, facts, next_id
+
+
+def _labor_rows(cfg: Config, plan: Plan, keys: dict, next_id: int):
+    subs, people, cells = [], [], {}
+    hr = keys["unit"].get("hr-social-security")
+    districts, origins = keys["district"], keys["origin"]
+    for m_no, month in enumerate(plan.months):
+        sid = next_id
+        next_id += 1
+        received = _received(cfg, month, -6)
+        subs.append((sid, "labor", _sha("labor", month), f"建档立卡劳动力_{month}.xlsx", "archive/x", received, hr,
+                     None, month_key(month), "accepted", 1, True, False, 0, 0, 0))
+        for person in range(plan.laborers):
+            if (person * 7 + m_no) % 10 == 0:   # about a tenth of the pool is out of work in any month
+                continue
+            district = districts[(person + m_no // 6) % len(districts)]   # a few move district every half year
+            origin = origins[person % len(origins)]
+            insured = (person + m_no) % 23 != 0
+            people.append((sid, _sha("p", person)[:64], month_key(month), district, origin, insured))
+            if insured:
+                cells[(sid, origin, district, month_key(month))] = cells.get((sid, origin, district, month_key(month)), 0) + 1
+    employment = [(*k, v) for k, v in cells.items()]
+    return subs, people, employment, next_id
+
+
+def load_synthetic(engine: Engine, cfg: Config, plan: Plan) -> dict[str, int]:
+    """Add the plan's months to an initialised warehouse in one transaction; returns rows inserted per table."""
+    with engine.begin() as conn:
+        ensure_months(conn, cfg, plan.months)
+        keys = _keys(conn)
+        next_id = (conn.execute(select(func.max(fct_submission.c.submission_id))).scalar() or 0) + 1
+        subs, facts, next_id = _report_rows(cfg, plan, cfg.units, keys, next_id)
+        lsubs, people, employment, next_id = _labor_rows(cfg, plan, keys, next_id) if plan.laborers else ([], [], [], 0)
+        bulk_insert(conn, fct_submission, subs + lsubs, SUBMISSION_COLUMNS)
+        bulk_insert(conn, fct_indicator_value, facts,
+                    ("submission_id", "indicator_key", "region_key", "unit_key", "month_key", "value"))
+        bulk_insert(conn, fct_labor_person_month, people,
+                    ("submission_id", "person_key", "month_key", "district_key", "origin_key", "is_insured"))
+        bulk_insert(conn, fct_labor_employment, employment,
+                    ("submission_id", "origin_key", "district_key", "month_key", "persons"))
+    return {"fct_submission": len(subs) + len(lsubs), "fct_indicator_value": len(facts),
+            "fct_labor_person_month": len(people), "fct_labor_employment": len(employment)}

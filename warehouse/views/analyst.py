@@ -1,0 +1,281 @@
+"""Analyst views: value history, submissions, completeness and city-wide concepts, built from config/ and schema."""
+from __future__ import annotations
+
+from sqlalchemy import Integer, and_, case, cast, false, func, literal, select, true, union_all
+from sqlalchemy.sql import Select
+
+from config import Config
+from warehouse.schema import (
+    dim_district, dim_form, dim_indicator, dim_month, dim_region, dim_unit, fct_indicator_value as fv,
+    fct_labor_person_month as lpm, fct_submission as sub,
+)
+from warehouse.views import View, register
+
+REPORT = "report"
+LABOR = "labor"
+ACCEPTED = "accepted"
+
+
+def _history(cfg: Config) -> Select:
+    return (
+        select(
+            dim_month.c.month, dim_unit.c.unit_code, dim_unit.c.unit_name, dim_form.c.form_code, dim_indicator.c.row_no,
+            dim_indicator.c.indicator, dim_indicator.c.category, dim_indicator.c.measure_unit, dim_indicator.c.concept,
+            dim_region.c.region, fv.c.value, fv.c.remark, sub.c.submission_id, sub.c.version, sub.c.is_current,
+            sub.c.status, sub.c.original_name, sub.c.received_at, sub.c.is_late,
+        )
+        .select_from(fv)
+        .join(sub, sub.c.submission_id == fv.c.submission_id)
+        .join(dim_month, dim_month.c.month_key == fv.c.month_key)
+        .join(dim_unit, dim_unit.c.unit_key == fv.c.unit_key)
+        .join(dim_indicator, dim_indicator.c.indicator_key == fv.c.indicator_key)
+        .join(dim_form, dim_form.c.form_key == dim_indicator.c.form_key)
+        .join(dim_region, dim_region.c.region_key == fv.c.region_key)
+    )
+
+
+def _current_totals(cfg: Config):
+    """Current 合计 values with their monthly increment (January: its YTD; no previous month: NULL; rates: NULL)."""
+    cur_sub, prev_sub = sub.alias("cs"), sub.alias("ps")
+    prev = fv.alias("pv")
+    month = dim_month.alias("cm")
+    prev_key = case((month.c.month_of_year == 1, None), else_=fv.c.month_key - 1)
+    return (
+        select(
+            fv.c.month_key, fv.c.unit_key, fv.c.indicator_key, fv.c.value,
+            case(
+                (dim_indicator.c.kind == "rate", None),
+                (month.c.month_of_year == 1, fv.c.value),
+                else_=fv.c.value - prev.c.value,
+            ).label("value_month"),
+        )
+        .select_from(fv)
+        .join(cur_sub, and_(cur_sub.c.submission_id == fv.c.submission_id, cur_sub.c.is_current == true()))
+        .join(month, month.c.month_key == fv.c.month_key)
+        .join(dim_indicator, dim_indicator.c.indicator_key == fv.c.indicator_key)
+        .join(dim_region, and_(dim_region.c.region_key == fv.c.region_key, dim_region.c.is_total == true()))
+        .outerjoin(prev_sub, and_(prev_sub.c.unit_key == fv.c.unit_key, prev_sub.c.month_key == prev_key,
+                                  prev_sub.c.kind == REPORT, prev_sub.c.is_current == true()))
+        .outerjoin(prev, and_(prev.c.submission_id == prev_sub.c.submission_id,
+                              prev.c.indicator_key == fv.c.indicator_key, prev.c.region_key == fv.c.region_key))
+        .subquery("cur")
+    )
+
+
+def _submission(cfg: Config) -> Select:
+    return (
+        select(
+            sub.c.submission_id, sub.c.kind, dim_month.c.month, dim_unit.c.unit_code, dim_unit.c.unit_name,
+            dim_form.c.form_code, sub.c.original_name, sub.c.received_at, sub.c.sent_on, dim_month.c.deadline,
+            sub.c.is_late, case((sub.c.is_late.is_(None), None), (sub.c.is_late == true(), false()), else_=true())
+            .label("on_time"),
+            sub.c.status, sub.c.version, sub.c.is_current, sub.c.n_errors, sub.c.n_warnings, sub.c.n_rows,
+            sub.c.message,
+        )
+        .select_from(sub)
+        .outerjoin(dim_month, dim_month.c.month_key == sub.c.month_key)
+        .outerjoin(dim_unit, dim_unit.c.unit_key == sub.c.unit_key)
+        .outerjoin(dim_form, dim_form.c.form_key == sub.c.form_key)
+    )
+
+
+def _rate(flag, partition) -> object:
+    return literal(100.0) * func.sum(flag).over(partition_by=partition) / func.count().over(partition_by=partition)
+
+
+def _completeness(cfg: Config) -> Select:
+    current, first = sub.alias("cur"), sub.alias("v1")
+    reported_months = select(sub.c.month_key).where(sub.c.kind == REPORT).distinct().subquery("rm")
+    reported = case((current.c.submission_id.is_not(None), 1), else_=0)
+    on_time = case((and_(first.c.submission_id.is_not(None), first.c.is_late == false()), 1), else_=0)
+    month_part, form_part = [dim_month.c.month_key], [dim_month.c.month_key, dim_form.c.form_code]
+    return (
+        select(
+            dim_month.c.month, dim_month.c.year, dim_month.c.quarter, dim_unit.c.unit_code, dim_unit.c.unit_name,
+            dim_unit.c.unit_kind, dim_form.c.form_code, dim_month.c.deadline,
+            case((reported == 1, true()), else_=false()).label("reported"),
+            case((on_time == 1, true()), else_=false()).label("on_time"),
+            current.c.version.label("current_version"), current.c.submission_id,
+            func.count().over(partition_by=month_part).label("n_expected"),
+            func.sum(reported).over(partition_by=month_part).label("n_reported"),
+            func.sum(on_time).over(partition_by=month_part).label("n_on_time"),
+            _rate(reported, month_part).label("reporting_rate"),
+            _rate(on_time, month_part).label("on_time_rate"),
+            _rate(reported, form_part).label("form_reporting_rate"),
+        )
+        .select_from(dim_month)
+        .join(reported_months, reported_months.c.month_key == dim_month.c.month_key)
+        .join(dim_unit, dim_unit.c.is_active == true())
+        .join(dim_form, dim_form.c.form_key == dim_unit.c.form_key)
+        .outerjoin(current, and_(current.c.unit_key == dim_unit.c.unit_key, current.c.month_key == dim_month.c.month_key,
+                                 current.c.kind == REPORT, current.c.status == ACCEPTED, current.c.is_current == true()))
+        .outerjoin(first, and_(first.c.unit_key == dim_unit.c.unit_key, first.c.month_key == dim_month.c.month_key,
+                               first.c.kind == REPORT, first.c.status == ACCEPTED, first.c.version == 1))
+    )
+
+
+def shared_concepts(cfg: Config) -> dict[str, str]:
+    """Concepts declared in config/ for rows of more than one form, with their (single) measure unit."""
+    out = {}
+    for concept, rows in cfg.concepts.items():
+        if len({r.form_code for r in rows}) < 2:
+            continue
+        units = {r.measure_unit for r in rows}
+        if len(units) != 1:
+            raise ValueError(f"concept {concept} mixes measure units {sorted(units)} in config/forms.yaml")
+        out[concept] = units.pop()
+    return out
+
+
+def _concept_month(cfg: Config) -> Select:
+    cur = _current_totals(cfg)
+    base = (
+        select(dim_month.c.month, dim_indicator.c.concept, dim_form.c.form_code, dim_indicator.c.row_no,
+               dim_indicator.c.measure_unit, cur.c.unit_key, cur.c.value, cur.c.value_month)
+        .select_from(cur)
+        .join(dim_month, dim_month.c.month_key == cur.c.month_key)
+        .join(dim_indicator, dim_indicator.c.indicator_key == cur.c.indicator_key)
+        .join(dim_form, dim_form.c.form_key == dim_indicator.c.form_key)
+        .where(dim_indicator.c.concept.in_(sorted(shared_concepts(cfg))))
+        .cte("concept_values")
+    )
+    # An increment summed over units is only given when every unit that reported a value has one: no guesses.
+    month_sum = case((func.count(base.c.value_month) == func.count(base.c.value), func.sum(base.c.value_month)))
+    by_form = select(
+        base.c.month, base.c.concept, base.c.form_code, func.min(base.c.row_no).label("row_no"),
+        func.min(base.c.measure_unit).label("measure_unit"), func.sum(base.c.value).label("value"),
+        month_sum.label("value_month"), func.count(base.c.value).label("n_units"),
+    ).group_by(base.c.month, base.c.concept, base.c.form_code)
+    total = select(
+        base.c.month, base.c.concept, literal(cfg.total_column).label("form_code"),
+        cast(literal(None), Integer).label("row_no"), func.min(base.c.measure_unit).label("measure_unit"),
+        func.sum(base.c.value).label("value"), month_sum.label("value_month"),
+        func.count(base.c.value).label("n_units"),
+    ).group_by(base.c.month, base.c.concept)
+    return select(union_all(by_form, total).subquery("c"))
+
+
+def _previous_key(month):
+    """The month_key (YYYYMM) of the month before, across the year end."""
+    return case((month.c.month_of_year == 1, (month.c.year - 1) * 100 + 12), else_=month.c.month_key - 1)
+
+
+def _retention(cfg: Config) -> Select:
+    people = (
+        select(lpm.c.month_key, lpm.c.district_key, lpm.c.person_key)
+        .join(sub, and_(sub.c.submission_id == lpm.c.submission_id, sub.c.kind == LABOR, sub.c.is_current == true()))
+        .where(lpm.c.is_insured == true())
+        .cte("insured")
+    )
+    now, before = people.alias("now_p"), people.alias("before_p")
+    labor_months = select(sub.c.month_key).where(sub.c.kind == LABOR, sub.c.is_current == true()).distinct()
+    months = (select(dim_month.c.month_key, dim_month.c.month, _previous_key(dim_month).label("prev_key"))
+              .where(dim_month.c.month_key.in_(labor_months)).subquery("lm"))
+    counts = select(people.c.month_key, people.c.district_key, func.count().label("n")) \
+        .group_by(people.c.month_key, people.c.district_key).subquery("cnt")
+    prev_counts = counts.alias("prev_cnt")
+    kept = (
+        select(now.c.month_key, now.c.district_key, func.count().label("n"))
+        .join(before, and_(before.c.person_key == now.c.person_key, before.c.district_key == now.c.district_key))
+        .join(months, and_(months.c.month_key == now.c.month_key, months.c.prev_key == before.c.month_key))
+        .group_by(now.c.month_key, now.c.district_key).subquery("kept")
+    )
+    has_prev = months.c.prev_key.in_(labor_months)
+    persons, n_kept, n_before = (func.coalesce(x, 0) for x in (counts.c.n, kept.c.n, prev_counts.c.n))
+    return (
+        select(
+            months.c.month, dim_district.c.district, persons.label("persons"),
+            case((has_prev, n_kept)).label("kept"), case((has_prev, n_before - n_kept)).label("gone"),
+            case((has_prev, persons - n_kept)).label("new"),
+        )
+        .select_from(months)
+        .join(dim_district, true())
+        .outerjoin(counts, and_(counts.c.month_key == months.c.month_key,
+                                counts.c.district_key == dim_district.c.district_key))
+        .outerjoin(prev_counts, and_(prev_counts.c.month_key == months.c.prev_key,
+                                     prev_counts.c.district_key == dim_district.c.district_key))
+        .outerjoin(kept, and_(kept.c.month_key == months.c.month_key, kept.c.district_key == dim_district.c.district_key))
+    )
+
+
+register(View(
+    name="v_indicator_history",
+    grain="one row per submission × indicator × region: every version of every value ever accepted or received",
+    columns={
+        "month": "reporting month 'YYYY-MM' (figures are year-to-date at its end)",
+        "unit_code": "reporting unit's stable code", "unit_name": "reporting unit's name (填报单位)",
+        "form_code": "form: 表1, 表2 or 表3", "row_no": "序号 of the indicator within its form",
+        "indicator": "指标, as printed on the form", "category": "大类", "measure_unit": "单位: 人次 人 个 期 亿元 %",
+        "concept": "the city-wide concept this row counts towards (config/forms.yaml), or NULL",
+        "region": "the total column or a supported region (see dim_region)",
+        "value": "the year-to-date figure as reported; NULL where the cell was left blank",
+        "remark": "备注 (表3, on the 合计 row)", "submission_id": "the file this number came from (v_submission)",
+        "version": "1, 2, ... among the unit's accepted files for the month", "is_current": "true on the latest accepted version",
+        "status": "received, accepted or rejected", "original_name": "file name as sent",
+        "received_at": "when the file arrived", "is_late": "received after the month's deadline",
+    },
+    build=_history,
+))
+
+register(View(
+    name="v_submission",
+    grain="one row per distinct file received (by SHA-256), report or labor",
+    columns={
+        "submission_id": "identifier of the file", "kind": "report or labor", "month": "reporting month 'YYYY-MM'",
+        "unit_code": "reporting unit's code (NULL when it could not be told)", "unit_name": "reporting unit's name",
+        "form_code": "form of a report file", "original_name": "file name as sent", "received_at": "when it arrived",
+        "sent_on": "报送时间 as written on the form", "deadline": "last day the month's report is on time",
+        "is_late": "received after the deadline (Asia/Shanghai date)", "on_time": "the opposite of is_late",
+        "status": "received, accepted or rejected", "version": "1, 2, ... among accepted files per unit and month",
+        "is_current": "latest accepted version", "n_errors": "errors found (an error rejects the file)",
+        "n_warnings": "warnings found", "n_rows": "indicator rows read", "message": "why it was rejected, if it was",
+    },
+    build=_submission,
+))
+
+register(View(
+    name="v_completeness",
+    grain="one row per month in which any report arrived × active reporting unit (expected to report)",
+    columns={
+        "month": "reporting month 'YYYY-MM'", "year": "calendar year", "quarter": "1-4",
+        "unit_code": "reporting unit's code", "unit_name": "reporting unit's name",
+        "unit_kind": "district, bureau or front_post", "form_code": "the form the unit fills",
+        "deadline": "last day the report is on time", "reported": "an accepted report is current for the month",
+        "on_time": "the first accepted version arrived by the deadline",
+        "current_version": "version number of the current report, NULL if none",
+        "submission_id": "the current report's submission, NULL if none",
+        "n_expected": "units expected for the month", "n_reported": "units with an accepted report",
+        "n_on_time": "units whose first accepted report was on time",
+        "reporting_rate": "percent of expected units that reported (month-wide)",
+        "on_time_rate": "percent of expected units that reported on time (month-wide)",
+        "form_reporting_rate": "percent of the form's units that reported",
+    },
+    build=_completeness,
+))
+
+register(View(
+    name="v_concept_month",
+    grain="one row per month × concept × form, plus one city-wide row per month × concept (form_code 合计)",
+    columns={
+        "month": "reporting month 'YYYY-MM'",
+        "concept": "a measure reported on more than one form (the concept keys of config/forms.yaml)",
+        "form_code": "表1, 表2, 表3, or 合计 for the sum over the forms", "row_no": "序号 of the row in that form (NULL on 合计)",
+        "measure_unit": "单位 of the concept", "value": "sum of the current year-to-date 合计 values of the units",
+        "value_month": "sum of the units' monthly increments; NULL unless every reporting unit has one",
+        "n_units": "units whose current report gives a value",
+    },
+    build=_concept_month,
+))
+
+register(View(
+    name="v_labor_retention",
+    grain="one row per month with a current labor file × Beijing district of employment",
+    columns={
+        "month": "reporting month 'YYYY-MM'", "district": "district of employment (就业区)",
+        "persons": "insured registered poor laborers employed in the district this month",
+        "kept": "of them, insured in the same district the month before (NULL when that month has no labor file)",
+        "gone": "insured in the district the month before but not this month (moved, lapsed or left)",
+        "new": "insured in the district this month but not the month before",
+    },
+    build=_retention,
+))
