@@ -1,0 +1,91 @@
+"""Located, bilingual problem messages: file, sheet, cell, 序号, 指标, value found, and the rule broken."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+# rule -> (Chinese, English); {placeholders} are filled from the issue's `detail`.
+RULES: dict[str, tuple[str, str]] = {
+    "unreadable": ("无法读取文件:{reason}", "the file cannot be read: {reason}"),
+    "no_table": ("找不到表头(需含 序号、指标、{total} 列)", "no header row with 序号, 指标 and {total} was found"),
+    "unknown_form": ("无法判断是哪张表(指标名称与表1/表2/表3均不符)", "cannot tell which form this is (指标 match none)"),
+    "missing_column": ("缺少列“{column}”", "column “{column}” is missing"),
+    "missing_row": ("缺少序号 {row_no} 这一行", "the row with 序号 {row_no} is missing"),
+    "duplicate_row": ("序号 {row_no} 出现了不止一次", "序号 {row_no} appears more than once"),
+    "indicator_mismatch": ("指标应为“{expected}”,表中写的是“{found}”",
+                           "指标 should be “{expected}” but the sheet says “{found}”"),
+    "not_a_number": ("不是数字(未填报请留空或填“—”)", "not a number (leave blank or write — when not reported)"),
+    "formula_uncomputed": ("公式没有计算结果且无法计算:{formula};请在Excel中打开并保存后重新报送",
+                           "formula without a computed value that cannot be evaluated: {formula}; "
+                           "open and save it in Excel, then send it again"),
+    "non_negative": ("不能为负数", "must not be negative"),
+    "whole_number": ("{measure_unit}应为整数", "a figure in {measure_unit} must be a whole number"),
+    "money_decimals": ("亿元最多保留4位小数", "亿元 takes at most 4 decimals"),
+    "rate_range": ("百分比应在0到100之间", "a percentage must lie between 0 and 100"),
+    "total_sum": ("合计应等于各地区之和 {expected}", "合计 must equal the sum of the regions, {expected}"),
+    "total_rate": ("合计的比率应在各地区最小值 {low} 与最大值 {high} 之间",
+                   "the 合计 rate must lie between the regions' lowest {low} and highest {high}"),
+    "part_of_parent": ("“其中”各项之和 {parts} 不能超过序号 {parent} 的 {parent_value}",
+                       "the parts (其中) add up to {parts}, more than 序号 {parent} ({parent_value})"),
+    "at_most": ("不能超过序号 {other}({other_indicator})的 {other_value}",
+                "must not exceed 序号 {other} ({other_indicator}), {other_value}"),
+    "unknown_unit": ("无法识别填报单位“{unit_text}”(请在 config/units.yaml 中添加别名,或使用办公室下发的模板)",
+                     "unknown reporting unit “{unit_text}” (add it as an alias in config/units.yaml, or use the "
+                     "office's template)"),
+    "wrong_form": ("{unit}应填报{unit_form},此文件是{form}", "{unit} fills {unit_form}, but this file is {form}"),
+    "unknown_month": ("无法确定报告月份(模板标记、文件名、月份、报送时间均无)",
+                      "cannot tell the reporting month (no marker, file name, 月份 or 报送时间)"),
+    "month_out_of_range": ("报告月份 {month} 不是有效的报告月份({first} 至 {last})",
+                           "{month} is not a reporting month ({first} to {last})"),
+    "ytd_decrease": ("累计数 {value} 低于上月的 {previous}", "year-to-date {value} is below last month's {previous}"),
+    "outlier": ("本月增量 {increment} 与本单位历史相比异常(修正z分数 {score})",
+                "this month's increment {increment} is an outlier against the unit's history (modified z {score})"),
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a file; errors reject it, warnings are kept."""
+
+    severity: str
+    rule: str
+    file: str
+    sheet: str | None = None
+    cell: str | None = None
+    row_no: int | None = None
+    indicator: str | None = None
+    region: str | None = None
+    value: str | None = None
+    message_zh: str = ""
+    message_en: str = ""
+
+    def line(self, lang: str = "zh") -> str:
+        """One report line: where, what was found, and the rule."""
+        where = " ".join(p for p in (self.file, f"{self.sheet}!{self.cell}" if self.cell else self.sheet) if p)
+        what = " ".join(p for p in (
+            f"序号{self.row_no}" if self.row_no is not None else None, self.indicator, self.region,
+            f"值“{self.value}”" if lang == "zh" and self.value is not None else
+            (f"value “{self.value}”" if self.value is not None else None),
+        ) if p)
+        message = self.message_zh if lang == "zh" else self.message_en
+        return f"{where} | {what} | {message}" if what else f"{where} | {message}"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def make_issue(rule: str, file: str, severity: str = "error", *, sheet: str | None = None, cell: str | None = None,
+               row_no: int | None = None, indicator: str | None = None, region: str | None = None,
+               value: object = None, **detail: object) -> Issue:
+    """An Issue whose two messages are filled from RULES[rule] and `detail`."""
+    zh, en = RULES[rule]
+    return Issue(
+        severity=severity, rule=rule, file=file, sheet=sheet, cell=cell, row_no=row_no, indicator=indicator,
+        region=region, value=None if value is None else _show(value),
+        message_zh=zh.format(**detail), message_en=en.format(**detail),
+    )
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
