@@ -22,7 +22,7 @@ def is_transient(error: BaseException | None) -> bool:
         if isinstance(error, smtplib.SMTPResponseException) and 400 <= error.smtp_code < 500:
             return True
         seen.add(id(error))
-        error = error.__cause__ or error.__context__
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
     return False
 
 
