@@ -11,6 +11,7 @@ from fupin.errors import FupinError
 
 COMMAND_MODULES = [
     "fupin.commands.setup",
+    "fupin.commands.analyst",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,92 @@
+"""`fupin docs`, `fupin grant-analyst` and `fupin export`: the analysts' documented, read-only layer."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import track
+
+from fupin.errors import FupinError, UsageError
+from fupin.runtime import load_runtime
+from warehouse.months import parse_month
+
+console = Console()
+DOC_PATH = Path("docs") / "warehouse.md"
+
+
+def docs(
+    out: Path = typer.Option(DOC_PATH, "--out", help="Where to write the data dictionary."),
+    check: bool = typer.Option(False, "--check", help="Only check that the file is up to date (exit 1 if not)."),
+) -> None:
+    """Regenerate docs/warehouse.md (tables, views, grains, columns, indicators) from config/ and the schema."""
+    from config import load_config
+    from fupin.settings import Settings
+    from tasks.docs import render_warehouse_doc
+    from warehouse.access import restricted_views
+    from warehouse.schema import metadata
+    from warehouse.views import all_views
+
+    cfg = load_config(Settings.from_env().config_dir)
+    views = all_views()
+    text = render_warehouse_doc(cfg, metadata, views, restricted_views(cfg, views))
+    if check:
+        if not out.is_file() or out.read_text(encoding="utf-8") != text:
+            raise FupinError(f"{out} is out of date: run `fupin docs` and commit it")
+        console.print(f"{out} is up to date")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    console.print(f"wrote [bold]{out}[/] ({len(views)} views)")
+
+
+def grant_analyst(
+    role: str = typer.Argument(..., help="PostgreSQL role to create or update (lower case, digits, _)."),
+    login: bool = typer.Option(False, "--login", help="Let the role log in (set its password with ALTER ROLE)."),
+) -> None:
+    """Grant a PostgreSQL role SELECT on the documented views only: nothing on the tables or restricted data.
+
+    Views are re-created by `fupin init`, which drops their grants: run this again after each `fupin init`.
+    """
+    from warehouse.access import ROLE_NAME, analyst_views, grant_analyst as grant
+    from warehouse.views import all_views
+
+    if not ROLE_NAME.match(role):
+        raise UsageError(f"role name must be lower-case letters, digits and _, not {role!r}")
+    rt = load_runtime()
+    if rt.engine.dialect.name != "postgresql":
+        raise FupinError("grant-analyst needs a PostgreSQL warehouse (FUPIN_WAREHOUSE_URL); SQLite has no roles")
+    names = [v.name for v in analyst_views(rt.config, all_views())]
+    with rt.engine.begin() as conn:
+        grant(conn, role, names, login=login)
+    console.print(f"role [bold]{role}[/] may read {len(names)} views: {', '.join(names)}")
+
+
+def export(
+    month: str = typer.Option(..., "--month", help="Reporting month, YYYY-MM."),
+    fmt: str = typer.Option("csv", "--format", help="csv (UTF-8 with BOM, opens in Excel) or parquet."),
+) -> None:
+    """Write the month's rows of every analyst view to FUPIN_HOME/exports/YYYY-MM/<view>.<format>."""
+    from tasks.export import FORMATS, export_month
+    from warehouse.access import analyst_views
+    from warehouse.views import all_views
+
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    rt = load_runtime()
+    out_dir = rt.settings.paths.home / "exports" / month
+    views = analyst_views(rt.config, all_views())
+    written = []
+    for view in track(views, description=f"exporting {month}", console=console):
+        written += export_month(rt.engine, [view], month, fmt, out_dir)  # type: ignore[arg-type]
+    console.print(f"wrote {len(written)} files to [bold]{out_dir}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(docs)
+    app.command(name="grant-analyst")(grant_analyst)
+    app.command()(export)

@@ -1,0 +1,105 @@
+"""`fupin grant-analyst`, `fupin export` and `fupin docs`, run as the real command on real databases."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
+
+from config import Config
+from warehouse.access import analyst_views
+from warehouse.engine import make_engine
+from warehouse.init import init_warehouse
+from warehouse.schema import metadata
+from warehouse.synthetic import Plan, load_synthetic
+from warehouse.views import all_views
+
+PLAN = Plan(months=("2020-08", "2020-09"), laborers=100)
+
+
+def fupin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fupin.cli", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def loaded(url: str, cfg: Config) -> None:
+    engine = make_engine(url)
+    init_warehouse(engine, cfg, months=["2020-12"])
+    load_synthetic(engine, cfg, PLAN)
+    engine.dispose()
+
+
+@pytest.fixture
+def role(pg_url: str, monkeypatch: pytest.MonkeyPatch, fupin_home: Path) -> Iterator[str]:
+    name = f"analyst_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("FUPIN_WAREHOUSE_URL", pg_url)
+    yield name
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": name}).first():
+            conn.execute(text(f'DROP OWNED BY "{name}"'))
+            conn.execute(text(f'DROP ROLE "{name}"'))
+    admin.dispose()
+
+
+def test_analyst_role_reads_views_and_nothing_else(role: str, pg_url: str, cfg: Config) -> None:
+    loaded(pg_url, cfg)
+    run = fupin("grant-analyst", role, "--login")
+    assert run.returncode == 0, run.stderr
+    as_role = create_engine(make_url(pg_url).set(username=role, password=None))
+    try:
+        with as_role.connect() as conn:
+            for view in analyst_views(cfg, all_views()):
+                conn.execute(text(f"SELECT * FROM {view.name} LIMIT 1")).all()
+            assert conn.execute(text("SELECT count(*) FROM v_submission")).scalar_one() > 0
+        for table in ("restricted_labor_person", "fct_indicator_value", "fct_labor_person_month", "dim_unit"):
+            assert table in metadata.tables
+            with as_role.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
+                conn.execute(text(f"SELECT * FROM {table} LIMIT 1"))
+    finally:
+        as_role.dispose()
+    again = fupin("grant-analyst", role)
+    assert again.returncode == 0, "granting twice is harmless"
+
+
+def test_grant_analyst_refuses_sqlite_in_one_line(fupin_home: Path) -> None:
+    run = fupin("grant-analyst", "analyst")
+    assert run.returncode == 1
+    assert "PostgreSQL" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_writes_the_month_of_every_view(fmt: str, fupin_home: Path, cfg: Config) -> None:
+    loaded(f"sqlite:///{fupin_home / 'warehouse.db'}", cfg)
+    run = fupin("export", "--month", "2020-09", "--format", fmt)
+    assert run.returncode == 0, run.stderr
+    out = fupin_home / "exports" / "2020-09"
+    views = [v for v in analyst_views(cfg, all_views()) if "month" in v.columns]
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{v.name}.{fmt}" for v in views)
+    read = pd.read_csv if fmt == "csv" else pd.read_parquet
+    submissions = read(out / f"v_submission.{fmt}")
+    assert set(submissions["month"]) == {"2020-09"} and list(submissions.columns) == list(
+        next(v for v in views if v.name == "v_submission").columns)
+    history = read(out / f"v_indicator_history.{fmt}")
+    assert len(history) > 1000 and set(history["month"]) == {"2020-09"}
+
+
+def test_export_rejects_a_bad_format_with_usage_exit(fupin_home: Path) -> None:
+    run = fupin("export", "--month", "2020-09", "--format", "xls")
+    assert run.returncode == 2 and "csv" in run.stderr
+
+
+def test_docs_check_fails_on_a_stale_file_and_docs_fixes_it(tmp_path: Path, fupin_home: Path) -> None:
+    stale = tmp_path / "warehouse.md"
+    stale.write_text("# old\n", encoding="utf-8")
+    assert fupin("docs", "--check", "--out", str(stale)).returncode == 1
+    assert fupin("docs", "--out", str(stale)).returncode == 0
+    assert fupin("docs", "--check", "--out", str(stale)).returncode == 0
+    assert "v_concept_month" in stale.read_text(encoding="utf-8")
