@@ -12,6 +12,8 @@ from fupin.errors import FupinError
 COMMAND_MODULES = [
     "fupin.commands.setup",
     "fupin.commands.analyst",
+    "fupin.commands.serve",
+    "fupin.commands.publish",
 ]
 
 app = typer.Typer(

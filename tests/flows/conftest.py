@@ -1,0 +1,53 @@
+"""A real SMTP server (aiosmtpd on 127.0.0.1) that keeps what it receives, for flows that send mail."""
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpInbox:
+    """The messages an aiosmtpd server on 127.0.0.1 has accepted."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    def wait_for(self, predicate, timeout: float = 90.0) -> list[EmailMessage]:
+        """Messages matching `predicate`, waiting up to `timeout` seconds for the first one."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [m for m in self.messages if predicate(m)]
+            if found:
+                return found
+            time.sleep(0.5)
+        return []
+
+
+@pytest.fixture
+def smtp_inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpInbox]:
+    """A running SMTP server; FUPIN_SMTP_HOST/PORT point at it."""
+    inbox = SmtpInbox()
+    inbox.port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    monkeypatch.setenv("FUPIN_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("FUPIN_SMTP_PORT", str(inbox.port))
+    yield inbox
+    controller.stop()
