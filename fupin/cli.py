@@ -13,7 +13,6 @@ COMMAND_MODULES = [
     "fupin.commands.setup",
     "fupin.commands.analyst",
     "fupin.commands.serve",
-    "fupin.commands.publish",
 ]
 
 app = typer.Typer(
