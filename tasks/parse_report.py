@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from config import Config, Form, Unit, normalize_text
 from contracts.messages import Issue, make_issue
@@ -150,6 +152,7 @@ def _identify(out: ParsedReport, grids: list[Grid], cfg: Config, marker: Marker 
             return
 
 
+@task(name="parse-report", cache_policy=NO_CACHE)
 def parse_report(data: bytes, file_name: str, cfg: Config) -> ParsedReport:
     """Parse a report workbook's bytes; never raises for bad content: problems land in `issues`."""
     out = ParsedReport(file_name=file_name)

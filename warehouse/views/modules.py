@@ -1,2 +1,3 @@
 """Import every module that registers views; add a module here when it defines new ones."""
 from warehouse.views import analyst  # noqa: F401
+from warehouse.views import core  # noqa: F401

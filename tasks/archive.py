@@ -1,0 +1,102 @@
+"""Keep every received file: original bytes by SHA-256 first, and rejected reports in quarantine with their report."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import PatternFill
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from contracts.messages import Issue
+
+_UNSAFE = re.compile(r"[\x00-\x1f\\/:*?\"<>|]+")
+_BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
+ISSUES_SHEET = "问题清单"
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def safe_name(name: str, limit: int = 80) -> str:
+    """A file name from outside made safe to use as a path: no directories, no control characters, capped."""
+    base = _UNSAFE.sub("_", Path(str(name).replace("\\", "/")).name).strip(" .") or "file"
+    stem, suffix = os.path.splitext(base)
+    suffix = suffix[:10]
+    return stem[: max(1, limit - len(suffix))] + suffix
+
+
+def _write_once(path: Path, data: bytes, mode: int) -> None:
+    """Write atomically (temp file + rename) so a crash never leaves half a file under the final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+@task(name="archive-file", cache_policy=NO_CACHE)
+def archive_file(data: bytes, suffix: str, archive_dir: Path) -> Path:
+    """Store the original bytes at archive/<sha[:2]>/<sha><ext>, read-only; an existing copy is left untouched."""
+    sha = sha256_of(data)
+    ext = suffix.lower() if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix.lower()) else ""
+    path = Path(archive_dir) / sha[:2] / f"{sha}{ext}"
+    if not path.exists():
+        _write_once(path, data, 0o440)
+    return path
+
+
+def highlight(data: bytes, suffix: str, issues: Sequence[Issue]) -> bytes:
+    """The unit's own workbook with each failing cell filled red and the reasons in its comment, plus a list sheet."""
+    wb = load_workbook(io.BytesIO(data)) if suffix.lower() in (".xlsx", ".xlsm") else Workbook()
+    by_cell: dict[tuple[str, str], list[Issue]] = {}
+    for issue in issues:
+        if issue.sheet in wb.sheetnames and issue.cell:
+            by_cell.setdefault((issue.sheet, issue.cell), []).append(issue)
+    for (sheet, ref), found in by_cell.items():
+        cell = wb[sheet][ref]
+        cell.fill = _BAD_FILL
+        text = "\n".join(f"{i.message_zh}\n{i.message_en}" for i in found)
+        cell.comment = Comment(text, "北京市扶贫支援办", width=320, height=40 + 40 * len(found))
+    ws = wb.create_sheet(ISSUES_SHEET, 0)
+    ws.append(["工作表 sheet", "单元格 cell", "序号", "指标", "列 column", "填写值 value", "问题", "problem"])
+    for i in issues:
+        ws.append([i.sheet, i.cell, i.row_no, i.indicator, i.region, i.value, i.message_zh, i.message_en])
+    wb.active = 0
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def report_text(issues: Sequence[Issue]) -> str:
+    """Every problem, in Chinese then in English, one line each."""
+    zh = [f"{n}. {i.line('zh')}" for n, i in enumerate(issues, start=1)]
+    en = [f"{n}. {i.line('en')}" for n, i in enumerate(issues, start=1)]
+    return "\n".join(["退回原因(共 %d 处):" % len(issues), *zh, "", f"Rejected ({len(issues)} problems):", *en]) + "\n"
+
+
+@task(name="quarantine-file", cache_policy=NO_CACHE)
+def quarantine_file(data: bytes, original_name: str, quarantine_dir: Path, issues: Sequence[Issue],
+                    meta: dict) -> Path:
+    """quarantine/<sha[:16]>/: the original (safe name), report.json, report.txt and <stem>_标注.xlsx."""
+    sha = sha256_of(data)
+    folder = Path(quarantine_dir) / sha[:16]
+    name = safe_name(original_name)
+    if not (folder / name).exists():
+        _write_once(folder / name, data, 0o440)
+    report = {**meta, "file": original_name, "sha256": sha, "issues": [i.as_dict() for i in issues]}
+    _write_once(folder / "report.json", json.dumps(report, ensure_ascii=False, indent=2, default=str).encode(), 0o640)
+    _write_once(folder / "report.txt", report_text(issues).encode(), 0o640)
+    stem = os.path.splitext(name)[0]
+    _write_once(folder / f"{stem}_标注.xlsx", highlight(data, os.path.splitext(name)[1], issues), 0o640)
+    return folder

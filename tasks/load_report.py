@@ -1,0 +1,138 @@
+"""Record a report submission and its figures in ONE transaction: versions, the current flag and provenance."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from config import Config
+from contracts.messages import Issue
+from tasks.parse_report import ParsedReport
+from tasks.retry import transient_retries
+from warehouse.months import month_key, parse_month
+from warehouse.schema import (
+    dim_form, dim_indicator, dim_month, dim_region, dim_unit, fct_indicator_value, fct_submission,
+    fct_validation_issue,
+)
+from warehouse.seed import ensure_months
+
+KIND = "report"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Where and when a file arrived."""
+
+    sha256: str
+    original_name: str
+    archive_path: str
+    received_at: dt.datetime
+    flow_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    submission_id: int
+    status: str  # accepted, rejected or duplicate
+    version: int | None = None
+    superseded: int | None = None  # the submission that was current before this one
+    n_errors: int = 0
+    n_warnings: int = 0
+
+
+def _key(conn: Connection, table, column: str, value: object, key: str) -> int | None:
+    if value is None:
+        return None
+    return conn.execute(select(table.c[key]).where(table.c[column] == value)).scalar()
+
+
+def is_late(cfg: Config, month: str | None, received_at: dt.datetime) -> bool | None:
+    """Received (Asia/Shanghai date) after the month's deadline."""
+    if month is None:
+        return None
+    return received_at.astimezone(ZoneInfo(cfg.calendar.timezone)).date() > cfg.deadline(month)
+
+
+def _issue_rows(submission_id: int, issues: Sequence[Issue]) -> list[dict]:
+    return [{"submission_id": submission_id, "severity": i.severity, "rule": i.rule, "sheet": i.sheet, "cell": i.cell,
+             "row_no": i.row_no, "region": i.region, "value": i.value, "message_zh": i.message_zh,
+             "message_en": i.message_en, "is_open": True} for i in issues]
+
+
+def _fact_rows(conn: Connection, parsed: ParsedReport, cfg: Config, ids: dict) -> list[dict]:
+    indicators = dict(conn.execute(select(dim_indicator.c.row_no, dim_indicator.c.indicator_key)
+                                   .where(dim_indicator.c.form_key == ids["form_key"])).all())
+    regions = dict(conn.execute(select(dim_region.c.region, dim_region.c.region_key)).all())
+    rows = []
+    for rec in parsed.cells.itertuples(index=False):
+        value = None if rec.value is None or rec.value != rec.value else float(rec.value)
+        remark = parsed.remarks.get(int(rec.row_no)) if rec.region == cfg.total_column else None
+        rows.append({"submission_id": ids["submission_id"], "indicator_key": indicators[int(rec.row_no)],
+                     "region_key": regions[rec.region], "unit_key": ids["unit_key"], "month_key": ids["month_key"],
+                     "value": value, "remark": remark})
+    return rows
+
+
+def _record(conn: Connection, parsed: ParsedReport, cfg: Config, receipt: Receipt, errors: Sequence[Issue],
+            warnings: Sequence[Issue]) -> LoadResult:
+    existing = conn.execute(select(fct_submission).where(fct_submission.c.sha256 == receipt.sha256)).first()
+    if existing is not None and existing.status == "accepted":
+        return LoadResult(existing.submission_id, "duplicate", existing.version)
+    accepted = not errors
+    unit_key = _key(conn, dim_unit, "unit_code", parsed.unit.code if parsed.unit else None, "unit_key")
+    if unit_key is not None:
+        conn.execute(select(dim_unit.c.unit_key).where(dim_unit.c.unit_key == unit_key).with_for_update()).all()
+    if accepted:
+        ensure_months(conn, cfg, [parsed.month])
+    valid_month = parsed.month and _valid(parsed.month)
+    ids = {"unit_key": unit_key, "form_key": _key(conn, dim_form, "form_code", parsed.form_code, "form_key"),
+           "month_key": _key(conn, dim_month, "month_key", month_key(parsed.month), "month_key") if valid_month
+           else None}
+    current = None
+    version = None
+    if accepted:
+        same = (fct_submission.c.kind == KIND, fct_submission.c.unit_key == unit_key,
+                fct_submission.c.month_key == ids["month_key"], fct_submission.c.status == "accepted")
+        version = (conn.execute(select(func.max(fct_submission.c.version)).where(*same)).scalar() or 0) + 1
+        current = conn.execute(select(fct_submission.c.submission_id).where(*same, fct_submission.c.is_current)).scalar()
+        conn.execute(update(fct_submission).where(*same).values(is_current=False))
+    row = {"kind": KIND, "sha256": receipt.sha256, "original_name": receipt.original_name,
+           "archive_path": receipt.archive_path, "received_at": receipt.received_at, **ids, "sent_on": parsed.sent_on,
+           "status": "accepted" if accepted else "rejected", "version": version, "is_current": accepted,
+           "is_late": is_late(cfg, parsed.month, receipt.received_at) if valid_month else None,
+           "n_errors": len(errors), "n_warnings": len(warnings), "n_rows": len(parsed.cells),
+           "flow_run_id": receipt.flow_run_id, "message": errors[0].message_en if errors else None}
+    if existing is None:
+        sid = conn.execute(insert(fct_submission).values(**row).returning(fct_submission.c.submission_id)).scalar_one()
+    else:
+        sid = existing.submission_id
+        conn.execute(update(fct_submission).where(fct_submission.c.submission_id == sid).values(**row))
+        conn.execute(fct_validation_issue.delete().where(fct_validation_issue.c.submission_id == sid))
+    issues = _issue_rows(sid, [*errors, *warnings])
+    if issues:
+        conn.execute(insert(fct_validation_issue), issues)
+    if accepted:
+        conn.execute(insert(fct_indicator_value), _fact_rows(conn, parsed, cfg, {**ids, "submission_id": sid}))
+    return LoadResult(sid, row["status"], version, current, len(errors), len(warnings))
+
+
+def _valid(month: str) -> bool:
+    try:
+        parse_month(month)
+    except ValueError:
+        return False
+    return True
+
+
+@task(name="load-report", cache_policy=NO_CACHE, **transient_retries())
+def load_report(engine: Engine, parsed: ParsedReport, cfg: Config, receipt: Receipt, errors: Sequence[Issue],
+                warnings: Sequence[Issue]) -> LoadResult:
+    """Record the submission (accepted with its figures, or rejected with its errors) in one transaction."""
+    with engine.begin() as conn:
+        return _record(conn, parsed, cfg, receipt, errors, warnings)
+
