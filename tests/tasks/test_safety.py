@@ -1,0 +1,125 @@
+"""The pre-parse guard refuses every hostile or broken file by its bytes, before any reader opens a sheet."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from fupin.demo import bad_files
+from tasks.safety import LABOR_LIMITS, OLE2_MAGIC, REPORT_LIMITS, Limits, UnsafeFileError, check_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory, cfg) -> tuple[Path, list[bad_files.BadFile]]:
+    out = tmp_path_factory.mktemp("bad")
+    return out, bad_files.make_all(cfg, out)
+
+
+def _rule(data: bytes, suffix: str = ".xlsx", limits: Limits = REPORT_LIMITS) -> str:
+    with pytest.raises(UnsafeFileError) as info:
+        check_file(data, suffix, limits)
+    assert info.value.zh and info.value.en and "Traceback" not in str(info.value)
+    return info.value.rule
+
+
+def _sheet_zip(sheet_xml: bytes, extra: dict[str, bytes] | None = None) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", b"<Types/>")
+        zf.writestr("xl/workbook.xml", b"<workbook/>")
+        zf.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_every_generated_guard_case_gets_its_rule(made) -> None:
+    out, files = made
+    guard_rules = {"empty_file", "damaged_zip", "not_a_workbook", "encrypted", "uncompressed_size",
+                   "size_mismatch", "too_many_rows"}
+    checked = 0
+    for f in files:
+        limits = LABOR_LIMITS if f.kind == "labor" else REPORT_LIMITS
+        data = (out / f.name).read_bytes()
+        if f.rule in guard_rules:
+            assert _rule(data, Path(f.name).suffix, limits) == f.rule, f.name
+            checked += 1
+        else:
+            check_file(data, Path(f.name).suffix, limits)
+    assert checked == 8
+
+
+def test_macro_workbook_is_taken_for_its_values_with_a_note(made) -> None:
+    out, _ = made
+    verdict = check_file((out / "macros.xlsm").read_bytes(), ".xlsm")
+    assert verdict.kind == "xlsm" and "macros ignored" in verdict.notes[0]
+    assert check_file((out / "good.xlsx").read_bytes(), ".xlsx").kind == "xlsx"
+
+
+def test_old_xls_is_allowed_only_under_its_own_name() -> None:
+    ole = OLE2_MAGIC + b"\0" * 600 + "Workbook".encode("utf-16-le")
+    assert check_file(ole, ".xls").kind == "xls"
+    assert _rule(ole, ".xlsx") == "renamed_xls"
+    assert _rule(OLE2_MAGIC + "EncryptedPackage".encode("utf-16-le"), ".xls") == "encrypted"
+
+
+def test_declared_dimension_over_the_limit_is_refused_before_reading_cells() -> None:
+    sheet = b'<worksheet><dimension ref="A1:XFD20"/><sheetData/></worksheet>'
+    assert _rule(_sheet_zip(sheet)) == "too_many_columns"
+    sheet = b'<worksheet><dimension ref="A1:K9000"/><sheetData/></worksheet>'
+    assert _rule(_sheet_zip(sheet)) == "too_many_rows"
+
+
+def test_a_far_away_cell_without_a_dimension_is_refused() -> None:
+    sheet = b'<worksheet><sheetData><row r="900000"><c r="B900000"><v>1</v></c></row></sheetData></worksheet>'
+    assert _rule(_sheet_zip(sheet)) == "too_many_rows"
+    sheet = b'<worksheet><sheetData><row r="2"><c r="ZZZ2"><v>1</v></c></row></sheetData></worksheet>'
+    assert _rule(_sheet_zip(sheet)) == "too_many_columns"
+
+
+def test_ratio_members_and_file_size_limits() -> None:
+    zeros = _sheet_zip(b"<worksheet/>", {"xl/media/blank.bin": b"\0" * (8 << 20)})
+    assert _rule(zeros) == "compression_ratio"
+    many = _sheet_zip(b"<worksheet/>", {f"xl/x{i}.xml": b"" for i in range(600)})
+    assert _rule(many) == "too_many_members"
+    small = Limits(1000, 10, 1000, 1000, 10.0, 10, 10)
+    assert _rule(b"x" * 1001, ".csv", small) == "file_too_large"
+
+
+def test_labor_limits_admit_a_big_honest_sheet_that_report_limits_refuse() -> None:
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (i, i) for i in range(1, 20_001))
+    data = _sheet_zip(b'<worksheet><dimension ref="A1:A20000"/><sheetData>' + rows + b"</sheetData></worksheet>")
+    assert check_file(data, ".xlsx", LABOR_LIMITS).kind == "xlsx"
+    assert _rule(data) == "too_many_rows"
+
+
+_PROBE = """
+import json, resource, sys, time
+from tasks.safety import REPORT_LIMITS, UnsafeFileError, check_file
+t = time.perf_counter()
+try:
+    check_file(open(sys.argv[1], "rb").read(), ".xlsx", REPORT_LIMITS); rule = None
+except UnsafeFileError as exc:
+    rule = exc.rule
+print(json.dumps({"rule": rule, "seconds": time.perf_counter() - t,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+@pytest.mark.parametrize("name", ["bomb.xlsx", "bomb_lying.xlsx"])
+def test_gigabyte_bomb_refused_fast_and_small(made, name: str) -> None:
+    out, _ = made
+    assert zipfile.ZipFile(out / name).infolist()[-1].compress_size < 5 << 20
+    proc = subprocess.run([sys.executable, "-c", _PROBE, str(out / name)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, check=True)
+    probe = json.loads(proc.stdout)
+    assert probe["rule"] in {"uncompressed_size", "size_mismatch"}
+    assert probe["seconds"] < 5.0
+    assert probe["peak_mb"] < 300
