@@ -31,12 +31,16 @@ class Plan:
 
 
 def ytd_value(cfg: Config, unit: Unit, row_no: int, region_no: int, month: str, version: int) -> float:
-    """The year-to-date figure a unit reports: grows linearly through the year; a restatement adds to it."""
-    ind = cfg.form(unit.form_code).row(row_no)
+    """The year-to-date figure a unit reports: a varying increment each month; a restatement adds to it."""
+    form = cfg.form(unit.form_code)
+    ind = form.row(row_no)
+    if region_no == 0 and form.by_region and ind.kind != "rate":   # the total is the sum of the regions
+        return round(sum(ytd_value(cfg, unit, row_no, n, month, version) for n in range(1, len(cfg.columns(form)))), 4)
     base = (unit.sort_order * 31 + row_no * 7 + region_no * 3) % 17 + 1
     if ind.kind == "rate":
         return float(min(100, base * 5 + version))
-    ytd = base * parse_month(month)[1] + (version - 1) * base
+    ytd = sum(base + (unit.sort_order * 5 + row_no + region_no + j * 3) % 7 for j in range(1, parse_month(month)[1] + 1))
+    ytd += (version - 1) * base
     return round(ytd / 100, 4) if ind.kind == "money" else float(ytd)
 
 

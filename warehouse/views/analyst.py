@@ -6,8 +6,8 @@ from sqlalchemy.sql import Select
 
 from config import Config
 from warehouse.schema import (
-    dim_district, dim_form, dim_indicator, dim_month, dim_region, dim_unit, fct_indicator_value as fv,
-    fct_labor_person_month as lpm, fct_submission as sub,
+    dim_district, dim_form, dim_indicator, dim_month, dim_origin, dim_region, dim_unit, fct_indicator_value as fv,
+    fct_labor_employment as emp, fct_labor_person_month as lpm, fct_submission as sub,
 )
 from warehouse.views import View, register
 
@@ -198,6 +198,18 @@ def _retention(cfg: Config) -> Select:
     )
 
 
+def _origin_district(cfg: Config) -> Select:
+    return (
+        select(dim_month.c.month, dim_district.c.district, dim_origin.c.province, dim_origin.c.city,
+               dim_origin.c.county, dim_origin.c.report_region, emp.c.persons)
+        .select_from(emp)
+        .join(sub, and_(sub.c.submission_id == emp.c.submission_id, sub.c.kind == LABOR, sub.c.is_current == true()))
+        .join(dim_month, dim_month.c.month_key == emp.c.month_key)
+        .join(dim_district, dim_district.c.district_key == emp.c.district_key)
+        .join(dim_origin, dim_origin.c.origin_key == emp.c.origin_key)
+    )
+
+
 register(View(
     name="v_indicator_history",
     grain="one row per submission × indicator × region: every version of every value ever accepted or received",
@@ -278,4 +290,16 @@ register(View(
         "new": "insured in the district this month but not the month before",
     },
     build=_retention,
+))
+
+register(View(
+    name="v_labor_origin_district",
+    grain="one row per month × district of employment × county of origin, current labor file only",
+    columns={
+        "month": "reporting month 'YYYY-MM'", "district": "district of employment (就业区)",
+        "province": "户籍省 of origin", "city": "户籍市 of origin", "county": "户籍县 of origin",
+        "report_region": "the report column the origin counts in (内蒙古, 河北, ... 其他)",
+        "persons": "distinct insured registered poor laborers",
+    },
+    build=_origin_district,
 ))
