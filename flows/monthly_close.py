@@ -1,0 +1,31 @@
+"""Close a month: ingest what is left in the inbox, wait for those runs, then publish the month and send it."""
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow
+
+from flows.ingest_inbox import ingest_inbox
+from flows.publish_month import publish_month
+from fupin.errors import UsageError
+from fupin.runtime import load_runtime
+from tasks.close import close_month, started_run_ids, wait_for_runs
+from warehouse.months import parse_month
+
+
+@flow(name="monthly-close", retries=0, log_prints=True)
+def monthly_close(month: str | None = None) -> dict:
+    """Publish and send `month` (default: the previous month, Asia/Shanghai) after a last sweep of the inbox."""
+    rt = load_runtime()
+    month = month or close_month(dt.datetime.now(dt.timezone.utc), rt.config.calendar.timezone)
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    started = ingest_inbox()
+    ingested = wait_for_runs(started_run_ids(started))
+    publication = publish_month(month, send=True)
+    rejected = sorted(i for i, state in ingested.items() if state != "Completed")
+    print(f"{month}: {len(started)} file(s) swept ({len(rejected)} not completed), "
+          f"published version {publication['version']} to {publication['path']}")
+    return {"month": month, "ingested": ingested, "rejected_runs": rejected, "publication": publication}
