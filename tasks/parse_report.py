@@ -13,6 +13,7 @@ from config import Config, Form, Unit, normalize_text
 from contracts.messages import Issue, make_issue
 from tasks.marker import MARKER_SHEET, Marker
 from tasks.parse_cells import month_in_text, parse_date, parse_value
+from tasks.safety import UnsafeFileError, check_file
 from tasks.parse_workbook import Grid, WorkbookError, address, read_grids
 from warehouse.months import reporting_month_for
 
@@ -156,6 +157,11 @@ def _identify(out: ParsedReport, grids: list[Grid], cfg: Config, marker: Marker 
 def parse_report(data: bytes, file_name: str, cfg: Config) -> ParsedReport:
     """Parse a report workbook's bytes; never raises for bad content: problems land in `issues`."""
     out = ParsedReport(file_name=file_name)
+    try:
+        check_file(data, Path(file_name).suffix)
+    except UnsafeFileError as exc:
+        out.issues.append(Issue("error", exc.rule, file_name, message_zh=exc.zh, message_en=exc.en))
+        return out
     try:
         grids = read_grids(data, Path(file_name).suffix)
     except WorkbookError as exc:
