@@ -92,7 +92,7 @@ def _read_calamine(data: bytes) -> list[Grid]:
     grids = []
     for meta in wb.sheets_metadata:
         rows = wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
-        grid = Grid(meta.name, hidden=str(meta.visible).lower().find("visible") < 0 or "hidden" in str(meta.visible).lower())
+        grid = Grid(meta.name, hidden=str(meta.visible).rsplit(".", 1)[-1] != "Visible")
         for r, row in enumerate(rows, start=1):
             for c, value in enumerate(row, start=1):
                 if value not in (None, ""):

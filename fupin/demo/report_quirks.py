@@ -60,7 +60,7 @@ def cells(ws: Worksheet, cfg: Config, form: Form, values: Mapping[tuple[int, str
     """Put raw values into cells addressed by (row_no, column name or 'remark')."""
     names = [*cfg.columns(form), "remark"]
     for (row_no, column), value in values.items():
-        ws.cell(FIRST_DATA_ROW + row_no - 1, 5 + names.index(column), value)
+        ws.cell(FIRST_DATA_ROW + row_no - 1, 5 + names.index(column)).value = value
 
 
 def indicator_text(ws: Worksheet, cfg: Config, form: Form, texts: Mapping[int, str]) -> None:
@@ -82,7 +82,7 @@ def rename_sheet(ws: Worksheet, cfg: Config, form: Form, name: str) -> None:
 
 def sent_on(ws: Worksheet, cfg: Config, form: Form, value: Any) -> None:
     """报送时间 as a date, or as text such as 2020年10月9日 / 2020.10.9, or None for blank."""
-    ws.cell(FIRST_DATA_ROW + len(form.rows) + 1, 6, value)
+    ws.cell(FIRST_DATA_ROW + len(form.rows) + 1, 6).value = value
 
 
 def unit_text(ws: Worksheet, cfg: Config, form: Form, text: str) -> None:
