@@ -36,7 +36,7 @@ RULES: dict[str, tuple[str, str]] = {
                       "cannot tell the reporting month (no marker, file name, 月份 or 报送时间)"),
     "month_out_of_range": ("报告月份 {month} 不是有效的报告月份({first} 至 {last})",
                            "{month} is not a reporting month ({first} to {last})"),
-    "ytd_decrease": ("累计数 {value} 低于上月的 {previous}", "year-to-date {value} is below last month's {previous}"),
+    "ytd_decrease": ("累计数 {ytd} 低于上月的 {previous}", "year-to-date {ytd} is below last month's {previous}"),
     "outlier": ("本月增量 {increment} 与本单位历史相比异常(修正z分数 {score})",
                 "this month's increment {increment} is an outlier against the unit's history (modified z {score})"),
 }

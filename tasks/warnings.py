@@ -66,7 +66,7 @@ def ytd_decrease(parsed: ParsedReport, cfg: Config, history: pd.DataFrame) -> li
     for rec in _now(parsed, cfg).itertuples(index=False):
         before = prev.get((int(rec.row_no), rec.region))
         if before is not None and pd.notna(before) and rec.value < before - 1e-9:
-            out.append(_warn("ytd_decrease", parsed, cfg, rec, value=_fmt(rec.value), previous=_fmt(before)))
+            out.append(_warn("ytd_decrease", parsed, cfg, rec, ytd=_fmt(rec.value), previous=_fmt(before)))
     return out
 
 
