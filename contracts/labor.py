@@ -1,0 +1,85 @@
+"""The contract of one row of the HR bureau's labor export, and its failures as located, masked messages."""
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from config import Config
+from tasks.labor_ids import id_birth_date_ok, id_checksum_ok, id_format_ok, mask_ids, mask_name
+
+ID_PATTERN = r"^\d{17}[\dXx]$"
+RULES: dict[str, tuple[str, str]] = {
+    "str_matches": ("身份证号须为18位（末位可为X）", "identity number must be 18 characters (X allowed last)"),
+    "id_checksum": ("身份证号校验码错误", "identity number check character is wrong"),
+    "id_birth_date": ("身份证号中的出生日期不存在", "identity number holds no real birth date"),
+    "str_length": ("不能为空", "must not be empty"),
+    "district": ("就业区不是北京16区之一", "work district is not one of Beijing's 16 districts"),
+    "insurance_status": ("参保状态应为在保或停保", "insurance status must be insured or lapsed"),
+    "field_uniqueness": ("行号重复", "row number repeated"),
+}
+PII_MASKS = {"id_number": mask_ids, "name": lambda s: s.map(mask_name)}
+
+
+class LaborRecord(pa.DataFrameModel):
+    """One person row: a well-formed identity number and every place and status filled."""
+
+    source_row: Series[int] = pa.Field(ge=1, unique=True)
+    name: Series[str] = pa.Field(str_length={"min_value": 1})
+    id_number: Series[str] = pa.Field(str_matches=ID_PATTERN)
+    origin_province: Series[str] = pa.Field(str_length={"min_value": 1})
+    origin_city: Series[str] = pa.Field(str_length={"min_value": 1})
+    origin_county: Series[str] = pa.Field(str_length={"min_value": 1})
+    work_district: Series[str]
+    employer: Series[str]
+    insurance_status: Series[str]
+
+    @pa.check("id_number", name="id_checksum")
+    def _checksum(cls, ids: Series[str]) -> Series[bool]:
+        return pd.Series(~id_format_ok(ids) | id_checksum_ok(ids), index=ids.index)
+
+    @pa.check("id_number", name="id_birth_date")
+    def _birth_date(cls, ids: Series[str]) -> Series[bool]:
+        return pd.Series(~id_format_ok(ids) | id_birth_date_ok(ids), index=ids.index)
+
+    class Config:
+        coerce = True
+        strict = "filter"
+
+
+def _member_of(allowed: list[str], name: str) -> pa.Check:
+    values = frozenset(allowed)
+    return pa.Check(lambda s: s.isin(values), name=name)
+
+
+def labor_schema(cfg: Config) -> pa.DataFrameSchema:
+    """LaborRecord plus the declared districts and insurance statuses (from config, not code)."""
+    statuses = [*cfg.labor.insured_values, *cfg.labor.lapsed_values]
+    return LaborRecord.to_schema().update_columns({
+        "work_district": {"checks": [_member_of([u.name for u in cfg.districts], "district")]},
+        "insurance_status": {"checks": [_member_of(statuses, "insurance_status")]},
+    })
+
+
+def located_failures(errors: pa.errors.SchemaErrors, frame: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """One row per failed cell: source_row, column (as the bureau heads it), rule, masked value, zh/en message."""
+    cases = errors.failure_cases
+    cases = cases[cases["index"].notna() & cases["column"].isin(frame.columns)].copy()
+    cases["index"] = cases["index"].astype(int)
+    cases["rule"] = cases["check"].astype(str).str.split("(").str[0]
+    raw = pd.Series([frame.at[i, c] for i, c in zip(cases["index"], cases["column"])], index=cases.index, dtype=object)
+    for column, mask in PII_MASKS.items():
+        sel = cases["column"] == column
+        if sel.any():
+            raw.loc[sel] = mask(raw.loc[sel].astype(str))
+    headers = {name: aliases[0] for name, aliases in cfg.labor.columns.items()}
+    out = pd.DataFrame({
+        "index": cases["index"], "source_row": frame.loc[cases["index"], "source_row"].to_numpy(),
+        "column_name": cases["column"].map(headers).fillna(cases["column"]), "rule": cases["rule"],
+        "value_masked": raw.astype(str),
+    })
+    out["message_zh"] = [f"第{r}行 {c}: {RULES.get(k, (k, k))[0]}（{v}）" for r, c, k, v in
+                         zip(out["source_row"], out["column_name"], out["rule"], out["value_masked"])]
+    out["message_en"] = [f"row {r}, {c}: {RULES.get(k, (k, k))[1]} ({v})" for r, c, k, v in
+                         zip(out["source_row"], out["column_name"], out["rule"], out["value_masked"])]
+    return out.drop_duplicates(["source_row", "column_name"]).sort_values(["source_row", "column_name"]).reset_index(drop=True)

@@ -1,0 +1,73 @@
+"""Each district's own list of its laborers, plus a 稳岗 warning sheet of people it kept last month but not this one."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import xlsxwriter
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Engine, and_, select, true
+
+from config import Config
+from warehouse.months import month_key, previous_month
+from warehouse.schema import dim_district, dim_origin, fct_submission as sub, restricted_labor_person as rlp
+
+PEOPLE_SHEET = "人员名单"
+WARNING_SHEET = "稳岗预警"
+PEOPLE_HEADERS = {"name": "姓名", "id_masked": "公民身份号码(脱敏)", "province": "户籍省", "city": "户籍市",
+                  "county": "户籍县", "employer": "用工单位", "insurance_status": "参保状态"}
+GONE = "本月不在本区名单 / not on this month's list"
+
+
+def people_of_month(engine: Engine, month: str) -> pd.DataFrame:
+    """Restricted person rows of the month's current labor file, with district and origin names."""
+    query = (
+        select(rlp.c.person_key, dim_district.c.district, rlp.c.name, rlp.c.id_masked, dim_origin.c.province,
+               dim_origin.c.city, dim_origin.c.county, rlp.c.employer, rlp.c.insurance_status, rlp.c.source_row)
+        .join(sub, and_(sub.c.submission_id == rlp.c.submission_id, sub.c.kind == "labor", sub.c.is_current == true()))
+        .join(dim_district, dim_district.c.district_key == rlp.c.district_key)
+        .join(dim_origin, dim_origin.c.origin_key == rlp.c.origin_key)
+        .where(sub.c.month_key == month_key(month))
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pd.DataFrame(rows, columns=["person_key", "district", *PEOPLE_HEADERS, "source_row"])
+
+
+def retention_warnings(now: pd.DataFrame, before: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """People insured in a district last month who, this month, are lapsed there or no longer on its list."""
+    insured = set(cfg.labor.insured_values)
+    was = before.loc[before["insurance_status"].isin(insured)]
+    here = now.set_index(["person_key", "district"])["insurance_status"]
+    status = here.reindex(pd.MultiIndex.from_frame(was[["person_key", "district"]])).to_numpy()
+    out = was.assign(this_month=status)
+    out = out.loc[out["this_month"].isna() | ~out["this_month"].isin(insured)]
+    return out.assign(this_month=out["this_month"].fillna(GONE))
+
+
+def _sheet(book: xlsxwriter.Workbook, name: str, frame: pd.DataFrame, headers: dict[str, str]) -> None:
+    ws = book.add_worksheet(name)
+    bold = book.add_format({"bold": True})
+    ws.write_row(0, 0, list(headers.values()), bold)
+    ws.freeze_panes(1, 0)
+    for r, values in enumerate(zip(*(frame[c].tolist() for c in headers)), start=1):
+        ws.write_row(r, 0, ["" if v is None else v for v in values])
+
+
+@task(name="write-district-labor-lists", cache_policy=NO_CACHE)
+def write_district_lists(engine: Engine, cfg: Config, month: str, out_dir: Path) -> list[Path]:
+    """One workbook per district under out_dir: its people, and its 稳岗 warnings against the previous month."""
+    now = people_of_month(engine, month)
+    warnings = retention_warnings(now, people_of_month(engine, previous_month(month)), cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    warning_headers = {**PEOPLE_HEADERS, "this_month": f"{month} 情况"}
+    written = []
+    for unit in cfg.districts:
+        path = out_dir / f"{month}_{unit.name}_建档立卡贫困劳动力.xlsx"
+        book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_urls": False, "strings_to_formulas": False})
+        _sheet(book, PEOPLE_SHEET, now.loc[now["district"] == unit.name].sort_values("source_row"), PEOPLE_HEADERS)
+        _sheet(book, WARNING_SHEET, warnings.loc[warnings["district"] == unit.name], warning_headers)
+        book.close()
+        written.append(path)
+    return written

@@ -1,0 +1,116 @@
+"""Read the HR bureau's export (xlsx, or CSV in UTF-8/GB18030): find the header by content, map aliases."""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from pathlib import Path
+
+import fastexcel
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from config import Config, normalize_text
+from fupin.errors import FupinError
+
+HEADER_SCAN_ROWS = 30
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+class LaborFileError(FupinError):
+    """The file cannot be read as a labor export: the message says what is missing."""
+
+
+def header_map(cfg: Config) -> dict[str, str]:
+    """Normalised header text -> canonical column name, from cfg.labor.columns."""
+    return {normalize_text(alias): name for name, aliases in cfg.labor.columns.items() for alias in aliases}
+
+
+def find_header(rows: list[list[object]], cfg: Config) -> int | None:
+    """Index of the first row holding every configured column's header (by any alias)."""
+    aliases = header_map(cfg)
+    wanted = set(cfg.labor.columns)
+    for i, row in enumerate(rows):
+        found = {aliases.get(normalize_text(v)) for v in row if v is not None and str(v).strip()}
+        if wanted <= found:
+            return i
+    return None
+
+
+def _missing_message(rows: list[list[object]], cfg: Config, where: str) -> str:
+    aliases = header_map(cfg)
+    best = max(rows, key=lambda r: sum(normalize_text(v) in aliases for v in r if v is not None), default=[])
+    got = {aliases.get(normalize_text(v)) for v in best if v is not None}
+    missing = [cfg.labor.columns[c][0] for c in cfg.labor.columns if c not in got]
+    return f"{where}: 找不到表头列 {'、'.join(missing)} / header columns not found: {', '.join(missing)}"
+
+
+def _canonical(frame: pd.DataFrame, cfg: Config, first_row: int) -> pd.DataFrame:
+    """Keep the configured columns under canonical names, as text, with the file's own row numbers."""
+    aliases = header_map(cfg)
+    rename: dict[str, str] = {}
+    for col in frame.columns:
+        name = aliases.get(normalize_text(col))
+        if name and name not in rename.values():
+            rename[col] = name
+    out = frame[list(rename)].rename(columns=rename)[list(cfg.labor.columns)]
+    out = out.astype("string").apply(lambda s: s.str.strip()).fillna("")
+    out.insert(0, "source_row", range(first_row, first_row + len(out)))
+    blank = (out[list(cfg.labor.columns)] == "").all(axis=1)
+    return out.loc[~blank].reset_index(drop=True)
+
+
+def read_xlsx(path: Path, cfg: Config) -> pd.DataFrame:
+    """The first sheet (visible first) whose top rows hold the header; calamine via fastexcel, all text."""
+    try:
+        reader = fastexcel.read_excel(str(path))
+    except Exception as exc:  # noqa: BLE001 - any failure to open means "not a workbook"
+        raise LaborFileError(f"{path.name}: 不是可读取的 xlsx 文件 / not a readable xlsx file ({exc})") from exc
+    sheets = sorted(reader.sheet_names, key=lambda n: n.startswith("_"))
+    scanned: list[list[object]] = []
+    for name in sheets:
+        top = reader.load_sheet(name, header_row=None, skip_rows=0, n_rows=HEADER_SCAN_ROWS).to_pandas()
+        rows = top.astype(object).where(top.notna(), None).values.tolist()
+        scanned.extend(rows)
+        h = find_header(rows, cfg)
+        if h is not None:
+            data = reader.load_sheet(name, header_row=h, dtypes="string").to_pandas()
+            return _canonical(data, cfg, first_row=h + 2)
+    raise LaborFileError(_missing_message(scanned, cfg, path.name))
+
+
+def decode(raw: bytes, name: str) -> tuple[str, str]:
+    """The text and its encoding: UTF-8 (with or without BOM), else GB18030 (a superset of GBK)."""
+    for encoding in ENCODINGS:
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise LaborFileError(f"{name}: 无法识别编码（应为 UTF-8 或 GBK）/ encoding is neither UTF-8 nor GB18030")
+
+
+def read_csv(path: Path, cfg: Config) -> pd.DataFrame:
+    """A CSV export: detect the encoding, skip title rows, parse (Arrow's multithreaded parser) as text."""
+    raw = path.read_bytes()
+    text, encoding = decode(raw, path.name)
+    head = list(csv.reader(io.StringIO("\n".join(text[:200_000].splitlines()[:HEADER_SCAN_ROWS]))))
+    h = find_header(head, cfg)
+    if h is None:
+        raise LaborFileError(_missing_message(head, cfg, path.name))
+    # The parser wants UTF-8 bytes without a BOM; re-encoding GB18030 text costs far less than a str-based parse.
+    body = raw.removeprefix(codecs.BOM_UTF8) if encoding == "utf-8-sig" else text.encode("utf-8")
+    data = pd.read_csv(io.BytesIO(body), skiprows=h, dtype=str, keep_default_na=False, engine="pyarrow")
+    return _canonical(data, cfg, first_row=h + 2)
+
+
+
+@task(name="read-labor-file", cache_policy=NO_CACHE)
+def read_labor(path: Path, cfg: Config) -> pd.DataFrame:
+    """source_row plus the configured columns as text, whatever the format and encoding."""
+    suffix = path.suffix.lower()
+    if suffix in {".xlsx", ".xlsm"}:
+        return read_xlsx(path, cfg)
+    if suffix in {".csv", ".txt"}:
+        return read_csv(path, cfg)
+    raise LaborFileError(f"{path.name}: 只接受 .xlsx 或 .csv / only .xlsx or .csv is accepted")

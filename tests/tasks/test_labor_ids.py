@@ -1,0 +1,71 @@
+"""Identity-number checks against a plain scalar reading of GB 11643 / ISO 7064 MOD 11-2."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+
+import pandas as pd
+from hypothesis import given, settings, strategies as st
+
+from tasks.labor_ids import check_char, id_valid, mask_ids, person_keys
+
+TODAY = dt.date(2026, 1, 1)
+DIGITS = "0123456789"
+
+
+def reference_valid(number: str) -> bool:
+    """The rule as the standard states it, one character at a time."""
+    if len(number) != 18 or any(c not in DIGITS for c in number[:17]) or number[17] not in DIGITS + "Xx":
+        return False
+    total = sum(int(c) * (2 ** (17 - i) % 11) for i, c in enumerate(number[:17]))
+    if "10X98765432"[total % 11] != number[17].upper():
+        return False
+    try:
+        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    return dt.date(1900, 1, 1) <= born <= TODAY
+
+
+dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=TODAY)
+areas = st.integers(min_value=110000, max_value=659999)
+
+
+@settings(max_examples=100, deadline=None)
+@given(areas, dates, st.integers(0, 999))
+def test_a_well_made_number_passes_and_any_other_check_character_fails(area: int, born: dt.date, seq: int) -> None:
+    body = f"{area}{born:%Y%m%d}{seq:03d}"
+    good = body + check_char(body)
+    others = [body + c for c in "0123456789X" if c != check_char(body)]
+    got = id_valid(pd.Series([good, good.lower(), *others]), TODAY)
+    assert got.tolist() == [True, True] + [False] * 10
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789Xx中 ᪃", min_size=0, max_size=20) | st.from_regex(r"\A\d{6}(19|20)\d{9}[\dX]\Z"),
+                min_size=1, max_size=20))
+def test_vectorised_check_agrees_with_the_scalar_reference(numbers: list[str]) -> None:
+    assert id_valid(pd.Series(numbers, dtype=object), TODAY).tolist() == [reference_valid(n) for n in numbers]
+
+
+def test_impossible_and_future_birth_dates_fail() -> None:
+    def make(date: str) -> str:
+        body = f"110105{date}123"
+        return body + check_char(body)
+    cases = {"20000229": True, "19000229": False, "19990230": False, "19991301": False, "18991231": False,
+             "20251231": True, "20260102": False}
+    got = id_valid(pd.Series([make(d) for d in cases]), TODAY)
+    assert got.tolist() == list(cases.values())
+
+
+def test_person_key_is_hmac_sha256_of_the_upper_cased_number_and_depends_on_the_key() -> None:
+    ids = pd.Series(["11010519491231002x", "110105194912310037"])
+    keys = person_keys(ids, b"k1")
+    assert keys[0] == hmac.new(b"k1", b"11010519491231002X", hashlib.sha256).hexdigest()
+    assert keys[0] != person_keys(ids, b"k2")[0]
+    assert "1949" not in "".join(keys)
+
+
+def test_mask_keeps_only_the_first_six_and_last_four() -> None:
+    assert mask_ids(pd.Series(["11010519491231002X", "123", None])).tolist() == ["110105********002X", "****", "****"]
