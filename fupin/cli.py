@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "fupin.commands.ingest",
     "fupin.commands.analyst",
     "fupin.commands.serve",
+    "fupin.commands.publish",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,22 @@
+"""Flow: remind every unit that has not yet sent an accepted report for the month."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from prefect import flow
+
+from fupin.runtime import load_runtime
+from tasks.mail import sink_from_settings
+from tasks.publish_steps import send_reminders
+from warehouse.months import parse_month, reporting_month_for
+
+
+@flow(name="remind-late-units", retries=0)
+def remind_late_units(month: str | None = None) -> list[str]:
+    """Send reminders for `month` (default: the month being reported today, office time); the units reminded."""
+    rt = load_runtime()
+    today = dt.datetime.now(ZoneInfo(rt.config.calendar.timezone)).date()
+    month = month or reporting_month_for(today)
+    parse_month(month)
+    return send_reminders(rt.engine, rt.config, month, today, sink_from_settings(rt.settings), rt.settings.mail_from)

@@ -1,0 +1,60 @@
+"""`fupin publish` and `fupin remind`: the month's consolidated workbook, and reminders to units that owe a report."""
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from fupin.errors import FupinError, UsageError
+from fupin.settings import SettingsError
+from warehouse.months import parse_month
+
+console = Console()
+
+
+def _month(month: str) -> str:
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return month
+
+
+def publish(
+    month: str = typer.Option(..., "--month", help="Reporting month, YYYY-MM (e.g. 2020-09)."),
+    send: bool = typer.Option(False, "--send", help="Also send receipts, rejections, district labor lists and the "
+                              "workbook (SMTP if FUPIN_SMTP_HOST is set, else .eml files in FUPIN_HOME/outbox/)."),
+) -> None:
+    """Write the month's consolidated workbook to FUPIN_HOME/outputs/MONTH/ (a new version if anything changed)."""
+    from flows.publish_month import publish_month
+
+    _month(month)
+    try:
+        with console.status(f"publishing {month} ..."):
+            result = publish_month(month=month, send=send)
+    except SettingsError as exc:
+        raise FupinError(str(exc)) from exc
+    state = "new version" if result["created"] else "unchanged, kept"
+    console.print(f"{month} v{result['version']} ({state}): [bold]{result['path']}[/]")
+    for detail in result["sent"]:
+        console.print(f"  mail: {detail}")
+
+
+def remind(
+    month: str = typer.Option(None, "--month", help="Reporting month, YYYY-MM (default: the month reported now)."),
+) -> None:
+    """Remind every unit that has not yet sent an accepted report for the month (once a day at most)."""
+    from flows.remind_late_units import remind_late_units
+
+    if month:
+        _month(month)
+    try:
+        with console.status("sending reminders ..."):
+            units = remind_late_units(month=month)
+    except SettingsError as exc:
+        raise FupinError(str(exc)) from exc
+    console.print(f"reminded {len(units)} unit(s): {', '.join(units) or '-'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(publish)
+    app.command()(remind)

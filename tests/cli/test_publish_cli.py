@@ -1,0 +1,34 @@
+"""`fupin publish` and `fupin remind` from the command line: exit codes, one-line errors, where the workbook is."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from config import Config
+from fupin.cli import app
+from fupin.runtime import load_runtime
+from tests.publish_fixture import MONTH, load_month
+from warehouse.init import init_warehouse
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("args", [["publish", "--month", "2020-13"], ["remind", "--month", "Sept"]])
+def test_a_bad_month_is_a_one_line_usage_error(fupin_home, args) -> None:
+    done = subprocess.run([sys.executable, "-m", "fupin.cli", *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "month must look like 2020-09" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.prefect
+def test_publish_prints_where_the_workbook_is_and_send_writes_the_outbox(prefect_api, fupin_home, cfg: Config) -> None:
+    rt = load_runtime()
+    init_warehouse(rt.engine, cfg, months=["2020-12"])
+    load_month(rt.engine, cfg)
+    result = runner.invoke(app, ["publish", "--month", MONTH, "--send"])
+    assert result.exit_code == 0, result.output
+    assert f"{MONTH} v1 (new version)" in result.output and "_汇总_2020-09_v1.xlsx" in result.output
+    assert "outbox" in result.output and any(rt.settings.paths.outbox.glob("*.eml"))
