@@ -17,6 +17,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from contracts.messages import Issue
+from tasks.safety import check_file
 
 _UNSAFE = re.compile(r"[\x00-\x1f\\/:*?\"<>|]+")
 _BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
@@ -56,9 +57,20 @@ def archive_file(data: bytes, suffix: str, archive_dir: Path) -> Path:
     return path
 
 
+def _own_workbook(data: bytes, suffix: str) -> Workbook:
+    """The unit's workbook to annotate; a blank one (the list sheet only) when its bytes are unsafe or unreadable."""
+    if suffix.lower() not in (".xlsx", ".xlsm"):
+        return Workbook()
+    try:
+        check_file(data, suffix)
+        return load_workbook(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - a file we could not read is still quarantined, with its problem list
+        return Workbook()
+
+
 def highlight(data: bytes, suffix: str, issues: Sequence[Issue]) -> bytes:
     """The unit's own workbook with each failing cell filled red and the reasons in its comment, plus a list sheet."""
-    wb = load_workbook(io.BytesIO(data)) if suffix.lower() in (".xlsx", ".xlsm") else Workbook()
+    wb = _own_workbook(data, suffix)
     by_cell: dict[tuple[str, str], list[Issue]] = {}
     for issue in issues:
         if issue.sheet in wb.sheetnames and issue.cell:

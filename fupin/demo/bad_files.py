@@ -115,9 +115,13 @@ def macro_workbook(cfg: Config, path: Path) -> Path:
         for info in src.infolist():
             data = src.read(info)
             if info.filename == "[Content_Types].xml":
-                data = data.replace(b"spreadsheetml.sheet.main+xml", b"sheet.macroEnabled.main+xml").replace(
+                data = data.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml").replace(
                     b"</Types>", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
                                  b"</Types>")
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/'
+                                    b'office/2006/relationships/vbaProject" Target="vbaProject.bin"/></Relationships>')
             dst.writestr(info, data)
         dst.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"Sub Auto_Open()\nShell \"calc\"\n")
     return path
@@ -209,9 +213,9 @@ def make_all(cfg: Config, out: Path, with_bombs: bool = True) -> list[BadFile]:
     write_filled_report(cfg, bureau, MONTH, out / "wrong_form.xlsx", unit_text=district.name, no_marker=True)
     files.append(BadFile("wrong_form.xlsx", f"{district.name} sending 表2", "wrong_form"))
     good_report(cfg, out / "future_month.xlsx", month="2099-09")
-    files.append(BadFile("future_month.xlsx", "a month in the future", "month"))
+    files.append(BadFile("future_month.xlsx", "a month in the future", "month_out_of_range"))
     good_report(cfg, out / "unknown_unit.xlsx", unit_text="火星区扶贫办", no_marker=True)
-    files.append(BadFile("unknown_unit.xlsx", "a unit nobody declared", "unit"))
+    files.append(BadFile("unknown_unit.xlsx", "a unit nobody declared", "unknown_unit"))
     formula_text(cfg, out / "formula_text.xlsx")
     files.append(BadFile("formula_text.xlsx", "=HYPERLINK / =cmd| typed as text in 备注", None))
     for name in HOSTILE_NAMES:
