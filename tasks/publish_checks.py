@@ -75,10 +75,11 @@ def target_progress(cfg: Config, current: pd.DataFrame, month: str) -> pd.DataFr
 
 
 def reconcile_labor(cfg: Config, current: pd.DataFrame, labor: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """HR-recorded persons by region beside what the units report as 帮扶贫困人口来京就业数, with the gap."""
+    """HR-recorded persons (by origin) per region beside the units' 帮扶贫困人口来京就业数, with the gap."""
     inds = [i for i in cfg.concepts.get(IN_BEIJING, ()) if cfg.form(i.form_code).by_region]
     labels = [f"{i.form_code}序号{i.row_no} {i.indicator}" for i in inds]
-    hr = labor.groupby("report_region")["persons"].sum() if len(labor) else pd.Series(dtype="float64")
+    regions = [cfg.province_region(p) for p in labor["province"]]
+    hr = labor.groupby(regions)["persons"].sum() if len(labor) else pd.Series(dtype="float64")
     rows = []
     for region in cfg.region_names + (cfg.total_column,):
         hr_value = float(hr.sum()) if region == cfg.total_column else float(hr.get(region, 0))
@@ -94,18 +95,17 @@ def reconcile_labor(cfg: Config, current: pd.DataFrame, labor: pd.DataFrame) -> 
     return pd.DataFrame(rows, columns=["region", "hr", *labels, "units", "gap", "gap_ratio"]), labels
 
 
-def annex_by_district(cfg: Config, labor: pd.DataFrame) -> pd.DataFrame:
+def annex_by_district(cfg: Config, by_district: pd.DataFrame) -> pd.DataFrame:
     """Attachment 1 表1: central and western origins employed in Beijing, by district, largest first."""
-    part = labor[labor["is_central_western"].astype(bool)] if len(labor) else labor
-    counts = part.groupby("district")["persons"].sum() if len(part) else pd.Series(dtype="int64")
+    counts = by_district.set_index("district")["persons"]
     df = pd.DataFrame({"district": [d.name for d in cfg.districts]})
     df["persons"] = [int(counts.get(d, 0)) for d in df["district"]]
     return df.sort_values("persons", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def annex_by_county(cfg: Config, labor: pd.DataFrame) -> pd.DataFrame:
+def annex_by_county(cfg: Config, by_origin: pd.DataFrame) -> pd.DataFrame:
     """Attachment 1 表2: persons by paired county of origin, in the notice's order."""
-    counts = labor.groupby(["province", "city", "county"])["persons"].sum() if len(labor) else {}
+    counts = by_origin.set_index(["province", "city", "county"])["persons"]
     return pd.DataFrame([{
         "province": c.province, "city": c.city, "county": c.county,
         "persons": int(counts.get((c.province, c.city, c.county), 0)),

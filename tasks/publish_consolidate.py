@@ -1,4 +1,4 @@
-"""Consolidate a form over its units: sums for counts and money, weighted means for rates, and monthly increments."""
+"""Consolidate a form over its units: sums for counts and money, weighted means for rates, summed monthly increments."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,21 +20,6 @@ class Consolidated:
     increments: pd.DataFrame
     notes: dict[tuple[int, str], str] = field(default_factory=dict)
     remarks: dict[int, str] = field(default_factory=dict)
-
-
-def unit_increments(cfg: Config, current: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
-    """Each unit's increment over its previous month (January: the value itself; rates and gaps: NaN)."""
-    out = current[KEYS].copy()
-    if previous is None:
-        out["value"] = current["value"]
-    else:
-        prev = previous[KEYS + ["value"]].rename(columns={"value": "prev"})
-        merged = current[KEYS + ["value"]].merge(prev, on=KEYS, how="left")
-        out["value"] = (merged["value"] - merged["prev"]).to_numpy()
-    rates = {(i.form_code, i.row_no) for i in cfg.indicators if i.kind == "rate"}
-    is_rate = [(f, r) in rates for f, r in zip(current["form_code"], current["row_no"])]
-    out.loc[is_rate, "value"] = np.nan
-    return out
 
 
 def _grid(cfg: Config, form: Form, df: pd.DataFrame) -> pd.DataFrame:
@@ -97,7 +82,7 @@ def _remarks(cfg: Config, form: Form, values: pd.DataFrame) -> dict[int, str]:
     return {k: "；".join(v) for k, v in out.items()}
 
 
-def consolidate(cfg: Config, current: pd.DataFrame, previous: pd.DataFrame | None) -> dict[str, Consolidated]:
-    """Every form consolidated for the month, keyed by form code."""
-    increments = unit_increments(cfg, current, previous)
+def consolidate(cfg: Config, current: pd.DataFrame) -> dict[str, Consolidated]:
+    """Every form consolidated for the month: values, and increments summed from the units' value_month."""
+    increments = current[KEYS].assign(value=current["value_month"])
     return {f.code: consolidate_form(cfg, f, current, increments) for f in cfg.forms}

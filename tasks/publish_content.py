@@ -44,15 +44,14 @@ def gather(engine: Engine, cfg: Config, month: str) -> PublicationContent:
     """Read the month's current values, submissions, warnings and labor records, and derive every table."""
     with engine.connect() as conn:
         current = data.current_values(conn, month)
-        previous = data.previous_values(conn, month)
         submissions = data.report_submissions(conn, month, cfg.calendar.timezone)
-        labor, labor_ids = data.labor_counts(conn, month)
+        by_district, by_origin, labor_ids = data.labor_counts(conn, month)
         warnings = data.open_warnings(conn, sorted(set(current["submission_id"].astype(int))))
     status = checks.reporting_status(cfg, submissions)
-    recon, labels = checks.reconcile_labor(cfg, current, labor)
+    recon, labels = checks.reconcile_labor(cfg, current, by_origin)
     return PublicationContent(
-        month=month, current=current, consolidated=consolidate(cfg, current, previous), status=status,
+        month=month, current=current, consolidated=consolidate(cfg, current), status=status,
         rates=checks.reporting_rates(status), warnings=warnings, targets=checks.target_progress(cfg, current, month),
-        reconciliation=recon, reconciliation_labels=labels, annex_districts=checks.annex_by_district(cfg, labor),
-        annex_counties=checks.annex_by_county(cfg, labor), labor_submission_ids=labor_ids,
+        reconciliation=recon, reconciliation_labels=labels, annex_districts=checks.annex_by_district(cfg, by_district),
+        annex_counties=checks.annex_by_county(cfg, by_origin), labor_submission_ids=labor_ids,
     )

@@ -1,19 +1,22 @@
-"""Read what a month's publication needs from the warehouse tables (the agreed contract), as DataFrames."""
+"""Read what a month's publication needs through the documented views (tables where no view says it), as DataFrames."""
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, column, select, table
 
-from warehouse.months import month_key, parse_month, previous_month
-from warehouse.schema import (
-    dim_district, dim_form, dim_indicator, dim_origin, dim_region, dim_unit, fct_indicator_value, fct_labor_employment,
-    fct_submission, fct_validation_issue,
-)
+from warehouse.months import month_key
+from warehouse.schema import dim_indicator, dim_unit, fct_indicator_value, fct_submission, fct_validation_issue
 
-VALUE_COLUMNS = ["unit_code", "form_code", "row_no", "region", "value", "remark", "submission_id", "version"]
+VALUE_COLUMNS = ["unit_code", "form_code", "row_no", "region", "value", "value_month", "remark", "submission_id",
+                 "version"]
+_VIEW_COLUMNS = ["month", "unit_code", "form_code", "row_no", "region", "value", "value_month", "submission_id",
+                 "version"]
+v_indicator_value = table("v_indicator_value", *(column(c) for c in _VIEW_COLUMNS))
+v_labor_by_district = table("v_labor_by_district", column("month"), column("district"), column("persons"))
+v_labor_by_origin = table("v_labor_by_origin", *(column(c) for c in ("month", "province", "city", "county", "persons")))
 
 
 def _frame(conn: Connection, query, columns: list[str]) -> pd.DataFrame:
@@ -22,27 +25,20 @@ def _frame(conn: Connection, query, columns: list[str]) -> pd.DataFrame:
 
 
 def current_values(conn: Connection, month: str) -> pd.DataFrame:
-    """Every value of the current accepted report of each unit for `month` (value NaN where not reported)."""
-    s, v = fct_submission, fct_indicator_value
-    query = (
-        select(dim_unit.c.unit_code, dim_form.c.form_code, dim_indicator.c.row_no, dim_region.c.region, v.c.value,
-               v.c.remark, s.c.submission_id, s.c.version)
-        .select_from(v.join(s, s.c.submission_id == v.c.submission_id)
-                     .join(dim_unit, dim_unit.c.unit_key == v.c.unit_key)
-                     .join(dim_indicator, dim_indicator.c.indicator_key == v.c.indicator_key)
-                     .join(dim_form, dim_form.c.form_key == dim_indicator.c.form_key)
-                     .join(dim_region, dim_region.c.region_key == v.c.region_key))
-        .where(s.c.month_key == month_key(month), s.c.kind == "report", s.c.status == "accepted",
-               s.c.is_current.is_(True))
+    """The month's current values from v_indicator_value (NaN where not reported), with 表3 remarks."""
+    v = v_indicator_value
+    df = _frame(conn, select(*(v.c[c] for c in _VIEW_COLUMNS[1:])).where(v.c.month == month), _VIEW_COLUMNS[1:])
+    for c in ("value", "value_month"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    remarks = (
+        select(fct_indicator_value.c.submission_id, dim_indicator.c.row_no, fct_indicator_value.c.remark)
+        .join(dim_indicator, dim_indicator.c.indicator_key == fct_indicator_value.c.indicator_key)
+        .where(fct_indicator_value.c.submission_id.in_(df["submission_id"].astype(int).unique().tolist() or [-1]),
+               fct_indicator_value.c.remark.is_not(None))
     )
-    df = _frame(conn, query, VALUE_COLUMNS)
-    df["value"] = pd.to_numeric(df["value"], errors="coerce").astype("float64")
-    return df
-
-
-def previous_values(conn: Connection, month: str) -> pd.DataFrame | None:
-    """The previous month's current values within the same year; None for January (year-to-date starts afresh)."""
-    return None if parse_month(month)[1] == 1 else current_values(conn, previous_month(month))
+    notes = {(sid, row): text for sid, row, text in conn.execute(remarks)}
+    df["remark"] = [notes.get((sid, row)) for sid, row in zip(df["submission_id"], df["row_no"])]
+    return df[VALUE_COLUMNS]
 
 
 def report_submissions(conn: Connection, month: str, timezone: str) -> pd.DataFrame:
@@ -82,18 +78,13 @@ def open_warnings(conn: Connection, submission_ids: list[int]) -> pd.DataFrame:
                                 "message_zh"])
 
 
-def labor_counts(conn: Connection, month: str) -> tuple[pd.DataFrame, list[int]]:
-    """Persons by origin county and work district from the month's current labor submission, and its id."""
-    s, e = fct_submission, fct_labor_employment
-    query = (
-        select(e.c.submission_id, dim_origin.c.province, dim_origin.c.city, dim_origin.c.county,
-               dim_origin.c.is_paired, dim_origin.c.is_central_western, dim_origin.c.report_region,
-               dim_district.c.district, e.c.persons)
-        .select_from(e.join(s, and_(s.c.submission_id == e.c.submission_id, s.c.kind == "labor"))
-                     .join(dim_origin, dim_origin.c.origin_key == e.c.origin_key)
-                     .join(dim_district, dim_district.c.district_key == e.c.district_key))
-        .where(s.c.month_key == month_key(month), s.c.status == "accepted", s.c.is_current.is_(True))
-    )
-    df = _frame(conn, query, ["submission_id", "province", "city", "county", "is_paired", "is_central_western",
-                              "report_region", "district", "persons"])
-    return df.drop(columns="submission_id"), sorted(set(df["submission_id"].tolist()))
+def labor_counts(conn: Connection, month: str) -> tuple[pd.DataFrame, pd.DataFrame, list[int]]:
+    """Attachment 1's two aggregates from the labor views (by district; by origin county) and the file(s) used."""
+    d, o = v_labor_by_district, v_labor_by_origin
+    by_district = _frame(conn, select(d.c.district, d.c.persons).where(d.c.month == month), ["district", "persons"])
+    by_origin = _frame(conn, select(o.c.province, o.c.city, o.c.county, o.c.persons).where(o.c.month == month),
+                       ["province", "city", "county", "persons"])
+    s = fct_submission
+    ids = conn.execute(select(s.c.submission_id).where(s.c.kind == "labor", s.c.month_key == month_key(month),
+                                                       s.c.is_current.is_(True))).scalars().all()
+    return by_district, by_origin, sorted(ids) if len(by_origin) else []

@@ -12,7 +12,10 @@ from sqlalchemy import select
 from tests.smtp_capture import PASSWORD, USER, smtp_server, smtp_tls_server  # noqa: F401 - fixtures
 
 from fupin.settings import Settings, SmtpSettings
-from tasks.mail import XLSX_MIME, Attachment, Mail, MailError, OutboxSink, SmtpSink, build_message, sink_from_settings
+from tasks.mail import (
+    SECRET_BLOCK, XLSX_MIME, Attachment, Mail, MailError, OutboxSink, SmtpSink, build_message, sink_from_settings,
+    smtp_password,
+)
 from tasks.mail_record import send_and_record
 from warehouse.schema import fct_mail
 
@@ -96,3 +99,13 @@ def test_outbox_sink_writes_an_eml_that_parses_back(tmp_path: Path, sqlite_engin
     assert [p.get_filename() for p in msg.iter_attachments()] == [NAME]
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(fct_mail.c.status, fct_mail.c.detail)).one() == ("written", str(path))
+
+
+@pytest.mark.prefect
+def test_password_falls_back_to_the_prefect_secret_block(prefect_api) -> None:
+    from prefect.blocks.system import Secret
+
+    Secret(value="from-the-block").save(SECRET_BLOCK, overwrite=True)
+    assert smtp_password(SmtpSettings(host="h", user="u")) == "from-the-block"
+    assert smtp_password(SmtpSettings(host="h", user="u", password=SecretStr("from-env"))) == "from-env"
+    assert smtp_password(SmtpSettings(host="h")) is None
