@@ -82,4 +82,5 @@ def located_failures(errors: pa.errors.SchemaErrors, frame: pd.DataFrame, cfg: C
                          zip(out["source_row"], out["column_name"], out["rule"], out["value_masked"])]
     out["message_en"] = [f"row {r}, {c}: {RULES.get(k, (k, k))[1]} ({v})" for r, c, k, v in
                          zip(out["source_row"], out["column_name"], out["rule"], out["value_masked"])]
-    return out.drop_duplicates(["source_row", "column_name"]).sort_values(["source_row", "column_name"]).reset_index(drop=True)
+    out = out.drop_duplicates(["source_row", "column_name"])
+    return out.sort_values(["source_row", "column_name"]).reset_index(drop=True)

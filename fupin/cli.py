@@ -11,6 +11,7 @@ from fupin.errors import FupinError
 
 COMMAND_MODULES = [
     "fupin.commands.setup",
+    "fupin.commands.labor",
     "fupin.commands.ingest",
     "fupin.commands.analyst",
     "fupin.commands.serve",

@@ -54,7 +54,8 @@ def id_birth_date_ok(ids: pd.Series, today: dt.date | None = None) -> np.ndarray
     limit = _DAYS[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
     today = today or dt.date.today()
     ymd = year * 10000 + month * 100 + day
-    return month_ok & (day >= 1) & (day <= limit) & (year >= 1900) & (ymd <= today.year * 10000 + today.month * 100 + today.day)
+    latest = today.year * 10000 + today.month * 100 + today.day
+    return month_ok & (day >= 1) & (day <= limit) & (year >= 1900) & (ymd <= latest)
 
 
 def id_valid(ids: pd.Series, today: dt.date | None = None) -> np.ndarray:

@@ -11,12 +11,16 @@ from sqlalchemy import Engine, and_, select, true
 
 from config import Config
 from warehouse.months import month_key, previous_month
-from warehouse.schema import dim_district, dim_origin, fct_submission as sub, restricted_labor_person as rlp
+from warehouse.schema import dim_district, dim_origin
+from warehouse.schema import fct_submission as sub
+from warehouse.schema import restricted_labor_person as rlp
 
 PEOPLE_SHEET = "人员名单"
 WARNING_SHEET = "稳岗预警"
 PEOPLE_HEADERS = {"name": "姓名", "id_masked": "公民身份号码(脱敏)", "province": "户籍省", "city": "户籍市",
                   "county": "户籍县", "employer": "用工单位", "insurance_status": "参保状态"}
+# Every cell is plain text: skipping xlsxwriter's URL/formula sniffing is most of its per-cell cost.
+WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_urls": False, "strings_to_formulas": False}
 GONE = "本月不在本区名单 / not on this month's list"
 
 
@@ -65,7 +69,7 @@ def write_district_lists(engine: Engine, cfg: Config, month: str, out_dir: Path)
     written = []
     for unit in cfg.districts:
         path = out_dir / f"{month}_{unit.name}_建档立卡贫困劳动力.xlsx"
-        book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_urls": False, "strings_to_formulas": False})
+        book = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
         _sheet(book, PEOPLE_SHEET, now.loc[now["district"] == unit.name].sort_values("source_row"), PEOPLE_HEADERS)
         _sheet(book, WARNING_SHEET, warnings.loc[warnings["district"] == unit.name], warning_headers)
         book.close()

@@ -16,8 +16,15 @@ from tasks.labor_validate import LaborCheck
 from tasks.retry import transient_retries
 from warehouse.months import month_key
 from warehouse.schema import (
-    dim_district, dim_origin, dim_unit, fct_labor_employment, fct_labor_invalid_row, fct_labor_person_month,
-    fct_submission, fct_validation_issue, restricted_labor_person,
+    dim_district,
+    dim_origin,
+    dim_unit,
+    fct_labor_employment,
+    fct_labor_invalid_row,
+    fct_labor_person_month,
+    fct_submission,
+    fct_validation_issue,
+    restricted_labor_person,
 )
 from warehouse.seed import ensure_months
 from warehouse.synthetic import bulk_insert
@@ -66,7 +73,8 @@ def _submission(conn: Connection, cfg: Config, facts: FileFacts) -> tuple[int | 
 
 def _save_submission(conn: Connection, existing: int | None, values: dict) -> int:
     if existing is None:
-        return conn.execute(fct_submission.insert().values(**values).returning(fct_submission.c.submission_id)).scalar_one()
+        insert = fct_submission.insert().values(**values).returning(fct_submission.c.submission_id)
+        return conn.execute(insert).scalar_one()
     conn.execute(update(fct_submission).where(fct_submission.c.submission_id == existing).values(**values))
     conn.execute(fct_validation_issue.delete().where(fct_validation_issue.c.submission_id == existing))
     return existing
@@ -126,6 +134,12 @@ def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, key: bytes) -> p
     })
 
 
+def employment_counts(people: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Distinct insured people per origin × district (the grain of fct_labor_employment): `by` plus persons."""
+    insured = people.loc[people["is_insured"]] if "is_insured" in people else people
+    return insured.groupby(by, sort=True).size().rename("persons").reset_index()
+
+
 def _version(conn: Connection, values: dict, sid: int) -> int:
     same = and_(fct_submission.c.kind == KIND, fct_submission.c.unit_key == values["unit_key"],
                 fct_submission.c.month_key == values["month_key"], fct_submission.c.status == "accepted",
@@ -157,8 +171,9 @@ def load_labor(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck,
         bulk_insert(conn, restricted_labor_person, [(sid, *r) for r in zip(*(people[c].tolist() for c in rcols))],
                     ["submission_id", *rcols])
         insured = people.loc[people["is_insured"]]
-        counts = insured.groupby(["origin_key", "district_key"]).size()
-        bulk_insert(conn, fct_labor_employment, [(sid, int(o), int(d), mk, int(n)) for (o, d), n in counts.items()],
+        counts = employment_counts(insured, ["origin_key", "district_key"])
+        cells = [(sid, int(o), int(d), mk, int(n)) for o, d, n in counts.itertuples(index=False)]
+        bulk_insert(conn, fct_labor_employment, cells,
                     ["submission_id", "origin_key", "district_key", "month_key", "persons"])
         excluded = check.failures
         bulk_insert(conn, fct_labor_invalid_row,

@@ -65,7 +65,7 @@ def read_xlsx(path: Path, cfg: Config) -> pd.DataFrame:
     """The first sheet (visible first) whose top rows hold the header; calamine via fastexcel, all text."""
     try:
         reader = fastexcel.read_excel(str(path))
-    except Exception as exc:  # noqa: BLE001 - any failure to open means "not a workbook"
+    except Exception as exc:
         raise LaborFileError(f"{path.name}: 不是可读取的 xlsx 文件 / not a readable xlsx file ({exc})") from exc
     sheets = sorted(reader.sheet_names, key=lambda n: n.startswith("_"))
     scanned: list[list[object]] = []

@@ -9,7 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from config import Config, normalize_text
-from contracts.labor import located_failures, labor_schema
+from contracts.labor import labor_schema, located_failures
 from tasks.labor_ids import mask_ids
 
 FAILURE_COLUMNS = ["source_row", "column_name", "rule", "value_masked", "message_zh", "message_en"]

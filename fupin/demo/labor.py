@@ -47,6 +47,13 @@ def attachment1_counts(cfg: Config) -> tuple[dict[str, int], dict[tuple[str, str
     return {k: int(v) for k, v in ref["labor_by_district"].items()}, by_county
 
 
+def small_counts(cfg: Config, divisor: int = 1000) -> tuple[dict[str, int], dict[tuple[str, str, str], int]]:
+    """Attachment 1 scaled down (at least one person everywhere), for fast tests and demos."""
+    by_district, by_county = attachment1_counts(cfg)
+    return ({k: max(1, v // divisor) for k, v in by_district.items()},
+            {k: max(1, v // divisor) for k, v in by_county.items()})
+
+
 def _ids(rng: np.random.Generator, n: int, start: int = 0) -> np.ndarray:
     """n distinct valid numbers: a random area, a birth day and a sequence made unique by a counter."""
     serial = np.arange(start, start + n, dtype=np.int64)
@@ -62,7 +69,8 @@ def _ids(rng: np.random.Generator, n: int, start: int = 0) -> np.ndarray:
 
 def _names(rng: np.random.Generator, n: int) -> np.ndarray:
     s = np.array(SURNAMES)[rng.integers(0, len(SURNAMES), n)]
-    g = np.char.add(np.array(GIVEN)[rng.integers(0, len(GIVEN), n)], np.array(GIVEN + [""] * 10)[rng.integers(0, len(GIVEN) + 10, n)])
+    second = np.array(GIVEN + [""] * 10)   # one name in five has a single-character given name
+    g = np.char.add(np.array(GIVEN)[rng.integers(0, len(GIVEN), n)], second[rng.integers(0, len(second), n)])
     return np.char.add(s, g)
 
 

@@ -5,7 +5,9 @@ from sqlalchemy import and_, func, select, true
 from sqlalchemy.sql import Select
 
 from config import Config
-from warehouse.schema import dim_district, dim_month, dim_origin, fct_labor_employment as emp, fct_submission as sub
+from warehouse.schema import dim_district, dim_month, dim_origin
+from warehouse.schema import fct_labor_employment as emp
+from warehouse.schema import fct_submission as sub
 from warehouse.views import View, register
 
 KIND = "labor"

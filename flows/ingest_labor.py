@@ -1,0 +1,89 @@
+"""Flow: ingest one month of the HR bureau's labor records, from archived file to district lists."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from fupin.errors import FupinError
+from fupin.runtime import load_runtime
+from fupin.settings import Settings, SettingsError
+from tasks.archive import archive_file
+from tasks.labor_lists import write_district_lists
+from tasks.labor_load import FileFacts, LoadResult, load_labor, record_rejection
+from tasks.labor_read import read_labor
+from tasks.labor_report import invalid_rows_markdown, labor_artifact, totals_markdown
+from tasks.labor_totals import attachment1_by_district
+from tasks.labor_validate import validate_labor
+from warehouse.months import parse_month
+
+SECRET_BLOCK = "fupin-pii-key"
+
+
+class LaborRejected(FupinError):
+    """Too many invalid rows: nothing was loaded."""
+
+
+def pii_key(settings: Settings) -> bytes:
+    """FUPIN_PII_KEY, else the Prefect Secret block 'fupin-pii-key'; never logged."""
+    try:
+        return settings.require_pii_key()
+    except SettingsError:
+        from prefect.blocks.system import Secret
+
+        try:
+            value = Secret.load(SECRET_BLOCK).get()
+        except (ValueError, RuntimeError) as exc:
+            raise FupinError(str(SettingsError(
+                "FUPIN_PII_KEY is not set and there is no Prefect Secret block 'fupin-pii-key' / 未设置身份证号加密密钥"
+            ))) from exc
+        if not value:
+            raise FupinError("the Prefect Secret block 'fupin-pii-key' is empty / 密钥为空")
+        return str(value).encode()
+
+
+@flow(name="ingest-labor", retries=0, log_prints=False)
+def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
+    """Archive, read, validate, key and load one labor file; reject it whole if too many rows are invalid."""
+    try:
+        parse_month(month)
+    except ValueError as exc:
+        raise FupinError(str(exc)) from exc
+    if not 0.0 <= max_invalid_ratio <= 1.0:
+        raise FupinError(f"max_invalid_ratio must be between 0 and 1, not {max_invalid_ratio}")
+    rt = load_runtime()
+    log = get_run_logger()
+    key = pii_key(rt.settings)
+    source = Path(path)
+    if not source.is_file():
+        raise FupinError(f"no such file: {source.name}")
+    received = dt.datetime.now(dt.UTC)
+    archived = archive_file(source.read_bytes(), source.suffix, rt.settings.paths.archive)
+    sha = archived.name.split(".")[0]
+    facts = FileFacts(sha, source.name, str(archived.relative_to(rt.settings.paths.home)), received, month,
+                      str(flow_run.get_id() or "") or None)
+    check = validate_labor(read_labor(archived, rt.config), rt.config)
+    log.info("%s: %d rows, %d invalid (%.4f%%), %d repeated numbers", source.name, check.n_rows,
+             check.n_invalid_rows, 100 * check.invalid_ratio, len(check.duplicates))
+    report = invalid_rows_markdown(check, max_invalid_ratio, source.name)
+    if check.invalid_ratio > max_invalid_ratio:
+        reason = (f"{check.n_invalid_rows} of {check.n_rows} rows invalid ({check.invalid_ratio:.4%} > "
+                  f"{max_invalid_ratio:.4%}): nothing loaded; fix the file or re-run with a higher max_invalid_ratio")
+        record_rejection(rt.engine, rt.config, facts, check, reason)
+        labor_artifact(report, "labor-invalid-rows", f"rejected {month}")
+        raise LaborRejected(f"{source.name} rejected: {reason}")
+    if check.n_invalid_rows or len(check.duplicates):
+        labor_artifact(report, "labor-invalid-rows", f"excluded rows {month}")
+    result: LoadResult = load_labor(rt.engine, rt.config, facts, check, key)
+    lists = write_district_lists(rt.engine, rt.config, month, rt.settings.paths.outputs / month / "labor")
+    by_district = attachment1_by_district(rt.engine, month)
+    total = int(by_district["persons"].sum())
+    labor_artifact(totals_markdown(month, by_district, total), "labor-attachment1", f"Attachment 1 {month}")
+    log.info("%s: submission %d v%s, %d persons, %d insured; %d district lists", month, result.submission_id,
+             result.version, result.persons, result.insured, len(lists))
+    return {"submission_id": result.submission_id, "version": result.version, "persons": result.persons,
+            "insured": result.insured, "central_western": total, "excluded_rows": check.n_invalid_rows,
+            "repeated": len(check.duplicates), "already_loaded": result.already_loaded,
+            "lists": [str(p) for p in lists]}

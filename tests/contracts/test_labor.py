@@ -1,0 +1,59 @@
+"""The labor row contract: every failure located by row and column, identity numbers masked in every message."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from config import Config
+from fupin.demo.labor import generate_labor
+from tasks.labor_ids import check_char
+from tasks.labor_validate import validate_labor
+
+
+def _valid_id(body: str) -> str:
+    return body + check_char(body)
+
+
+@pytest.fixture
+def rows(cfg: Config) -> pd.DataFrame:
+    people = generate_labor(cfg, by_district={"朝阳区": 6, "海淀区": 4}, by_paired_county={}, seed=7)
+    frame = people.rename(columns={v[0]: k for k, v in cfg.labor.columns.items()})[list(cfg.labor.columns)]
+    return frame.astype(str).assign(source_row=range(2, 2 + len(frame)))
+
+
+def test_a_clean_file_passes_whole_and_districts_are_canonical(rows, cfg) -> None:
+    check = validate_labor.fn(rows, cfg)
+    assert check.failures.empty and check.duplicates.empty
+    assert len(check.valid) == 10 and set(check.valid["work_district"]) == {"朝阳区", "海淀区"}
+
+
+def test_each_rule_is_reported_at_its_row_and_column_with_masked_values(rows, cfg) -> None:
+    good = rows.at[0, "id_number"]
+    rows.loc[0, "id_number"] = good[:17] + ("0" if good[17] != "0" else "1")    # wrong check character
+    rows.loc[1, "id_number"] = _valid_id("110105" + "19990230" + "123")          # 30 February
+    rows.loc[2, "id_number"] = "12345"                                            # wrong length
+    rows.loc[3, "work_district"] = "天津市和平区"
+    rows.loc[4, "insurance_status"] = "退休"
+    rows.loc[5, "name"] = ""
+    check = validate_labor.fn(rows, cfg)
+    got = {(r.source_row, r.column_name, r.rule) for r in check.failures.itertuples()}
+    assert got == {(2, "公民身份号码", "id_checksum"), (3, "公民身份号码", "id_birth_date"),
+                   (4, "公民身份号码", "str_matches"), (5, "就业区", "district"), (6, "参保状态", "insurance_status"),
+                   (7, "姓名", "str_length")}
+    assert check.n_invalid_rows == 6 and len(check.valid) == 4 and check.invalid_ratio == pytest.approx(0.6)
+    text = check.failures.to_string() + " ".join(check.failures["message_zh"])
+    assert good[:17] not in text and "19990230" not in text
+    assert "110105********" in text and "天津市和平区" in text
+    assert all(m.startswith("row ") for m in check.failures["message_en"])
+
+
+def test_a_repeated_number_is_a_warning_and_counted_once_preferring_the_insured_row(rows, cfg) -> None:
+    twin = rows.iloc[[0]].assign(source_row=100, insurance_status="停保")
+    rows.loc[0, "insurance_status"] = "停保"
+    twin["insurance_status"] = "在保"
+    check = validate_labor.fn(pd.concat([rows, twin], ignore_index=True), cfg)
+    assert check.failures.empty
+    assert check.duplicates["source_row"].tolist() == [2]
+    kept = check.valid.loc[check.valid["id_number"] == rows.at[0, "id_number"]]
+    assert kept["source_row"].tolist() == [100] and kept["is_insured"].tolist() == [True]
+    assert check.duplicates["value_masked"].str.contains(r"\*{8}").all()
