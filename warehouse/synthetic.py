@@ -129,6 +129,7 @@ def _labor_rows(cfg: Config, plan: Plan, keys: dict, next_id: int):
     subs, people, cells = [], [], {}
     hr = keys["unit"].get("hr-social-security")
     districts, origins = keys["district"], keys["origin"]
+    person_keys = [_sha("p", person) for person in range(plan.laborers)]
     for m_no, month in enumerate(plan.months):
         sid = next_id
         next_id += 1
@@ -141,7 +142,7 @@ def _labor_rows(cfg: Config, plan: Plan, keys: dict, next_id: int):
             district = districts[(person + m_no // 6) % len(districts)]   # a few move district every half year
             origin = origins[person % len(origins)]
             insured = (person + m_no) % 23 != 0
-            people.append((sid, _sha("p", person)[:64], month_key(month), district, origin, insured))
+            people.append((sid, person_keys[person], month_key(month), district, origin, insured))
             if insured:
                 cells[(sid, origin, district, month_key(month))] = cells.get((sid, origin, district, month_key(month)), 0) + 1
     employment = [(*k, v) for k, v in cells.items()]

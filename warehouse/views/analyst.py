@@ -1,7 +1,7 @@
 """Analyst views: value history, submissions, completeness and city-wide concepts, built from config/ and schema."""
 from __future__ import annotations
 
-from sqlalchemy import Integer, and_, case, cast, false, func, literal, select, true, union_all
+from sqlalchemy import Integer, and_, case, cast, column, false, func, literal, select, table, true, union_all
 from sqlalchemy.sql import Select
 
 from config import Config
@@ -34,32 +34,9 @@ def _history(cfg: Config) -> Select:
     )
 
 
-def _current_totals(cfg: Config):
-    """Current 合计 values with their monthly increment (January: its YTD; no previous month: NULL; rates: NULL)."""
-    cur_sub, prev_sub = sub.alias("cs"), sub.alias("ps")
-    prev = fv.alias("pv")
-    month = dim_month.alias("cm")
-    prev_key = case((month.c.month_of_year == 1, None), else_=fv.c.month_key - 1)
-    return (
-        select(
-            fv.c.month_key, fv.c.unit_key, fv.c.indicator_key, fv.c.value,
-            case(
-                (dim_indicator.c.kind == "rate", None),
-                (month.c.month_of_year == 1, fv.c.value),
-                else_=fv.c.value - prev.c.value,
-            ).label("value_month"),
-        )
-        .select_from(fv)
-        .join(cur_sub, and_(cur_sub.c.submission_id == fv.c.submission_id, cur_sub.c.is_current == true()))
-        .join(month, month.c.month_key == fv.c.month_key)
-        .join(dim_indicator, dim_indicator.c.indicator_key == fv.c.indicator_key)
-        .join(dim_region, and_(dim_region.c.region_key == fv.c.region_key, dim_region.c.is_total == true()))
-        .outerjoin(prev_sub, and_(prev_sub.c.unit_key == fv.c.unit_key, prev_sub.c.month_key == prev_key,
-                                  prev_sub.c.kind == REPORT, prev_sub.c.is_current == true()))
-        .outerjoin(prev, and_(prev.c.submission_id == prev_sub.c.submission_id,
-                              prev.c.indicator_key == fv.c.indicator_key, prev.c.region_key == fv.c.region_key))
-        .subquery("cur")
-    )
+INDICATOR_VALUE = table(
+    "v_indicator_value", *(column(n) for n in ("month", "form_code", "row_no", "region", "value", "value_month")),
+)
 
 
 def _submission(cfg: Config) -> Select:
@@ -128,30 +105,35 @@ def shared_concepts(cfg: Config) -> dict[str, str]:
 
 
 def _concept_month(cfg: Config) -> Select:
-    cur = _current_totals(cfg)
-    base = (
-        select(dim_month.c.month, dim_indicator.c.concept, dim_form.c.form_code, dim_indicator.c.row_no,
-               dim_indicator.c.measure_unit, cur.c.unit_key, cur.c.value, cur.c.value_month)
-        .select_from(cur)
-        .join(dim_month, dim_month.c.month_key == cur.c.month_key)
-        .join(dim_indicator, dim_indicator.c.indicator_key == cur.c.indicator_key)
-        .join(dim_form, dim_form.c.form_key == dim_indicator.c.form_key)
-        .where(dim_indicator.c.concept.in_(sorted(shared_concepts(cfg))))
-        .cte("concept_values")
-    )
+    iv = INDICATOR_VALUE
+
+    def rows(name: str):  # built twice so that a filter on month reaches both halves of the union
+        return (
+            select(iv.c.month, dim_indicator.c.concept, iv.c.form_code, iv.c.row_no, dim_indicator.c.measure_unit,
+                   iv.c.value, iv.c.value_month)
+            .select_from(iv)
+            .join(dim_form, dim_form.c.form_code == iv.c.form_code)
+            .join(dim_indicator, and_(dim_indicator.c.form_key == dim_form.c.form_key,
+                                      dim_indicator.c.row_no == iv.c.row_no))
+            .where(iv.c.region == cfg.total_column, dim_indicator.c.concept.in_(sorted(shared_concepts(cfg))))
+            .subquery(name)
+        )
+
     # An increment summed over units is only given when every unit that reported a value has one: no guesses.
-    month_sum = case((func.count(base.c.value_month) == func.count(base.c.value), func.sum(base.c.value_month)))
+    def month_sum(base):
+        return case((func.count(base.c.value_month) == func.count(base.c.value), func.sum(base.c.value_month)))
+
+    a, b = rows("by_form"), rows("city")
     by_form = select(
-        base.c.month, base.c.concept, base.c.form_code, func.min(base.c.row_no).label("row_no"),
-        func.min(base.c.measure_unit).label("measure_unit"), func.sum(base.c.value).label("value"),
-        month_sum.label("value_month"), func.count(base.c.value).label("n_units"),
-    ).group_by(base.c.month, base.c.concept, base.c.form_code)
+        a.c.month, a.c.concept, a.c.form_code, func.min(a.c.row_no).label("row_no"),
+        func.min(a.c.measure_unit).label("measure_unit"), func.sum(a.c.value).label("value"),
+        month_sum(a).label("value_month"), func.count(a.c.value).label("n_units"),
+    ).group_by(a.c.month, a.c.concept, a.c.form_code)
     total = select(
-        base.c.month, base.c.concept, literal(cfg.total_column).label("form_code"),
-        cast(literal(None), Integer).label("row_no"), func.min(base.c.measure_unit).label("measure_unit"),
-        func.sum(base.c.value).label("value"), month_sum.label("value_month"),
-        func.count(base.c.value).label("n_units"),
-    ).group_by(base.c.month, base.c.concept)
+        b.c.month, b.c.concept, literal(cfg.total_column).label("form_code"),
+        cast(literal(None), Integer).label("row_no"), func.min(b.c.measure_unit).label("measure_unit"),
+        func.sum(b.c.value).label("value"), month_sum(b).label("value_month"), func.count(b.c.value).label("n_units"),
+    ).group_by(b.c.month, b.c.concept)
     return select(union_all(by_form, total).subquery("c"))
 
 
@@ -161,40 +143,41 @@ def _previous_key(month):
 
 
 def _retention(cfg: Config) -> Select:
-    people = (
-        select(lpm.c.month_key, lpm.c.district_key, lpm.c.person_key)
-        .join(sub, and_(sub.c.submission_id == lpm.c.submission_id, sub.c.kind == LABOR, sub.c.is_current == true()))
-        .where(lpm.c.is_insured == true())
-        .cte("insured")
+    # Each person is looked up in the previous month's file by that file's primary key (submission_id, person_key),
+    # and a filter on month reaches every branch, so one month costs one month's rows, not three years'.
+    cur, prev = sub.alias("cur"), sub.alias("prev")
+    months = (
+        select(dim_month.c.month, cur.c.submission_id.label("sid"), prev.c.submission_id.label("prev_sid"))
+        .join(cur, and_(cur.c.month_key == dim_month.c.month_key, cur.c.kind == LABOR, cur.c.is_current == true()))
+        .outerjoin(prev, and_(prev.c.month_key == _previous_key(dim_month), prev.c.kind == LABOR,
+                              prev.c.is_current == true()))
+        .subquery("lm")
     )
-    now, before = people.alias("now_p"), people.alias("before_p")
-    labor_months = select(sub.c.month_key).where(sub.c.kind == LABOR, sub.c.is_current == true()).distinct()
-    months = (select(dim_month.c.month_key, dim_month.c.month, _previous_key(dim_month).label("prev_key"))
-              .where(dim_month.c.month_key.in_(labor_months)).subquery("lm"))
-    counts = select(people.c.month_key, people.c.district_key, func.count().label("n")) \
-        .group_by(people.c.month_key, people.c.district_key).subquery("cnt")
-    prev_counts = counts.alias("prev_cnt")
-    kept = (
-        select(now.c.month_key, now.c.district_key, func.count().label("n"))
-        .join(before, and_(before.c.person_key == now.c.person_key, before.c.district_key == now.c.district_key))
-        .join(months, and_(months.c.month_key == now.c.month_key, months.c.prev_key == before.c.month_key))
-        .group_by(now.c.month_key, now.c.district_key).subquery("kept")
+    now, before = lpm.alias("now_p"), lpm.alias("before_p")
+    present = (
+        select(months.c.month, months.c.prev_sid, now.c.district_key, literal(1).label("is_now"),
+               case((before.c.person_key.is_not(None), 1), else_=0).label("is_kept"))
+        .select_from(months)
+        .join(now, and_(now.c.submission_id == months.c.sid, now.c.is_insured == true()))
+        .outerjoin(before, and_(before.c.submission_id == months.c.prev_sid, before.c.person_key == now.c.person_key,
+                                before.c.district_key == now.c.district_key, before.c.is_insured == true()))
     )
-    has_prev = months.c.prev_key.in_(labor_months)
-    persons, n_kept, n_before = (func.coalesce(x, 0) for x in (counts.c.n, kept.c.n, prev_counts.c.n))
+    earlier = (
+        select(months.c.month, months.c.prev_sid, before.c.district_key, literal(0).label("is_now"),
+               literal(0).label("is_kept"))
+        .select_from(months)
+        .join(before, and_(before.c.submission_id == months.c.prev_sid, before.c.is_insured == true()))
+    )
+    rows = union_all(present, earlier).subquery("people")
+    persons, kept = func.sum(rows.c.is_now), func.sum(rows.c.is_kept)
+    has_prev = func.max(rows.c.prev_sid).is_not(None)
     return (
         select(
-            months.c.month, dim_district.c.district, persons.label("persons"),
-            case((has_prev, n_kept)).label("kept"), case((has_prev, n_before - n_kept)).label("gone"),
-            case((has_prev, persons - n_kept)).label("new"),
+            rows.c.month, dim_district.c.district, persons.label("persons"), case((has_prev, kept)).label("kept"),
+            case((has_prev, func.count() - persons - kept)).label("gone"), case((has_prev, persons - kept)).label("new"),
         )
-        .select_from(months)
-        .join(dim_district, true())
-        .outerjoin(counts, and_(counts.c.month_key == months.c.month_key,
-                                counts.c.district_key == dim_district.c.district_key))
-        .outerjoin(prev_counts, and_(prev_counts.c.month_key == months.c.prev_key,
-                                     prev_counts.c.district_key == dim_district.c.district_key))
-        .outerjoin(kept, and_(kept.c.month_key == months.c.month_key, kept.c.district_key == dim_district.c.district_key))
+        .join(dim_district, dim_district.c.district_key == rows.c.district_key)
+        .group_by(rows.c.month, dim_district.c.district)
     )
 
 
@@ -277,6 +260,7 @@ register(View(
         "n_units": "units whose current report gives a value",
     },
     build=_concept_month,
+    depends_on=("v_indicator_value",),
 ))
 
 register(View(
