@@ -17,6 +17,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from contracts.messages import Issue
+from tasks.crashpoint import pause_at
 from tasks.safety import check_file
 
 _UNSAFE = re.compile(r"[\x00-\x1f\\/:*?\"<>|]+")
@@ -43,6 +44,7 @@ def _write_once(path: Path, data: bytes, mode: int) -> None:
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     os.chmod(tmp, mode)
+    pause_at("archive")
     os.replace(tmp, path)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from config import Config
 from contracts.messages import Issue
+from tasks.crashpoint import pause_at
 from tasks.parse_report import ParsedReport
 from tasks.retry import transient_retries
 from warehouse.months import month_key, parse_month
@@ -116,6 +117,7 @@ def _record(conn: Connection, parsed: ParsedReport, cfg: Config, receipt: Receip
     issues = _issue_rows(sid, [*errors, *warnings])
     if issues:
         conn.execute(insert(fct_validation_issue), issues)
+    pause_at("load")
     if accepted:
         conn.execute(insert(fct_indicator_value), _fact_rows(conn, parsed, cfg, {**ids, "submission_id": sid}))
     return LoadResult(sid, row["status"], version, current, len(errors), len(warnings))
