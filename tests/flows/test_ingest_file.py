@@ -28,10 +28,14 @@ pytestmark = pytest.mark.prefect
 
 
 def _env(home: Path, url: str, cfg: Config, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
     monkeypatch.setenv("FUPIN_WAREHOUSE_URL", url)
     engine = make_engine(url)
     init_warehouse(engine, cfg, months=["2020-12"])
-    yield SimpleNamespace(home=home, engine=engine, files=home / "files")
+    # The heartbeat thread's join costs ~1 s per in-process flow run (shared/notes/prefect-3.9.md).
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield SimpleNamespace(home=home, engine=engine, files=home / "files")
     engine.dispose()
 
 
@@ -82,7 +86,8 @@ def test_good_report_lands_cell_by_cell(env, cfg: Config, unit_code: str) -> Non
     assert sub.is_late is True  # received now, years after the 2020-10 deadline
 
 
-def test_new_version_supersedes_and_same_bytes_are_one_submission(env, cfg: Config) -> None:
+def test_new_version_supersedes_and_same_bytes_are_one_submission(lite, cfg: Config) -> None:
+    env = lite
     first = write_filled_report(cfg, cfg.unit("chaoyang"), "2020-09", env.files / "v1.xlsx")
     second = write_filled_report(cfg, cfg.unit("chaoyang"), "2020-09", env.files / "v2.xlsx", seed=1)
     r1, r2 = ingest_file(str(first)), ingest_file(str(second))
