@@ -17,7 +17,7 @@ from warehouse.months import parse_month
 def monthly_close(month: str | None = None) -> dict:
     """Publish and send `month` (default: the previous month, Asia/Shanghai) after a last sweep of the inbox."""
     rt = load_runtime()
-    month = month or close_month(dt.datetime.now(dt.timezone.utc), rt.config.calendar.timezone)
+    month = month or close_month(dt.datetime.now(dt.UTC), rt.config.calendar.timezone)
     try:
         parse_month(month)
     except ValueError as exc:

@@ -82,7 +82,7 @@ class Office:
 
     def _run(self, args: list[str], what: str) -> subprocess.CompletedProcess:
         done = subprocess.run(
-            [*PREFECT, *args], cwd=self.project_dir, env=self.env(), capture_output=True, text=True, timeout=300,
+            [*PREFECT, *args], check=False, cwd=self.project_dir, env=self.env(), capture_output=True, text=True, timeout=300,
         )
         if done.returncode != 0 and what:
             tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
@@ -106,10 +106,23 @@ class Office:
     def deploy(self) -> str:
         """Create the process work pool if missing, then deploy every deployment of prefect.yaml (idempotent)."""
         pool = pool_name(self.project_dir)
-        if self._run(["work-pool", "inspect", pool], what="").returncode != 0:
-            self._run(["work-pool", "create", pool, "--type", "process"], what=f"creating work pool {pool}")
+        self.ensure_pool(pool)
         self._run(["--no-prompt", "deploy", "--all"], what="deploying prefect.yaml")
         return pool
+
+    def ensure_pool(self, pool: str) -> None:
+        """The process work pool, created with Prefect's default job template unless it exists (settings kept)."""
+        from prefect.client.orchestration import SyncPrefectClient
+        from prefect.client.schemas.actions import WorkPoolCreate
+        from prefect.exceptions import ObjectNotFound
+        from prefect.workers.process import ProcessWorker
+
+        with SyncPrefectClient(self.api_url) as client:
+            try:
+                client.read_work_pool(pool)
+            except ObjectNotFound:
+                client.create_work_pool(WorkPoolCreate(
+                    name=pool, type="process", base_job_template=ProcessWorker.get_default_base_job_template()))
 
     def start_worker(self, pool: str) -> None:
         self._spawn(["worker", "start", "--pool", pool, "--type", "process", "--name", f"fupin-{os.uname().nodename}"],

@@ -7,12 +7,14 @@ from uuid import UUID
 
 from prefect import task
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import StateType
 
 from tasks.mail import Mail
 from tasks.retry import transient_retries
 from warehouse.months import parse_month
 
 RUN_PREFIX = "prefect.flow-run."
+FAILURES = (StateType.FAILED, StateType.CRASHED)
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,10 @@ def read_failed_run(flow_run_id: str) -> FailedRun:
         run = client.read_flow_run(run_id(flow_run_id))
         flow = client.read_flow(run.flow_id)
         deployment = client.read_deployment(run.deployment_id).name if run.deployment_id else None
-    state = run.state
+        # The run may have moved on (an operator already pressed Retry): report its latest failure, not its state now.
+        states = client.read_flow_run_states(run.id)
+    failures = sorted((s for s in states if s.type in FAILURES), key=lambda s: s.timestamp)
+    state = failures[-1] if failures else run.state
     return FailedRun(
         id=str(run.id), name=run.name, flow_name=flow.name, deployment=deployment,
         state=state.name if state else "Unknown", reason=(state.message if state else None) or "(no message)",

@@ -25,9 +25,14 @@ class SmtpInbox:
         self.messages: list[EmailMessage] = []
         self.port = 0
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        """The plain-text body, also of a message with attachments."""
+        return message.get_body(preferencelist=("plain",)).get_content()
 
     def wait_for(self, predicate, timeout: float = 90.0) -> list[EmailMessage]:
         """Messages matching `predicate`, waiting up to `timeout` seconds for the first one."""
@@ -40,14 +45,31 @@ class SmtpInbox:
         return []
 
 
-@pytest.fixture
-def smtp_inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpInbox]:
-    """A running SMTP server; FUPIN_SMTP_HOST/PORT point at it."""
+def _running_inbox() -> Iterator[SmtpInbox]:
     inbox = SmtpInbox()
     inbox.port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
     controller.start()
-    monkeypatch.setenv("FUPIN_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("FUPIN_SMTP_PORT", str(inbox.port))
     yield inbox
     controller.stop()
+
+
+@pytest.fixture
+def smtp_inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpInbox]:
+    """A running SMTP server; FUPIN_SMTP_HOST/PORT point at it."""
+    for inbox in _running_inbox():
+        monkeypatch.setenv("FUPIN_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("FUPIN_SMTP_PORT", str(inbox.port))
+        yield inbox
+
+
+@pytest.fixture(scope="module")
+def module_smtp_inbox() -> Iterator[SmtpInbox]:
+    """A running SMTP server for a whole module (e.g. one shared by a served worker); the environment is left alone."""
+    yield from _running_inbox()
+
+
+@pytest.fixture(scope="session")
+def port_factory():
+    """Returns a function giving a free TCP port on 127.0.0.1."""
+    return free_port

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from config import Config
 from tasks.close import close_month
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.mark.parametrize(("utc", "month"), [

@@ -1,0 +1,225 @@
+"""The office's deployments on a real `fupin serve` (server, work pool, prefect.yaml, worker): retry, close, alerts, stop."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.states import Scheduled
+from sqlalchemy import Engine, select
+
+from config import CONFIG_DIR, Config, load_config
+from fupin.demo.reports import report_values, write_filled_report
+from warehouse.engine import make_engine
+from warehouse.init import init_warehouse
+from warehouse.months import month_key
+from warehouse.schema import dim_unit, fct_publication, fct_submission
+
+pytestmark = [pytest.mark.prefect, pytest.mark.slow, pytest.mark.xdist_group("fupin-serve")]
+
+FUPIN = [sys.executable, "-m", "fupin.cli"]
+ALIAS_LINE = "aliases: [市人社局, "  # in config/units.yaml: hr-social-security's alias the test takes away
+
+
+@dataclass
+class Served:
+    """A running `fupin serve` and what its flows see."""
+
+    root: Path
+    env: dict[str, str]
+    port: int
+    smtp: Any
+    engine: Engine
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def home(self) -> Path:
+        return Path(self.env["FUPIN_HOME"])
+
+    @property
+    def config_dir(self) -> Path:
+        return Path(self.env["FUPIN_CONFIG_DIR"])
+
+    def start(self, timeout: float = 240.0) -> None:
+        seen = len(self.log())
+        log = open(self.root / "serve.log", "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(FUPIN + ["serve", "--poll-seconds", "1"], env=self.env, stdout=log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while "Prefect UI:" not in self.log()[seen:]:
+            assert self.proc.poll() is None, f"fupin serve exited {self.proc.returncode}:\n{self.log()[-3000:]}"
+            assert time.monotonic() < deadline, f"fupin serve not ready after {timeout} s:\n{self.log()[-3000:]}"
+            time.sleep(0.5)
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(90)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            raise
+
+    def log(self) -> str:
+        path = self.root / "serve.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _health(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(f"{url}/api/health", timeout=2) as answer:
+            return answer.status
+    except OSError:
+        return None
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, module_smtp_inbox, port_factory) -> Iterator[Served]:
+    """`fupin serve` on a free port, FUPIN_HOME in a temp folder, config/ copied, SMTP on 127.0.0.1."""
+    root = tmp_path_factory.mktemp("office")
+    config_dir = root / "config"
+    shutil.copytree(CONFIG_DIR, config_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    smtp, port = module_smtp_inbox, port_factory()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FUPIN_"))}
+    env.update({
+        "FUPIN_HOME": str(root / "home"), "FUPIN_CONFIG_DIR": str(config_dir),
+        "FUPIN_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.db'}", "FUPIN_PII_KEY": "test-only-pii-key",
+        "FUPIN_SMTP_HOST": "127.0.0.1", "FUPIN_SMTP_PORT": str(smtp.port), "FUPIN_SERVE_PORT": str(port),
+    })
+    engine = make_engine(env["FUPIN_WAREHOUSE_URL"])
+    init_warehouse(engine, load_config(config_dir), months=["2020-09", "2020-10"])
+    office = Served(root, env, port, smtp, engine)
+    office.start()
+    try:
+        with temporary_settings({PREFECT_API_URL: f"{office.url}/api"}):
+            yield office
+    finally:
+        if office.proc is not None and office.proc.poll() is None:
+            office.stop()
+        engine.dispose()
+
+
+def _wait_final(run_id, timeout: float = 180.0) -> FlowRun:
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_flow_run(run_id)
+            if run.state and run.state.is_final():
+                return run
+            assert time.monotonic() < deadline, f"run {run.name} still {run.state and run.state.name}"
+            time.sleep(1)
+
+
+def _history() -> dict[str, str]:
+    """Runs that happened, by id, with their state (future scheduled runs are remade on each deploy)."""
+    with get_client(sync_client=True) as client:
+        return {str(r.id): r.state.name for r in client.read_flow_runs() if r.state and not r.state.is_scheduled()}
+
+
+def _alerts_for(smtp: Any, cfg: Config, run_id) -> list:
+    return smtp.wait_for(lambda m: set(m["To"].split(", ")) == set(cfg.mail.operators) and str(run_id) in smtp.text(m))
+
+
+def test_a_rejected_file_is_retried_like_the_ui_does_and_loads_after_the_config_fix(served: Served, cfg: Config):
+    unit = cfg.unit("hr-social-security")
+    units_yaml = served.config_dir / "units.yaml"
+    original = units_yaml.read_text(encoding="utf-8")
+    assert ALIAS_LINE in original
+    units_yaml.write_text(original.replace(ALIAS_LINE, "aliases: ["), encoding="utf-8")
+    path = write_filled_report(cfg, unit, "2020-09", served.root / "drop" / "2020-09_人社局月报.xlsx",
+                               no_marker=True, unit_text="市人社局")
+
+    first = run_deployment("ingest-file/ingest-file", parameters={"path": str(path)}, timeout=180)
+
+    assert first.state.is_failed(), first.state
+    assert "市人社局" in first.state.message and "units.yaml" in first.state.message
+
+    units_yaml.write_text(original, encoding="utf-8")
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(first.id, Scheduled(name="AwaitingRetry"), force=True)
+    (alert,) = _alerts_for(served.smtp, cfg, first.id)
+    body = served.smtp.text(alert)
+    assert f"{served.url}/runs/flow-run/{first.id}" in body and "市人社局" in body and str(path) in body
+    retried = _wait_final(first.id)
+
+    assert retried.state.is_completed(), retried.state
+    assert retried.run_count == 2
+    expected = report_values(cfg, unit, "2020-09").set_index("row_no")
+    with served.engine.connect() as conn:
+        sub = conn.execute(select(fct_submission).join(dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key)
+                           .where(dim_unit.c.unit_code == unit.code)).one()
+        loaded = conn.exec_driver_sql(
+            "select row_no, region, value from v_indicator_value where unit_code = ? and month = '2020-09'",
+            (unit.code,)).all()
+    assert (sub.status, sub.version, sub.is_current) == ("accepted", 1, True)
+    got = {(r.row_no, r.region): r.value for r in loaded}
+    want = {(row, col): expected.at[row, col] for row in expected.index for col in cfg.columns(unit.form_code)}
+    assert got == pytest.approx(want)
+
+
+def test_b_monthly_close_publishes_the_good_file_reports_the_bad_one_and_alerts(served: Served, cfg: Config):
+    month = "2020-10"
+    good, bad = cfg.unit("dongcheng"), cfg.unit("xicheng")
+    inbox = served.home / "inbox"
+    write_filled_report(cfg, good, month, inbox / f"{month}_{good.code}.xlsx")
+    write_filled_report(cfg, bad, month, inbox / f"{month}_{bad.code}.xlsx", cells={(1, cfg.total_column): "很多"})
+
+    close = run_deployment("monthly-close/monthly-close", parameters={"month": month}, timeout=300)
+
+    assert close.state.is_completed(), close.state
+    with served.engine.connect() as conn:
+        subs = {r.unit_code: r for r in conn.execute(
+            select(dim_unit.c.unit_code, fct_submission.c.submission_id, fct_submission.c.status)
+            .join(dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key)
+            .where(fct_submission.c.month_key == month_key(month)))}
+        (publication,) = conn.execute(select(fct_publication).where(fct_publication.c.month_key == month_key(month)))
+    assert subs[good.code].status == "accepted" and subs[bad.code].status == "rejected"
+    assert json.loads(publication.submission_ids) == [subs[good.code].submission_id]
+    assert (served.home / publication.path).is_file()
+
+    published = served.smtp.wait_for(lambda m: set(cfg.mail.office) <= set(m["To"].split(", ")) and month in m["Subject"])
+    assert published and any(part.get_filename() for part in published[0].iter_attachments())
+    rejection = served.smtp.wait_for(lambda m: m["To"] == bad.email)
+    assert rejection, [m["To"] for m in served.smtp.messages]
+    with get_client(sync_client=True) as client:
+        children = [r for r in client.read_flow_runs() if r.parameters.get("path", "").endswith(f"{bad.code}.xlsx")]
+    (failed_child,) = children
+    assert failed_child.state.is_failed()
+    (alert,) = _alerts_for(served.smtp, cfg, failed_child.id)
+    assert "ingest-file" in alert["Subject"] and f"{bad.code}.xlsx" in served.smtp.text(alert)
+
+
+def test_c_serve_answers_health_stops_cleanly_and_finds_its_history_again(served: Served):
+    assert _health(served.url) == 200
+    with urllib.request.urlopen(served.url, timeout=5) as ui:
+        assert ui.status == 200 and b"<html" in ui.read(4096).lower()
+    before = _history()
+    assert len(before) >= 4
+
+    assert served.stop() == 0
+    assert _health(served.url) is None
+    assert "stopped." in served.log()
+
+    served.start()
+    assert _health(served.url) == 200
+    assert _history() == before
+    assert served.stop() == 0
