@@ -187,6 +187,7 @@ fct_labor_person_month = Table(
     Column("district_key", ForeignKey("dim_district.district_key"), nullable=False),
     Column("origin_key", ForeignKey("dim_origin.origin_key"), nullable=False),
     Column("is_insured", Boolean, nullable=False),
+    Index("ix_fct_labor_person_month_retention", "submission_id", "district_key", "is_insured", "person_key"),
     comment="Grain: one pseudonymous person per labor submission; for retention, never shown raw to analysts.",
 )
 

@@ -143,8 +143,8 @@ def _previous_key(month):
 
 
 def _retention(cfg: Config) -> Select:
-    # Each person is looked up in the previous month's file by that file's primary key (submission_id, person_key),
-    # and a filter on month reaches every branch, so one month costs one month's rows, not three years'.
+    # Counted per month and district by correlated subqueries, so a filter on month or district limits the work
+    # to those files; people are matched through the previous file's key (submission_id, person_key).
     cur, prev = sub.alias("cur"), sub.alias("prev")
     months = (
         select(dim_month.c.month, cur.c.submission_id.label("sid"), prev.c.submission_id.label("prev_sid"))
@@ -154,30 +154,24 @@ def _retention(cfg: Config) -> Select:
         .subquery("lm")
     )
     now, before = lpm.alias("now_p"), lpm.alias("before_p")
-    present = (
-        select(months.c.month, months.c.prev_sid, now.c.district_key, literal(1).label("is_now"),
-               case((before.c.person_key.is_not(None), 1), else_=0).label("is_kept"))
-        .select_from(months)
-        .join(now, and_(now.c.submission_id == months.c.sid, now.c.is_insured == true()))
-        .outerjoin(before, and_(before.c.submission_id == months.c.prev_sid, before.c.person_key == now.c.person_key,
-                                before.c.district_key == now.c.district_key, before.c.is_insured == true()))
+
+    def insured(people, sid):
+        return and_(people.c.submission_id == sid, people.c.district_key == dim_district.c.district_key,
+                    people.c.is_insured == true())
+
+    persons = select(func.count()).select_from(now).where(insured(now, months.c.sid)).scalar_subquery()
+    earlier = select(func.count()).select_from(before).where(insured(before, months.c.prev_sid)).scalar_subquery()
+    kept = (
+        select(func.count()).select_from(now)
+        .join(before, and_(before.c.person_key == now.c.person_key, insured(before, months.c.prev_sid)))
+        .where(insured(now, months.c.sid)).scalar_subquery()
     )
-    earlier = (
-        select(months.c.month, months.c.prev_sid, before.c.district_key, literal(0).label("is_now"),
-               literal(0).label("is_kept"))
-        .select_from(months)
-        .join(before, and_(before.c.submission_id == months.c.prev_sid, before.c.is_insured == true()))
-    )
-    rows = union_all(present, earlier).subquery("people")
-    persons, kept = func.sum(rows.c.is_now), func.sum(rows.c.is_kept)
-    has_prev = func.max(rows.c.prev_sid).is_not(None)
+    has_prev = months.c.prev_sid.is_not(None)
     return (
-        select(
-            rows.c.month, dim_district.c.district, persons.label("persons"), case((has_prev, kept)).label("kept"),
-            case((has_prev, func.count() - persons - kept)).label("gone"), case((has_prev, persons - kept)).label("new"),
-        )
-        .join(dim_district, dim_district.c.district_key == rows.c.district_key)
-        .group_by(rows.c.month, dim_district.c.district)
+        select(months.c.month, dim_district.c.district, persons.label("persons"), case((has_prev, kept)).label("kept"),
+               case((has_prev, earlier - kept)).label("gone"), case((has_prev, persons - kept)).label("new"))
+        .select_from(months)
+        .join(dim_district, true())
     )
 
 

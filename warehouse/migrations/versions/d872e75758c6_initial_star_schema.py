@@ -1,14 +1,14 @@
 """initial star schema
 
-Revision ID: 87b4aea7ebf1
+Revision ID: d872e75758c6
 Revises: 
-Create Date: 2026-11-28 10:06:46.864831
+Create Date: 2026-11-28 10:35:41.294464
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '87b4aea7ebf1'
+revision = 'd872e75758c6'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -215,6 +215,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('fct_labor_person_month', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fct_labor_person_month_month_key'), ['month_key'], unique=False)
+        batch_op.create_index('ix_fct_labor_person_month_retention', ['submission_id', 'district_key', 'is_insured', 'person_key'], unique=False)
 
     op.create_table('fct_mail',
     sa.Column('mail_id', sa.Integer(), nullable=False),
@@ -283,6 +284,7 @@ def downgrade() -> None:
     op.drop_table('fct_validation_issue')
     op.drop_table('fct_mail')
     with op.batch_alter_table('fct_labor_person_month', schema=None) as batch_op:
+        batch_op.drop_index('ix_fct_labor_person_month_retention')
         batch_op.drop_index(batch_op.f('ix_fct_labor_person_month_month_key'))
 
     op.drop_table('fct_labor_person_month')
