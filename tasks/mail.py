@@ -151,7 +151,7 @@ def smtp_password(smtp: SmtpSettings) -> str | None:
         from prefect.blocks.system import Secret
 
         return str(Secret.load(SECRET_BLOCK).get())
-    except Exception as exc:  # noqa: BLE001 - any failure means the secret is not available
+    except Exception as exc:
         raise SettingsError(
             f"FUPIN_SMTP_USER is set but neither FUPIN_SMTP_PASSWORD nor the Prefect Secret block "
             f"'{SECRET_BLOCK}' is available: {exc}"

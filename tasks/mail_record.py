@@ -18,7 +18,7 @@ def _record(engine: Engine, mail: Mail, status: str, detail: str) -> int:
             kind=mail.kind, recipients=", ".join(mail.to), subject=mail.subject,
             month_key=month_key(mail.month) if mail.month else None, unit_key=unit_key,
             submission_id=mail.submission_id, publication_id=mail.publication_id, status=status,
-            sent_at=dt.datetime.now(dt.timezone.utc), detail=detail,
+            sent_at=dt.datetime.now(dt.UTC), detail=detail,
         ).returning(fct_mail.c.mail_id)).scalar_one()
 
 

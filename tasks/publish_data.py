@@ -60,7 +60,7 @@ def report_submissions(conn: Connection, month: str, timezone: str) -> pd.DataFr
 def _local(t: dt.datetime | None, timezone: str) -> dt.datetime | None:
     if t is None:
         return None
-    return (t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)).astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
 
 
 def open_warnings(conn: Connection, submission_ids: list[int]) -> pd.DataFrame:

@@ -80,7 +80,7 @@ def reminded_today(engine: Engine, cfg: Config, month: str, today: dt.date) -> s
     tz = ZoneInfo(cfg.calendar.timezone)
     with engine.connect() as conn:
         return {code for code, at in conn.execute(query)
-                if (at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)).astimezone(tz).date() == today}
+                if (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(tz).date() == today}
 
 
 def reminder(cfg: Config, unit: Unit, month: str) -> Mail:

@@ -59,7 +59,7 @@ def record_publication(engine: Engine, month: str, version: int, path: Path, sha
             raise RuntimeError(f"publication {month} v{version} already recorded (latest v{taken}); publish again")
         pid = conn.execute(insert(fct_publication).values(
             month_key=month_key(month), version=version, sha256=sha, path=str(path),
-            published_at=dt.datetime.now(dt.timezone.utc), submission_ids=json.dumps(submission_ids),
+            published_at=dt.datetime.now(dt.UTC), submission_ids=json.dumps(submission_ids),
         ).returning(fct_publication.c.publication_id)).scalar_one()
     return PublicationRecord(pid, month, version, sha, path, submission_ids)
 

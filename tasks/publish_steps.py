@@ -1,4 +1,4 @@
-"""The publish flows' steps as Prefect tasks: write and freeze the workbook, and send what is owed."""
+"""The publish flows' steps as Prefect tasks: write and freeze the workbook, send what is owed; DB/SMTP hiccups retried."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,10 +15,11 @@ from tasks.mail import Delivery, MailSink
 from tasks.mail_record import send_and_record
 from tasks.publish_content import PublicationContent, gather
 from tasks.publish_record import PublicationRecord, freeze, publication_mailed, record_publication
+from tasks.retry import transient_retries
 from tasks.workbook_diff import diff_workbooks
 from tasks.workbook_publish import publication_file_name, write_publication
 
-gather_month = task(gather, name="gather-month", cache_policy=NO_CACHE)
+gather_month = task(gather, name="gather-month", cache_policy=NO_CACHE, **transient_retries())
 
 
 @task(cache_policy=NO_CACHE)
@@ -37,10 +38,10 @@ def write_month_workbook(cfg: Config, content: PublicationContent, paths: Paths,
     return final, freeze(tmp, final), version
 
 
-record = task(record_publication, name="record-publication", cache_policy=NO_CACHE)
+record = task(record_publication, name="record-publication", cache_policy=NO_CACHE, **transient_retries())
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **transient_retries())
 def notify_submissions(engine: Engine, cfg: Config, paths: Paths, sink: MailSink, sender: str) -> list[Delivery]:
     """Send each decided submission with no delivered mail yet its receipt or rejection report (idempotent)."""
     out = []
@@ -50,7 +51,7 @@ def notify_submissions(engine: Engine, cfg: Config, paths: Paths, sink: MailSink
     return out
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **transient_retries())
 def send_labor_lists(engine: Engine, cfg: Config, month: str, paths: Paths, sink: MailSink,
                      sender: str) -> list[Delivery]:
     """Each district its own labor list (outputs/YYYY-MM/labor/), once, to that district only."""
@@ -59,7 +60,7 @@ def send_labor_lists(engine: Engine, cfg: Config, month: str, paths: Paths, sink
             for unit, path in notify.labor_lists(cfg, month, paths.outputs / month / "labor") if unit.code not in done]
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **transient_retries())
 def send_publication(engine: Engine, cfg: Config, pub: PublicationRecord, paths: Paths, summary: str,
                      sink: MailSink, sender: str) -> Delivery | None:
     """The consolidated workbook to the office's list, once per publication."""
@@ -69,7 +70,7 @@ def send_publication(engine: Engine, cfg: Config, pub: PublicationRecord, paths:
     return send_and_record(engine, sink, mail, sender)
 
 
-@task(cache_policy=NO_CACHE)
+@task(cache_policy=NO_CACHE, **transient_retries())
 def send_reminders(engine: Engine, cfg: Config, month: str, today: dt.date, sink: MailSink,
                    sender: str) -> list[str]:
     """Remind every unit without an accepted report for `month` (at most once a day); the unit codes reminded."""

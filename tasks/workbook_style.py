@@ -8,7 +8,6 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
-
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -28,7 +27,7 @@ class Capture:
     answers: list[str] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope) -> str:
         if self.answers:
             return self.answers.pop(0)
         self.raw.append(envelope.content)
@@ -76,13 +75,11 @@ def _serve(capture: Capture, **kwargs) -> Iterator[SmtpServer]:
         controller.stop()
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    """Plain SMTP, no login required."""
+def plain_server() -> Iterator[SmtpServer]:
+    """Plain SMTP, no login required (a fixture body: `yield from plain_server()`)."""
     yield from _serve(Capture(), auth_require_tls=False)
 
 
-@pytest.fixture
-def smtp_tls_server(tmp_path: Path) -> Iterator[SmtpServer]:
-    """SMTP that offers STARTTLS and demands login (only after TLS)."""
-    yield from _serve(Capture(), tls_context=_tls_context(tmp_path), require_starttls=True, auth_required=True)
+def tls_server(folder: Path) -> Iterator[SmtpServer]:
+    """SMTP that offers STARTTLS and demands login, only after TLS (a fixture body)."""
+    yield from _serve(Capture(), tls_context=_tls_context(folder), require_starttls=True, auth_required=True)

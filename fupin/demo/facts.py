@@ -19,7 +19,7 @@ from warehouse.schema import (
 
 def received_on(cfg: Config, day: dt.date, hour: int = 10) -> dt.datetime:
     """A UTC timestamp for `day` at `hour` o'clock office time."""
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=ZoneInfo(cfg.calendar.timezone)).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=ZoneInfo(cfg.calendar.timezone)).astimezone(dt.UTC)
 
 
 def _key(conn: Connection, column, where) -> int:
@@ -65,7 +65,7 @@ def _insert_values(conn: Connection, cfg: Config, unit: Unit, month: str, sid: i
             v = rec.get(col)
             rows.append({"submission_id": sid, "indicator_key": indicators[int(rec["row_no"])],
                          "region_key": regions[col], "unit_key": unit_key, "month_key": month_key(month),
-                         "value": None if v is None or v != v else float(v),
+                         "value": None if pd.isna(v) else float(v),
                          "remark": rec.get(REMARK) if col == cfg.total_column else None})
     conn.execute(insert(fct_indicator_value), rows)
 

@@ -16,9 +16,9 @@ from warehouse.init import init_warehouse
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("args", [["publish", "--month", "2020-13"], ["remind", "--month", "Sept"]])
-def test_a_bad_month_is_a_one_line_usage_error(fupin_home, args) -> None:
-    done = subprocess.run([sys.executable, "-m", "fupin.cli", *args], capture_output=True, text=True, timeout=60)
+def test_a_bad_month_is_a_one_line_usage_error(fupin_home) -> None:
+    done = subprocess.run([sys.executable, "-m", "fupin.cli", "publish", "--month", "2020-13"], capture_output=True, text=True, timeout=60,
+                          check=False)
     assert done.returncode == 2 and "month must look like 2020-09" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 

@@ -4,28 +4,47 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
-from tests.smtp_capture import PASSWORD, USER, smtp_server, smtp_tls_server  # noqa: F401 - fixtures
 
 from fupin.settings import Settings, SmtpSettings
 from tasks.mail import (
-    SECRET_BLOCK, XLSX_MIME, Attachment, Mail, MailError, OutboxSink, SmtpSink, build_message, sink_from_settings,
+    SECRET_BLOCK,
+    XLSX_MIME,
+    Attachment,
+    Mail,
+    MailError,
+    OutboxSink,
+    SmtpSink,
+    build_message,
+    sink_from_settings,
     smtp_password,
 )
 from tasks.mail_record import send_and_record
+from tests.smtp_capture import PASSWORD, USER, SmtpServer, plain_server, tls_server
 from warehouse.schema import fct_mail
 
 NAME = "北京市扶贫支援重点数据报告表_汇总_2020-09_v1.xlsx"
 
 
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    yield from plain_server()
+
+
+@pytest.fixture
+def smtp_tls_server(tmp_path: Path) -> Iterator[SmtpServer]:
+    yield from tls_server(tmp_path)
+
+
 def _mail(**kw) -> Mail:
-    base = dict(kind="publication", to=("zonghechu@office.example.org", "leaders@office.example.org"),
-                subject="【汇总】2020-09 第1版", body="附件为汇总。", attachments=(Attachment(NAME, b"PK\x03\x04xlsx"),),
-                month="2020-09")
+    base = {"kind": "publication", "to": ("zonghechu@office.example.org", "leaders@office.example.org"),
+            "subject": "【汇总】2020-09 第1版", "body": "附件为汇总。",
+            "attachments": (Attachment(NAME, b"PK\x03\x04xlsx"),), "month": "2020-09"}
     return Mail(**{**base, **kw})
 
 

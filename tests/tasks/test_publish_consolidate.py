@@ -34,7 +34,7 @@ unit_rows = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(unit_rows)
 def test_rate_is_the_mean_weighted_by_its_weight_row_and_counts_are_sums(rows) -> None:
     cells = {}
@@ -68,7 +68,7 @@ def test_a_rate_is_not_the_plain_mean() -> None:
     assert cons.values.loc[RATE.row_no, "内蒙古"] == 90.0
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 1000), st.one_of(st.none(), st.integers(-50, 1000))), min_size=1,
                 max_size=len(UNITS)))
 def test_increment_is_the_sum_of_the_units_known_monthly_increments(pairs) -> None:
