@@ -13,10 +13,11 @@ from warehouse.months import parse_month, reporting_month_for
 
 
 @flow(name="remind-late-units", retries=0)
-def remind_late_units(month: str | None = None) -> list[str]:
-    """Send reminders for `month` (default: the month being reported today, office time); the units reminded."""
+def remind_late_units(month: str | None = None) -> dict:
+    """Send reminders for `month` (default: the month being reported today, office time); who and where."""
     rt = load_runtime()
     today = dt.datetime.now(ZoneInfo(rt.config.calendar.timezone)).date()
     month = month or reporting_month_for(today)
     parse_month(month)
-    return send_reminders(rt.engine, rt.config, month, today, sink_from_settings(rt.settings), rt.settings.mail_from)
+    sent = send_reminders(rt.engine, rt.config, month, today, sink_from_settings(rt.settings), rt.settings.mail_from)
+    return {"month": month, "reminded": sorted(sent), "sent": list(sent.values())}

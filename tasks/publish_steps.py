@@ -72,12 +72,8 @@ def send_publication(engine: Engine, cfg: Config, pub: PublicationRecord, paths:
 
 @task(cache_policy=NO_CACHE, **transient_retries())
 def send_reminders(engine: Engine, cfg: Config, month: str, today: dt.date, sink: MailSink,
-                   sender: str) -> list[str]:
-    """Remind every unit without an accepted report for `month` (at most once a day); the unit codes reminded."""
+                   sender: str) -> dict[str, str]:
+    """Remind every unit without an accepted report for `month` (at most once a day); unit code -> delivery."""
     already = notify.reminded_today(engine, cfg, month, today)
-    out = []
-    for unit in notify.units_without_report(engine, cfg, month):
-        if unit.code not in already:
-            send_and_record(engine, sink, notify.reminder(cfg, unit, month), sender)
-            out.append(unit.code)
-    return out
+    return {unit.code: send_and_record(engine, sink, notify.reminder(cfg, unit, month), sender).detail
+            for unit in notify.units_without_report(engine, cfg, month) if unit.code not in already}

@@ -49,10 +49,12 @@ def remind(
         _month(month)
     try:
         with console.status("sending reminders ..."):
-            units = remind_late_units(month=month)
+            result = remind_late_units(month=month)
     except SettingsError as exc:
         raise FupinError(str(exc)) from exc
-    console.print(f"reminded {len(units)} unit(s): {', '.join(units) or '-'}")
+    console.print(f"{result['month']}: reminded {len(result['reminded'])} unit(s): {', '.join(result['reminded']) or '-'}")
+    for detail in result["sent"]:
+        console.print(f"  mail: {detail}")
 
 
 def register(app: typer.Typer) -> None:

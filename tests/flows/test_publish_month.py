@@ -115,10 +115,11 @@ def test_republishing_after_a_late_correction_gives_version_2_and_a_diff_sheet(p
 
 def test_reminders_go_only_to_units_without_an_accepted_report(prefect_api, month_loaded, cfg):
     rt = month_loaded
-    reminded = remind_late_units(MONTH)
+    result = remind_late_units(MONTH)
 
-    assert sorted(reminded) == sorted(MISSING)
+    assert result["reminded"] == sorted(MISSING)
     emls = sorted(rt.settings.paths.outbox.glob("*.eml"))
+    assert sorted(str(p) for p in emls) == sorted(result["sent"])
     to = {email.message_from_bytes(p.read_bytes(), policy=email.policy.default)["To"] for p in emls}
     assert to == {cfg.unit(code).email for code in MISSING}
-    assert remind_late_units(MONTH) == []  # not twice the same day
+    assert remind_late_units(MONTH)["reminded"] == []  # not twice the same day
