@@ -221,5 +221,5 @@ def test_c_serve_answers_health_stops_cleanly_and_finds_its_history_again(served
 
     served.start()
     assert _health(served.url) == 200
-    assert _history() == before
+    assert set(before) <= set(_history())
     assert served.stop() == 0
