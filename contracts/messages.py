@@ -15,8 +15,8 @@ RULES: dict[str, tuple[str, str]] = {
                            "指标 should be “{expected}” but the sheet says “{found}”"),
     "not_a_number": ("不是数字(未填报请留空或填“—”)", "not a number (leave blank or write — when not reported)"),
     "formula_uncomputed": ("公式没有计算结果且无法计算:{formula};请在Excel中打开并保存后重新报送",
-                           "formula without a computed value that cannot be evaluated: {formula}; "
-                           "open and save it in Excel, then send it again"),
+                           ("formula without a computed value that cannot be evaluated: {formula}; "
+                            "open and save it in Excel, then send it again")),
     "non_negative": ("不能为负数", "must not be negative"),
     "whole_number": ("{measure_unit}应为整数", "a figure in {measure_unit} must be a whole number"),
     "money_decimals": ("亿元最多保留4位小数", "亿元 takes at most 4 decimals"),
@@ -29,8 +29,8 @@ RULES: dict[str, tuple[str, str]] = {
     "at_most": ("不能超过序号 {other}({other_indicator})的 {other_value}",
                 "must not exceed 序号 {other} ({other_indicator}), {other_value}"),
     "unknown_unit": ("无法识别填报单位“{unit_text}”(请在 config/units.yaml 中添加别名,或使用办公室下发的模板)",
-                     "unknown reporting unit “{unit_text}” (add it as an alias in config/units.yaml, or use the "
-                     "office's template)"),
+                     ("unknown reporting unit “{unit_text}” (add it as an alias in config/units.yaml, or use the "
+                      "office's template)")),
     "wrong_form": ("{unit}应填报{unit_form},此文件是{form}", "{unit} fills {unit_form}, but this file is {form}"),
     "unknown_month": ("无法确定报告月份(模板标记、文件名、月份、报送时间均无)",
                       "cannot tell the reporting month (no marker, file name, 月份 or 报送时间)"),

@@ -55,7 +55,7 @@ class ReportValues(pa.DataFrameModel):
     at_most_row: Series[float] = pa.Field(nullable=True)
 
     class Config:
-        unique = ["row_no", "region"]
+        unique = ("row_no", "region")
 
     @pa.dataframe_check
     def whole_number(cls, df: pd.DataFrame) -> Series[bool]:

@@ -26,7 +26,7 @@ class ReportRejected(FupinError):
 @task(name="read-file", cache_policy=NO_CACHE)
 def read_file(path: Path) -> tuple[bytes, dt.datetime]:
     """The file's bytes and when it arrived (its modification time), read fresh on every run and retry."""
-    return path.read_bytes(), dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc)
+    return path.read_bytes(), dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
 
 
 def rejection_markdown(name: str, issues: list[Issue]) -> str:

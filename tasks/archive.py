@@ -96,7 +96,7 @@ def report_text(issues: Sequence[Issue]) -> str:
     """Every problem, in Chinese then in English, one line each."""
     zh = [f"{n}. {i.line('zh')}" for n, i in enumerate(issues, start=1)]
     en = [f"{n}. {i.line('en')}" for n, i in enumerate(issues, start=1)]
-    return "\n".join(["退回原因(共 %d 处):" % len(issues), *zh, "", f"Rejected ({len(issues)} problems):", *en]) + "\n"
+    return "\n".join([f"退回原因(共 {len(issues)} 处):", *zh, "", f"Rejected ({len(issues)} problems):", *en]) + "\n"
 
 
 @task(name="quarantine-file", cache_policy=NO_CACHE)

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from config import Config
 from contracts.messages import Issue
@@ -71,7 +73,7 @@ def _fact_rows(conn: Connection, parsed: ParsedReport, cfg: Config, ids: dict) -
     regions = dict(conn.execute(select(dim_region.c.region, dim_region.c.region_key)).all())
     rows = []
     for rec in parsed.cells.itertuples(index=False):
-        value = None if rec.value is None or rec.value != rec.value else float(rec.value)
+        value = None if pd.isna(rec.value) else float(rec.value)
         remark = parsed.remarks.get(int(rec.row_no)) if rec.region == cfg.total_column else None
         rows.append({"submission_id": ids["submission_id"], "indicator_key": indicators[int(rec.row_no)],
                      "region_key": regions[rec.region], "unit_key": ids["unit_key"], "month_key": ids["month_key"],
@@ -96,15 +98,23 @@ def _record(conn: Connection, parsed: ParsedReport, cfg: Config, receipt: Receip
            else None}
     current = None
     version = None
+    latest = True
     if accepted:
         same = (fct_submission.c.kind == KIND, fct_submission.c.unit_key == unit_key,
                 fct_submission.c.month_key == ids["month_key"], fct_submission.c.status == "accepted")
-        version = (conn.execute(select(func.max(fct_submission.c.version)).where(*same)).scalar() or 0) + 1
-        current = conn.execute(select(fct_submission.c.submission_id).where(*same, fct_submission.c.is_current)).scalar()
-        conn.execute(update(fct_submission).where(*same).values(is_current=False))
+        # Versions follow received order even when a later file's load won the race (concurrent runs).
+        later = (*same, fct_submission.c.received_at > receipt.received_at)
+        version = conn.execute(select(func.count()).where(*same, fct_submission.c.received_at <= receipt.received_at)
+                               ).scalar_one() + 1
+        conn.execute(update(fct_submission).where(*later).values(version=fct_submission.c.version + 1))
+        latest = not conn.execute(select(func.count()).where(*later)).scalar_one()
+        if latest:
+            current = conn.execute(select(fct_submission.c.submission_id).where(*same, fct_submission.c.is_current)
+                                   ).scalar()
+            conn.execute(update(fct_submission).where(*same).values(is_current=False))
     row = {"kind": KIND, "sha256": receipt.sha256, "original_name": receipt.original_name,
            "archive_path": receipt.archive_path, "received_at": receipt.received_at, **ids, "sent_on": parsed.sent_on,
-           "status": "accepted" if accepted else "rejected", "version": version, "is_current": accepted,
+           "status": "accepted" if accepted else "rejected", "version": version, "is_current": accepted and latest,
            "is_late": is_late(cfg, parsed.month, receipt.received_at) if valid_month else None,
            "n_errors": len(errors), "n_warnings": len(warnings), "n_rows": len(parsed.cells),
            "flow_run_id": receipt.flow_run_id, "message": errors[0].message_en if errors else None}
@@ -135,6 +145,11 @@ def _valid(month: str) -> bool:
 def load_report(engine: Engine, parsed: ParsedReport, cfg: Config, receipt: Receipt, errors: Sequence[Issue],
                 warnings: Sequence[Issue]) -> LoadResult:
     """Record the submission (accepted with its figures, or rejected with its errors) in one transaction."""
-    with engine.begin() as conn:
-        return _record(conn, parsed, cfg, receipt, errors, warnings)
+    try:
+        with engine.begin() as conn:
+            return _record(conn, parsed, cfg, receipt, errors, warnings)
+    except IntegrityError:
+        # The same bytes were stored by a concurrent run meanwhile: record again, now as that submission's duplicate.
+        with engine.begin() as conn:
+            return _record(conn, parsed, cfg, receipt, errors, warnings)
 

@@ -13,8 +13,8 @@ from config import Config, Form, Unit, normalize_text
 from contracts.messages import Issue, make_issue
 from tasks.marker import MARKER_SHEET, Marker
 from tasks.parse_cells import month_in_text, parse_date, parse_value
-from tasks.safety import UnsafeFileError, check_file
 from tasks.parse_workbook import Grid, WorkbookError, address, read_grids
+from tasks.safety import UnsafeFileError, check_file
 from warehouse.months import reporting_month_for
 
 CELL_COLUMNS = ["row_no", "region", "value", "raw", "cell"]
@@ -94,7 +94,7 @@ def _marker(grids: list[Grid]) -> Marker | None:
 
 
 def _read_rows(out: ParsedReport, grid: Grid, cfg: Config, form: Form, header_row: int, cols: dict[str, int]) -> None:
-    err = lambda rule, **kw: out.issues.append(make_issue(rule, out.file_name, sheet=grid.name, **kw))  # noqa: E731
+    err = lambda rule, **kw: out.issues.append(make_issue(rule, out.file_name, sheet=grid.name, **kw))
     for column in (*cfg.columns(form), "单位"):
         if column not in cols and column != "单位":
             err("missing_column", cell=address(header_row, 1), column=column)

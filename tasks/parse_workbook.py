@@ -15,7 +15,7 @@ OPENPYXL_SUFFIXES = (".xlsx", ".xlsm")
 CALAMINE_SUFFIXES = (".xls", ".ods", ".xlsb")
 SUFFIXES = OPENPYXL_SUFFIXES + CALAMINE_SUFFIXES
 _REF = r"\$?([A-Z]{1,3})\$?(\d+)"
-_SUM = re.compile(rf"SUM\(\s*{_REF}\s*:\s*{_REF}\s*\)", re.I)
+_SUM = re.compile(rf"SUM\(\s*{_REF}\s*:\s*{_REF}\s*\)", re.IGNORECASE)
 _CELL = re.compile(_REF)
 _SAFE = re.compile(r"^[0-9.+\-*/() ]*$")
 
@@ -61,7 +61,7 @@ def _read_openpyxl(data: bytes) -> list[Grid]:
     try:
         cached = load_workbook(io.BytesIO(data), data_only=True)
         typed = load_workbook(io.BytesIO(data), data_only=False)
-    except Exception as exc:  # noqa: BLE001 - any reader failure means "not a readable workbook"
+    except Exception as exc:
         raise WorkbookError(f"not a readable .xlsx workbook ({type(exc).__name__})") from exc
     grids = []
     for ws in typed.worksheets:
@@ -87,7 +87,7 @@ def _read_calamine(data: bytes) -> list[Grid]:
 
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise WorkbookError(f"not a readable .xls/.ods workbook ({type(exc).__name__}: {exc})") from exc
     grids = []
     for meta in wb.sheets_metadata:
@@ -124,7 +124,7 @@ def _evaluate(grid: Grid, pos: Pos, depth: int = 0) -> None:
     expr = _CELL.sub(lambda m: repr(_number(grid, (int(m[2]), column_index_from_string(m[1])), depth)), expr)
     if _SAFE.match(expr):
         try:
-            grid.values[pos] = float(eval(expr, {"__builtins__": {}}))  # noqa: S307 - only digits and + - * / ( )
+            grid.values[pos] = float(eval(expr, {"__builtins__": {}}))
             return
         except (SyntaxError, ZeroDivisionError):
             pass

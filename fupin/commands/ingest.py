@@ -30,7 +30,10 @@ def _expand(paths: list[Path]) -> list[Path]:
     return out
 
 
-def ingest(paths: list[Path] = typer.Argument(None, help="Report workbooks or folders; default: new files in the inbox.")) -> None:
+PATHS = typer.Argument(None, help="Report workbooks or folders; default: new files in the inbox.")
+
+
+def ingest(paths: list[Path] = PATHS) -> None:
     """Ingest units' monthly report workbooks; prints accepted / rejected / superseded / duplicate, exits 1 on rejects."""
     from flows.ingest_file import ingest_file
     from flows.ingest_inbox import new_inbox_files

@@ -42,7 +42,7 @@ def catalogue(cfg: Config) -> list[Fixture]:
     total, r1, r2 = cfg.total_column, cfg.region_names[0], cfg.region_names[1]
     dashes = dict(zip([total, *cfg.region_names], ["—", "-", "/", "无", None, None, "——"]))
     zeros = {(3, c): 0 for c in cfg.columns("表1")}
-    v = lambda u, r, c: _v(cfg, u, r, c)  # noqa: E731
+    v = lambda u, r, c: _v(cfg, u, r, c)
     return [
         Fixture("good_表1", d), Fixture("good_表2", b), Fixture("good_表3", p),
         Fixture("text_numbers", d, {"text_numbers": True}),

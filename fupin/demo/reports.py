@@ -83,7 +83,7 @@ def report_values(cfg: Config, unit: Unit, month: str, seed: int = 0) -> pd.Data
     return pd.DataFrame.from_records(records)
 
 
-def _scaled(ind: Indicator, value: int | float) -> float:
+def _scaled(ind: Indicator, value: float) -> float:
     return round(value / _MONEY_SCALE, 4) if ind.kind == "money" else float(value)
 
 
@@ -106,7 +106,7 @@ def fill_sheet(ws: Worksheet, cfg: Config, form: Form, values: pd.DataFrame, fir
     for offset, rec in enumerate(values.to_dict("records")):
         for i, col in enumerate(columns):
             v = rec[col]
-            ws.cell(first_row + offset, first_col + i, None if v is None or v != v else v)
+            ws.cell(first_row + offset, first_col + i, None if pd.isna(v) else v)
 
 
 def write_filled_report(cfg: Config, unit: Unit, month: str, path: Path | str, seed: int = 0,

@@ -21,7 +21,7 @@ def fupin(*args: str) -> subprocess.CompletedProcess:
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "fupin.cli", "ingest", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "fupin.cli", "ingest", *args], capture_output=True, text=True, check=False,
                           env=env, timeout=300)
 
 
@@ -46,5 +46,5 @@ def test_inbox_then_paths(prefect_api, fupin_home: Path, cfg: Config) -> None:
 
 def test_missing_path_is_a_usage_error(fupin_home: Path) -> None:
     run = subprocess.run([sys.executable, "-m", "fupin.cli", "ingest", str(fupin_home / "nope.xlsx")],
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 2 and "no such file or folder" in run.stderr and "Traceback" not in run.stderr

@@ -5,8 +5,8 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
-import pytest
 import pandera.pandas as pa
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 

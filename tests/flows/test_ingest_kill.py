@@ -47,7 +47,7 @@ CHILD = textwrap.dedent("""
 def _load(url: str, cfg: Config, path: Path):
     engine = make_engine(url)
     data = path.read_bytes()
-    receipt = Receipt(sha256_of(data), path.name, "archive/x", dt.datetime.now(dt.timezone.utc))
+    receipt = Receipt(sha256_of(data), path.name, "archive/x", dt.datetime.now(dt.UTC))
     try:
         return load_report.fn(engine, parse_report.fn(data, path.name, cfg), cfg, receipt, [], [])
     finally:
@@ -73,7 +73,7 @@ def test_sigkill_mid_load_leaves_nothing_and_rerun_loads_once(warehouse_url: str
     n = len(cfg.form(unit.form_code).rows) * len(cfg.columns(unit.form_code))
     first = _load(warehouse_url, cfg, v1)
     before = _state(warehouse_url)
-    child = subprocess.run([sys.executable, "-c", CHILD, warehouse_url, str(v2)], capture_output=True, timeout=120)
+    child = subprocess.run([sys.executable, "-c", CHILD, warehouse_url, str(v2)], capture_output=True, timeout=120, check=False)
     assert child.returncode == -9, child.stderr.decode()[-2000:]
     assert _state(warehouse_url) == before == ([(first.submission_id, 1, True)], {first.submission_id: n})
     second = _load(warehouse_url, cfg, v2)

@@ -6,7 +6,13 @@ from sqlalchemy.sql import Select
 
 from config import Config
 from warehouse.schema import (
-    dim_form, dim_indicator, dim_month, dim_region, dim_unit, fct_indicator_value, fct_submission,
+    dim_form,
+    dim_indicator,
+    dim_month,
+    dim_region,
+    dim_unit,
+    fct_indicator_value,
+    fct_submission,
 )
 from warehouse.views import View, register
 
