@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -18,18 +18,6 @@ from warehouse.schema import (
 from warehouse.seed import ensure_months
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What to generate: which months, who is late, who restates, who is missing, how many laborers."""
-
-    months: tuple[str, ...]
-    late_every: int = 5          # every n-th unit (by sort order) sends version 1 after the deadline
-    restate_every: int = 7       # every n-th unit sends a corrected version 2 each month
-    missing_every: int = 11      # every n-th unit does not report in the last month
-    reject_every: int = 13       # every n-th unit first sends a file that is rejected
-    laborers: int = 0            # people in the labor pool (each month a deterministic part of them is employed)
-
-
 def ytd_value(cfg: Config, unit: Unit, row_no: int, region_no: int, month: str, version: int) -> float:
     """The year-to-date figure a unit reports: a varying increment each month; a restatement adds to it."""
     form = cfg.form(unit.form_code)
@@ -42,6 +30,29 @@ def ytd_value(cfg: Config, unit: Unit, row_no: int, region_no: int, month: str, 
     ytd = sum(base + (unit.sort_order * 5 + row_no + region_no + j * 3) % 7 for j in range(1, parse_month(month)[1] + 1))
     ytd += (version - 1) * base
     return round(ytd / 100, 4) if ind.kind == "money" else float(ytd)
+
+
+def synthetic_cells(cfg: Config, unit: Unit, month: str, version: int) -> dict[tuple[int, str], float | None]:
+    """Every (row_no, column) figure of one report version, from ytd_value."""
+    form = cfg.form(unit.form_code)
+    return {(ind.row_no, column): ytd_value(cfg, unit, ind.row_no, n, month, version)
+            for ind in form.rows for n, column in enumerate(cfg.columns(form))}
+
+
+Cells = Callable[[Config, Unit, str, int], dict[tuple[int, str], "float | None"]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to generate: which months, who is late, restates or is missing, the figures and how many laborers."""
+
+    months: tuple[str, ...]
+    late_every: int = 5          # every n-th unit (by sort order) sends version 1 after the deadline
+    restate_every: int = 7       # every n-th unit sends a corrected version 2 each month
+    missing_every: int = 11      # every n-th unit does not report in the last month
+    reject_every: int = 13       # every n-th unit first sends a file that is rejected
+    laborers: int = 0            # people in the labor pool (each month a deterministic part of them is employed)
+    cells: Cells = synthetic_cells  # the figures of one report version: synthetic, or the shared demo values
 
 
 def _sha(*parts: object) -> str:
@@ -116,11 +127,9 @@ def _report_rows(cfg: Config, plan: Plan, units: Iterable[Unit], keys: dict, nex
                 subs.append((next_id, "report", _sha(unit.code, month, version), f"{unit.name}_{month}_v{version}.xlsx",
                              "archive/x", received, *base, "accepted", version, version == versions,
                              received.astimezone(ZoneInfo(cfg.calendar.timezone)).date() > cfg.deadline(month), 0, 0, len(form.rows)))
-                regions = cfg.columns(form)
-                for ind in form.rows:
-                    for region_no, region in enumerate(regions):
-                        facts.append((next_id, keys["indicator"][(form.code, ind.row_no)], keys["region"][region],
-                                      base[0], base[2], ytd_value(cfg, unit, ind.row_no, region_no, month, version)))
+                for (row_no, column), value in plan.cells(cfg, unit, month, version).items():
+                    facts.append((next_id, keys["indicator"][(form.code, row_no)], keys["region"][column],
+                                  base[0], base[2], value))
                 next_id += 1
     return subs, facts, next_id
 

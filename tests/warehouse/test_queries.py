@@ -7,12 +7,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from config import Config, load_config
+from config import Config, Unit, load_config
+from fupin.demo.reports import report_values
 from tasks.queries import answer, parse_queries, render_table, replace_answers
 from warehouse.synthetic import Plan, load_synthetic
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "queries.md"
-DEMO = Plan(months=("2020-06", "2020-07", "2020-08", "2020-09"), laborers=2000)
+
+
+def demo_cells(cfg: Config, unit: Unit, month: str, version: int) -> dict[tuple[int, str], float | None]:
+    """The shared demo figures (fupin.demo.reports); a restatement is the demo generator's next seed."""
+    frame = report_values(cfg, unit, month, seed=version - 1)
+    return {(int(rec["row_no"]), column): rec[column]
+            for rec in frame.to_dict("records") for column in cfg.columns(unit.form_code)}
+
+
+DEMO = Plan(months=("2020-06", "2020-07", "2020-08", "2020-09"), laborers=600, cells=demo_cells)
 QUERIES = parse_queries(DOC.read_text(encoding="utf-8"))
 
 
