@@ -83,6 +83,26 @@ def test_old_xls_is_read_with_calamine(cfg: Config, written: dict[str, Path], tm
     pd.testing.assert_series_equal(p.cells["value"], good.cells["value"])
 
 
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice recalculates and caches the formulas")
+def test_formulas_with_cached_values_read_the_cache(cfg: Config, written: dict[str, Path], tmp_path: Path) -> None:
+    src = tmp_path / "src.xlsx"
+    shutil.copy(written["formulas_uncached"], src)
+    subprocess.run(["soffice", "--headless", "--convert-to", "xlsx", "--outdir", str(tmp_path / "out"), str(src)],
+                   check=True, capture_output=True, timeout=120)
+    from openpyxl import load_workbook
+
+    from tasks.parse_workbook import read_grids
+
+    saved = tmp_path / "out" / "src.xlsx"
+    assert load_workbook(saved)["表1"]["E5"].value.startswith("=SUM(")
+    assert load_workbook(saved, data_only=True)["表1"]["E5"].value is not None
+    [grid] = [g for g in read_grids(saved.read_bytes(), ".xlsx") if g.name == "表1"]
+    assert (5, 5) not in grid.formulas  # the cached value is used, nothing left to compute
+    p, good = parsed(saved, cfg), parsed(written["good_表1"], cfg)
+    assert p.issues == []
+    pd.testing.assert_series_equal(p.cells["value"], good.cells["value"])
+
+
 @pytest.mark.parametrize("data, name, rule", [
     (b"", "a.xlsx", "empty_file"), (b"just text", "a.xls", "not_a_workbook"),
 ])
