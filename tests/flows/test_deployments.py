@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun
@@ -129,6 +130,18 @@ def _wait_final(run_id, timeout: float = 180.0) -> FlowRun:
             time.sleep(1)
 
 
+def _run_processes(run_id) -> list[int]:
+    """The processes the worker started for one flow run (they carry its id in their environment)."""
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.environ().get("PREFECT__FLOW_RUN_ID") == str(run_id):
+                found.append(proc.pid)
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return found
+
+
 def _history() -> dict[str, str]:
     """Runs that happened, by id, with their state (future scheduled runs are remade on each deploy)."""
     with get_client(sync_client=True) as client:
@@ -206,6 +219,26 @@ def test_b_monthly_close_publishes_the_good_file_reports_the_bad_one_and_alerts(
     assert failed_child.state.is_failed()
     (alert,) = _alerts_for(served.smtp, cfg, failed_child.id)
     assert "ingest-file" in alert["Subject"] and f"{bad.code}.xlsx" in served.smtp.text(alert)
+
+
+def test_a_killed_run_is_crashed_and_the_operators_hear_of_it(served: Served, cfg: Config):
+    fifo = served.root / "drop" / "never-written.xlsx"
+    fifo.parent.mkdir(exist_ok=True)
+    os.mkfifo(fifo)  # reading it blocks, so the run is surely running when it is killed
+    run = run_deployment("ingest-file/ingest-file", parameters={"path": str(fifo)}, timeout=0)
+    deadline = time.monotonic() + 180
+    while not (pids := _run_processes(run.id)):
+        assert time.monotonic() < deadline, "the flow-run process never started"
+        time.sleep(0.5)
+    time.sleep(2)
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+
+    crashed = _wait_final(run.id)
+
+    assert crashed.state.is_crashed(), crashed.state
+    (alert,) = _alerts_for(served.smtp, cfg, run.id)
+    assert "Crashed" in alert["Subject"] and "status code" in served.smtp.text(alert)
 
 
 def test_c_serve_answers_health_stops_cleanly_and_finds_its_history_again(served: Served):
