@@ -149,6 +149,7 @@ fct_indicator_value = Table(
     Column("value", VALUE, comment="NULL where not reported (blank, —, /, 无): not zero"),
     Column("remark", Text, comment="表3 备注, on the 合计 row"),
     Index("ix_fct_indicator_value_unit_month", "unit_key", "month_key"),
+    Index("ix_fct_indicator_value_indicator_month", "indicator_key", "month_key"),
     comment="Grain: unit × indicator × region × month × submission (each version kept).",
 )
 

@@ -1,14 +1,14 @@
 """initial star schema
 
-Revision ID: d872e75758c6
+Revision ID: 8833c47a0b3f
 Revises: 
-Create Date: 2026-11-28 10:35:41.294464
+Create Date: 2026-11-28 10:44:54.303381
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'd872e75758c6'
+revision = '8833c47a0b3f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -171,6 +171,7 @@ def upgrade() -> None:
     comment='Grain: unit × indicator × region × month × submission (each version kept).'
     )
     with op.batch_alter_table('fct_indicator_value', schema=None) as batch_op:
+        batch_op.create_index('ix_fct_indicator_value_indicator_month', ['indicator_key', 'month_key'], unique=False)
         batch_op.create_index('ix_fct_indicator_value_unit_month', ['unit_key', 'month_key'], unique=False)
 
     op.create_table('fct_labor_employment',
@@ -295,6 +296,7 @@ def downgrade() -> None:
     op.drop_table('fct_labor_employment')
     with op.batch_alter_table('fct_indicator_value', schema=None) as batch_op:
         batch_op.drop_index('ix_fct_indicator_value_unit_month')
+        batch_op.drop_index('ix_fct_indicator_value_indicator_month')
 
     op.drop_table('fct_indicator_value')
     with op.batch_alter_table('fct_submission', schema=None) as batch_op:
