@@ -26,6 +26,14 @@ def pool_name(project_dir: Path = PROJECT_DIR) -> str:
     return name
 
 
+def prefect_database_url(url: str) -> str:
+    """Prefect's server talks to PostgreSQL through asyncpg: accept the warehouse-style postgresql:// URL too."""
+    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    return url
+
+
 @dataclass
 class Office:
     """What `fupin serve` runs; `start()` brings it up in order, `stop()` takes down all it started."""
@@ -60,7 +68,7 @@ class Office:
             "FUPIN_UI_URL": self.ui_url,
         }
         if self.database_url:
-            env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_database_url(self.database_url)
         return env
 
     def healthy(self) -> bool:

@@ -1,0 +1,46 @@
+"""`fupin serve`'s switch to a PostgreSQL-backed Prefect server (the full serve cycle is in tests/flows/test_deployments.py)."""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from fupin.office import Office, pool_name, prefect_database_url
+from fupin.settings import Settings
+
+
+def test_warehouse_style_urls_become_asyncpg_urls() -> None:
+    assert prefect_database_url("postgresql://prefect@db:5432/prefect") == "postgresql+asyncpg://prefect@db:5432/prefect"
+    assert prefect_database_url("postgresql+psycopg://u@h/p") == "postgresql+asyncpg://u@h/p"
+    assert prefect_database_url("postgresql+asyncpg://u@h/p") == "postgresql+asyncpg://u@h/p"
+    assert prefect_database_url("sqlite+aiosqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+
+
+def test_the_pool_is_the_one_prefect_yaml_declares() -> None:
+    assert pool_name() == "fupin"
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_prefect_server_keeps_its_history_in_postgresql_when_told(pg_url: str, tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    office = Office(Settings.from_env({"FUPIN_HOME": str(tmp_path / "home")}), port=port, database_url=pg_url)
+    try:
+        office.start_server()
+        assert office.healthy()
+        office.ensure_pool("fupin")
+    finally:
+        office.stop()
+    assert not office.healthy()
+    engine = create_engine(pg_url)
+    try:
+        assert {"flow_run", "deployment", "work_pool"} <= set(inspect(engine).get_table_names())
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("select name from work_pool").scalars().all() == ["fupin"]
+    finally:
+        engine.dispose()
+    assert not (tmp_path / "home" / "prefect" / "prefect.db").exists()
