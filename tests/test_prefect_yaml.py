@@ -71,7 +71,7 @@ def test_schedule_fires_on_the_days_of_the_calendar(name: str, cfg: Config) -> N
     end = dt.datetime.combine(WINDOW[1], dt.time(), tz) - dt.timedelta(seconds=1)
     close_hour, close_minute = map(int, cfg.calendar.close_time.split(":"))
     expected = {
-        "ingest-inbox": _calendar(tz, *WINDOW, set(range(1, cfg.calendar.deadline_day + 1)), set(range(24))),
+        "ingest-inbox": _calendar(tz, *WINDOW, set(range(1, cfg.calendar.deadline_day + 1)), set(range(24)), 30),
         "remind-late-units": _calendar(tz, *WINDOW, {cfg.calendar.reminder_day}, {9}),
         "monthly-close": _calendar(tz, *WINDOW, {cfg.calendar.close_day}, {close_hour}, close_minute),
     }[name]
@@ -85,6 +85,12 @@ def test_schedules_are_in_the_office_time_zone_with_day_and(cfg: Config) -> None
         for config in deployment.get("schedules") or []:
             assert config["timezone"] == cfg.calendar.timezone, name
             assert config["day_or"] is False, name
+
+
+def test_the_inbox_sweep_never_starts_with_the_close(cfg: Config) -> None:
+    tz = ZoneInfo(cfg.calendar.timezone)
+    start, end = (dt.datetime.combine(day, dt.time(), tz) for day in WINDOW)
+    assert not set(_dates("ingest-inbox", start, end)) & set(_dates("monthly-close", start, end))
 
 
 def test_failures_of_the_operated_runs_trigger_the_alert() -> None:
