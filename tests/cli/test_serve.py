@@ -1,7 +1,12 @@
 """`fupin serve`'s switch to a PostgreSQL-backed Prefect server (the full serve cycle is in tests/flows/test_deployments.py)."""
 from __future__ import annotations
 
+import http.server
+import os
 import socket
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -44,3 +49,27 @@ def test_prefect_server_keeps_its_history_in_postgresql_when_told(pg_url: str, t
     finally:
         engine.dispose()
     assert not (tmp_path / "home" / "prefect" / "prefect.db").exists()
+
+
+class _Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/api/health" else 404)
+        self.end_headers()
+        self.wfile.write(b"true")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_serve_refuses_a_port_where_a_server_already_answers(tmp_path: Path) -> None:
+    busy = http.server.HTTPServer(("127.0.0.1", 0), _Health)
+    threading.Thread(target=busy.serve_forever, daemon=True).start()
+    env = {**os.environ, "FUPIN_HOME": str(tmp_path / "home"), "FUPIN_SERVE_PORT": str(busy.server_port)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "fupin.cli", "serve"], env=env, capture_output=True, text=True,
+                              timeout=120, check=False)
+    finally:
+        busy.shutdown()
+    assert done.returncode == 1
+    assert f"already answers at http://127.0.0.1:{busy.server_port}" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout

@@ -164,6 +164,7 @@ def test_a_rejected_file_is_retried_like_the_ui_does_and_loads_after_the_config_
     first = run_deployment("ingest-file/ingest-file", parameters={"path": str(path)}, timeout=180)
 
     assert first.state.is_failed(), first.state
+    assert first.run_count == 1  # a rejection is final: no automatic retry
     assert "市人社局" in first.state.message and "units.yaml" in first.state.message
 
     units_yaml.write_text(original, encoding="utf-8")
