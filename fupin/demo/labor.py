@@ -155,3 +155,29 @@ def write_xlsx(frame: pd.DataFrame, path: Path, title: str | None = None, sheet:
         ws.write_row(offset, 0, values)
     book.close()
     return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m fupin.demo.labor OUT_DIR [--scale S]`: write a month of the bureau's export as CSV (GBK) and xlsx."""
+    import argparse
+
+    from config import load_config
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--scale", type=int, default=1, help="divide Attachment 1 by this (1 = the notice's size)")
+    parser.add_argument("--seed", type=int, default=2020)
+    args = parser.parse_args(argv)
+    cfg = load_config()
+    counts = attachment1_counts(cfg) if args.scale == 1 else small_counts(cfg, args.scale)
+    n = sum(counts[0].values())
+    frame = generate_labor(cfg, *counts, Noise(lapsed=n // 100, duplicates=n // 300, invalid_ids=n // 1000), args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    title = "北京市建档立卡贫困劳动力在京就业人员名单（人社局社保信息）"
+    for path in (write_csv(frame, args.out / "人社局_建档立卡劳动力.csv", encoding="gb18030", title=title),
+                 write_xlsx(frame, args.out / "人社局_建档立卡劳动力.xlsx", title=title)):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -7,13 +7,21 @@ from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 from sqlalchemy import text
 
 from config import Config
-from flows.ingest_labor import ingest_labor
+from flows.ingest_labor import SECRET_BLOCK, ingest_labor, pii_key
 from fupin import cli
 from fupin.demo.labor import Noise, generate_labor, write_xlsx
+from fupin.errors import FupinError
 from fupin.settings import Settings
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
@@ -59,6 +67,9 @@ def test_rejected_whole_then_accepted_on_rerun_with_a_higher_ratio(prefect_api, 
         assert conn.execute(text("SELECT count(*) FROM fct_labor_invalid_row")).scalar_one() == 2
         assert dict(conn.execute(text("SELECT district, persons FROM v_labor_by_district")).all()) == \
             {"朝阳区": 12, "海淀区": 6}
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    assert logs and not [i for i in people["公民身份号码"] if any(i in log.message for log in logs)]
     archived = list((fupin_home / "archive").rglob("*.xlsx"))
     assert len(archived) == 1 and stat.S_IMODE(archived[0].stat().st_mode) == 0o440
     assert len(list((fupin_home / "outputs" / "2020-07" / "labor").glob("*.xlsx"))) == len(cfg.districts)
@@ -75,3 +86,16 @@ def test_cli_exit_codes_usage_2_rejected_1_success_0(prefect_api, fupin_home, wa
     assert run(str(path), "--month", "2020-07") == 1
     assert "rejected" in capsys.readouterr().err
     assert run(str(path), "--month", "2020-07", "--max-invalid-ratio", "0.5") == 0
+
+
+def test_pii_key_comes_from_the_environment_else_the_prefect_secret_block(prefect_api, monkeypatch) -> None:
+    from prefect.blocks.system import Secret
+
+    assert pii_key(Settings.from_env({"FUPIN_PII_KEY": "from-env"})) == b"from-env"
+    Secret(value="from-block").save(SECRET_BLOCK, overwrite=True)
+    try:
+        assert pii_key(Settings.from_env({})) == b"from-block"
+    finally:
+        Secret.delete(SECRET_BLOCK)
+    with pytest.raises(FupinError, match="FUPIN_PII_KEY"):
+        pii_key(Settings.from_env({}))

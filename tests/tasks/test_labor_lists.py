@@ -5,6 +5,7 @@ import datetime as dt
 
 import pandas as pd
 from openpyxl import load_workbook
+from sqlalchemy import text
 
 from fupin.demo.labor import generate_labor, write_csv
 from tasks.archive import sha256_of
@@ -56,3 +57,7 @@ def test_each_district_list_holds_its_own_people_only_and_warns_about_those_lost
             assert sorted(warnings["2020-07 情况"]) == sorted(["停保", GONE, GONE])
         else:
             assert warnings.empty
+    with sqlite_engine.connect() as conn:
+        kept, gone, new = conn.execute(text(
+            "SELECT kept, gone, new FROM v_labor_retention WHERE month = '2020-07' AND district = '朝阳区'")).one()
+    assert (kept, gone, new) == (int(june["就业区"].str.contains("朝阳").sum()) - 3, 3, 0)
