@@ -63,12 +63,14 @@ def test_rejected_whole_then_accepted_on_rerun_with_a_higher_ratio(prefect_api, 
     result = ingest_labor(path=str(path), month="2020-07", max_invalid_ratio=0.1)
     assert result["central_western"] == 18 and result["excluded_rows"] == 2 and result["repeated"] == 1
     with warehouse.connect() as conn:
-        assert conn.execute(text("SELECT status, version, is_current FROM fct_submission")).all() == [("accepted", 1, 1)]
+        subs = conn.execute(text("SELECT status, version, is_current FROM fct_submission")).all()
+        assert subs == [("accepted", 1, 1)]
         assert conn.execute(text("SELECT count(*) FROM fct_labor_invalid_row")).scalar_one() == 2
         assert dict(conn.execute(text("SELECT district, persons FROM v_labor_by_district")).all()) == \
             {"朝阳区": 12, "海淀区": 6}
     with get_client(sync_client=True) as client:
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+        run = LogFilterFlowRunId(any_=[state.state_details.flow_run_id])
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=run))
     assert logs and not [i for i in people["公民身份号码"] if any(i in log.message for log in logs)]
     archived = list((fupin_home / "archive").rglob("*.xlsx"))
     assert len(archived) == 1 and stat.S_IMODE(archived[0].stat().st_mode) == 0o440
