@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
@@ -48,11 +49,11 @@ def ingest_file(path: str) -> dict:
     src = Path(path)
     data, received_at = read_file(src)
     archived = archive_file(data, src.suffix, rt.settings.paths.archive)
-    parsed = parse_report(data, src.name, rt.config)
-    errors = check_report(parsed, rt.config, received_at.date())
-    warnings = [] if errors else report_warnings(rt.engine, parsed, rt.config)
     receipt = Receipt(sha256_of(data), src.name, str(archived.relative_to(rt.settings.home)), received_at,
                       str(flow_run.id) if flow_run.id else None)
+    parsed = parse_report(data, src.name, rt.config)
+    errors = check_report(parsed, rt.config, received_at.astimezone(ZoneInfo(rt.config.calendar.timezone)).date())
+    warnings = [] if errors else report_warnings(rt.engine, parsed, rt.config)
     result = load_report(rt.engine, parsed, rt.config, receipt, errors, warnings)
     summary = {"file": src.name, "sha256": receipt.sha256, "status": result.status,
                "submission_id": result.submission_id, "version": result.version, "superseded": result.superseded,

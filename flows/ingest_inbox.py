@@ -17,11 +17,15 @@ INGEST_DEPLOYMENT = "ingest-file/ingest-file"
 
 @task(name="new-inbox-files", cache_policy=NO_CACHE)
 def new_inbox_files(inbox: Path, engine: Engine) -> list[Path]:
-    """Workbooks in the inbox whose bytes the warehouse has not recorded yet (same bytes twice = one submission)."""
+    """Inbox workbooks whose bytes were never accepted or rejected (same bytes twice = one submission).
+
+    Only finished files count as known, so a file whose run died is picked up again (loading is idempotent).
+    """
     files = sorted((p for p in Path(inbox).iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
                     and not p.name.startswith((".", "~$"))), key=lambda p: (p.stat().st_mtime, p.name))
     with engine.connect() as conn:
-        known = set(conn.execute(select(fct_submission.c.sha256)).scalars())
+        known = set(conn.execute(select(fct_submission.c.sha256)
+                                 .where(fct_submission.c.status.in_(("accepted", "rejected")))).scalars())
     return [p for p in files if sha256_of(p.read_bytes()) not in known]
 
 
