@@ -4,12 +4,13 @@ from __future__ import annotations
 import datetime as dt
 
 from prefect import flow
+from prefect.artifacts import create_markdown_artifact
 
 from flows.ingest_inbox import ingest_inbox
 from flows.publish_month import publish_month
 from fupin.errors import UsageError
 from fupin.runtime import load_runtime
-from tasks.close import close_month, started_run_ids, wait_for_runs
+from tasks.close import close_markdown, close_month, started_run_ids, wait_for_runs
 from warehouse.months import parse_month
 
 
@@ -26,6 +27,8 @@ def monthly_close(month: str | None = None) -> dict:
     ingested = wait_for_runs(started_run_ids(started))
     publication = publish_month(month, send=True)
     rejected = sorted(i for i, state in ingested.items() if state != "Completed")
+    create_markdown_artifact(markdown=close_markdown(month, ingested, publication, rt.settings.ui_url),
+                             key=f"monthly-close-{month}", description=f"what the close of {month} did")
     print(f"{month}: {len(started)} file(s) swept ({len(rejected)} not completed), "
           f"published version {publication['version']} to {publication['path']}")
     return {"month": month, "ingested": ingested, "rejected_runs": rejected, "publication": publication}

@@ -54,3 +54,14 @@ def started_run_ids(started: list[str]) -> list[str]:
         except ValueError:
             continue
     return out
+
+
+def close_markdown(month: str, ingested: dict[str, str], publication: dict, ui_url: str) -> str:
+    """What a close did, for the run's artifact: each ingest run with its state and link, then the publication."""
+    lines = [f"# 月结 / Monthly close {month}", "",
+             f"发布 / Published: version {publication['version']}" + ("" if publication["created"] else " (unchanged)"),
+             "", f"`{publication['path']}`", "", "| ingest-file run | state |", "|---|---|"]
+    lines += [f"| [{run}]({ui_url.rstrip('/')}/runs/flow-run/{run}) | {state} |" for run, state in sorted(ingested.items())]
+    if not ingested:
+        lines.append("| (the inbox had no new file) | |")
+    return "\n".join(lines)

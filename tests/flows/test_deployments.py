@@ -17,6 +17,7 @@ from typing import Any
 import psutil
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -218,6 +219,9 @@ def test_b_monthly_close_publishes_the_good_file_reports_the_bad_one_and_alerts(
         children = [r for r in client.read_flow_runs() if r.parameters.get("path", "").endswith(f"{bad.code}.xlsx")]
     (failed_child,) = children
     assert failed_child.state.is_failed()
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"monthly-close-{month}"])))
+    assert f"| [{failed_child.id}]({served.url}/runs/flow-run/{failed_child.id}) | Failed |" in artifacts[0].data
     (alert,) = _alerts_for(served.smtp, cfg, failed_child.id)
     assert "ingest-file" in alert["Subject"] and f"{bad.code}.xlsx" in served.smtp.text(alert)
 

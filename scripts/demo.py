@@ -1,0 +1,139 @@
+"""`make demo`: run two months of the office's job on the embedded defaults, with demo data, through the real CLI."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+
+from config import load_config
+from fupin.demo.labor import Noise, attachment1_counts, generate_labor, write_csv
+from fupin.demo.reports import write_filled_report
+from fupin.runtime import load_runtime
+from fupin.settings import Settings
+
+console = Console()
+PREVIOUS, MONTH = "2020-08", "2020-09"
+# Units whose September report is missing, so completeness and reminders have someone to name.
+MISSING = ("yanqing", "grain")
+
+
+def _env(home: Path) -> dict[str, str]:
+    """The environment every demo step runs in: FUPIN_HOME, a local PII key, Prefect's data under FUPIN_HOME."""
+    key_file = home / "secrets" / "pii.key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32), encoding="ascii")
+        key_file.chmod(0o600)
+    env = {**os.environ, "FUPIN_HOME": str(home), "FUPIN_PII_KEY": key_file.read_text(encoding="ascii").strip()}
+    env.setdefault("PREFECT_HOME", str(home / "prefect"))
+    env.pop("FUPIN_SMTP_HOST", None)
+    return env
+
+
+def _step(title: str, env: dict[str, str], *args: str, allow_rejects: bool = False) -> None:
+    console.rule(f"[bold]{title}")
+    console.print(f"$ fupin {' '.join(args)}", style="dim")
+    run = subprocess.run([sys.executable, "-m", "fupin.cli", *args], env=env)
+    if run.returncode != 0 and not (allow_rejects and run.returncode == 1):
+        console.print(f"[bold red]demo stopped: `fupin {args[0]}` exited {run.returncode}")
+        sys.exit(run.returncode)
+
+
+def _drop(path: Path, received: dt.datetime) -> Path:
+    """A file lands in the inbox at `received` (its modification time is its arrival time)."""
+    stamp = received.timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def _arrival(month: str, day: int, hour: int) -> dt.datetime:
+    year, mon = map(int, month.split("-"))
+    year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
+    return dt.datetime(year, mon, day, hour, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def write_reports(home: Path) -> None:
+    """August from everyone on time; September with clerk quirks, two rejections, a correction, late and missing units."""
+    cfg = load_config()
+    inbox = home / "inbox"
+    for n, unit in enumerate(cfg.units):
+        _drop(write_filled_report(cfg, unit, PREVIOUS, inbox / f"{PREVIOUS}_{unit.name}.xlsx"),
+              _arrival(PREVIOUS, 1 + n % 9, 10))
+    quirks = {"dongcheng": {"text_numbers": True}, "xicheng": {"fullwidth": True}, "haidian": {"retyped": True},
+              "hotan": {"no_marker": True, "sent_on": "2020年10月9日"}}
+    for n, unit in enumerate(cfg.units):
+        if unit.code in MISSING:
+            continue
+        day = 12 if unit.code == "fengtai" else 1 + n % 9
+        _drop(write_filled_report(cfg, unit, MONTH, inbox / f"{MONTH}_{unit.name}.xlsx", **quirks.get(unit.code, {})),
+              _arrival(MONTH, day, 9))
+    chaoyang, education = cfg.unit("chaoyang"), cfg.unit("education")
+    _drop(write_filled_report(cfg, chaoyang, MONTH, inbox / f"{MONTH}_朝阳区_初稿.xlsx", cells={(1, "合计"): 1}),
+          _arrival(MONTH, 3, 8))
+    _drop(write_filled_report(cfg, education, MONTH, inbox / f"{MONTH}_市教委_v0.xlsx", cells={(4, "合计"): -2}),
+          _arrival(MONTH, 2, 8))
+
+
+def write_labor(home: Path) -> Path:
+    """The HR bureau's September export: Attachment 1's people exactly, plus lapsed, repeated and invalid rows."""
+    cfg = load_config()
+    frame = generate_labor(cfg, *attachment1_counts(cfg), Noise(lapsed=3000, duplicates=500, invalid_ids=0))
+    (home / "incoming").mkdir(parents=True, exist_ok=True)
+    path = write_csv(frame, home / "incoming" / f"人社局_建档立卡劳动力_{MONTH}.csv", encoding="gb18030",
+                     title="北京市建档立卡贫困劳动力在京就业人员名单(人社局社保信息)")
+    return _drop(path, _arrival(MONTH, 8, 15))
+
+
+def summary(home: Path, env: dict[str, str]) -> None:
+    """Attachment 1 and completeness as the warehouse now holds them, and where to look next."""
+    os.environ.update({k: env[k] for k in ("FUPIN_HOME", "FUPIN_PII_KEY")})
+    rt = load_runtime(Settings.from_env())
+    with rt.engine.connect() as conn:
+        rows = conn.execute(text("select district, persons from v_labor_by_district where month = :m "
+                                 "order by persons desc"), {"m": MONTH}).all()
+        rates = conn.execute(text("select count(*), sum(case when is_current then 1 else 0 end) from fct_submission "
+                                  "where kind = 'report'")).one()
+    table = Table("区 district", "人数 persons", title=f"附件1 表1 — {MONTH}, from the HR records")
+    for district, persons in rows:
+        table.add_row(district, f"{persons:,}")
+    table.add_row("[bold]合计", f"[bold]{sum(p for _, p in rows):,}")
+    console.print(table)
+    console.print(f"report files received: {rates[0]}, current versions in the warehouse: {rates[1]}")
+    outputs = sorted((home / "outputs" / MONTH).glob("*.xlsx"))
+    console.rule("[bold green]demo done")
+    for label, path in (("consolidated workbook", outputs[-1] if outputs else None),
+                        ("district labor lists", home / "outputs" / MONTH / "labor"),
+                        ("e-mail outbox (.eml)", home / "outbox"), ("quarantine (rejected files)", home / "quarantine"),
+                        ("warehouse", home / "warehouse.db")):
+        console.print(f"{label:>28}: {path}")
+
+
+def main() -> None:
+    home = Path(os.environ.get("FUPIN_HOME") or "var").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    env = _env(home)
+    started = time.monotonic()
+    _step("1. create the warehouse and seed it from config/", env, "init")
+    _step("2. blank templates for every unit", env, "templates", "--month", MONTH)
+    console.rule("[bold]3. units drop their reports in the inbox")
+    write_reports(home)
+    _step(f"4. ingest {PREVIOUS} and {MONTH} (two files are meant to be rejected)", env, "ingest", allow_rejects=True)
+    path = write_labor(home)
+    _step("5. the HR bureau's labor records", env, "labor", str(path), "--month", MONTH, "--max-invalid-ratio", "0.01")
+    _step(f"6. publish {PREVIOUS}", env, "publish", "--month", PREVIOUS)
+    _step(f"7. remind the units still missing for {MONTH}", env, "remind", "--month", MONTH)
+    _step(f"8. publish {MONTH} and send it (to the outbox: no SMTP host is set)", env, "publish", "--month", MONTH, "--send")
+    summary(home, env)
+    console.print(f"took {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
