@@ -4,7 +4,6 @@ Usage: python bench/warehouse.py [--units 60] [--months 36] [--laborers 50000] [
 Each query runs `--repeat` times after one warm-up; the baseline, measured in the same run, is a full count of the
 fact table, so the ratios say how a query compares with reading every stored value once.
 """
-# ruff: noqa: E402
 from __future__ import annotations
 
 import sys

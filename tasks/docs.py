@@ -38,8 +38,8 @@ def _view_section(view: View, restricted: bool) -> list[str]:
 
 def _indicator_section(cfg: Config) -> list[str]:
     out = ["## Indicators", "",
-           "An indicator is identified by its form and 序号 (names repeat). `concept` links rows of different forms "
-           "that count the same thing (v_concept_month adds them up city-wide).", ""]
+           ("An indicator is identified by its form and 序号 (names repeat). `concept` links rows of different forms "
+            "that count the same thing (v_concept_month adds them up city-wide)."), ""]
     for form in cfg.forms:
         columns = "、".join(cfg.columns(form))
         out += [f"### {form.code} {form.title}", "", f"Reported by: {form.unit_kind}; value columns: {columns}.", "",

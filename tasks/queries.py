@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-SECTION = re.compile(r"^## (Q\d+)\. (.+)$", re.M)
-SQL_BLOCK = re.compile(r"```sql\n(.*?)```", re.S)
+SECTION = re.compile(r"^## (Q\d+)\. (.+)$", re.MULTILINE)
+SQL_BLOCK = re.compile(r"```sql\n(.*?)```", re.DOTALL)
 TABLE_LINE = re.compile(r"^\|.*\|$")
 
 

@@ -12,8 +12,16 @@ from sqlalchemy import Connection, Engine, Table, func, select
 from config import Config, Unit
 from warehouse.months import month_key, parse_month
 from warehouse.schema import (
-    dim_district, dim_form, dim_indicator, dim_origin, dim_region, dim_unit, fct_indicator_value,
-    fct_labor_employment, fct_labor_person_month, fct_submission,
+    dim_district,
+    dim_form,
+    dim_indicator,
+    dim_origin,
+    dim_region,
+    dim_unit,
+    fct_indicator_value,
+    fct_labor_employment,
+    fct_labor_person_month,
+    fct_submission,
 )
 from warehouse.seed import ensure_months
 
@@ -62,7 +70,7 @@ def _sha(*parts: object) -> str:
 def _received(cfg: Config, month: str, day_after_deadline: int) -> dt.datetime:
     day = cfg.deadline(month) + dt.timedelta(days=day_after_deadline)
     local = dt.datetime.combine(day, dt.time(10, 0), tzinfo=ZoneInfo(cfg.calendar.timezone))
-    return local.astimezone(dt.timezone.utc)
+    return local.astimezone(dt.UTC)
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[tuple], columns: Sequence[str]) -> None:

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import track
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import OperationalError
 
 from fupin.errors import FupinError, UsageError
 from fupin.runtime import load_runtime
@@ -15,9 +18,20 @@ console = Console()
 DOC_PATH = Path("docs") / "warehouse.md"
 
 
+def _require_views(engine: Engine, names: list[str]) -> None:
+    """A one-line error instead of a traceback when the warehouse is unreachable or lacks its views."""
+    try:
+        present = set(inspect(engine).get_view_names())
+    except OperationalError as exc:
+        raise FupinError(f"cannot open the warehouse: {str(exc.orig).strip().splitlines()[0]}") from exc
+    missing = [n for n in names if n not in present]
+    if missing:
+        raise FupinError(f"the warehouse lacks the views {', '.join(missing)}: run `fupin init` first")
+
+
 def docs(
-    out: Path = typer.Option(DOC_PATH, "--out", help="Where to write the data dictionary."),
-    check: bool = typer.Option(False, "--check", help="Only check that the file is up to date (exit 1 if not)."),
+    out: Annotated[Path, typer.Option("--out", help="Where to write the data dictionary.")] = DOC_PATH,
+    check: Annotated[bool, typer.Option("--check", help="Only check that the file is up to date (exit 1 if not).")] = False,
 ) -> None:
     """Regenerate docs/warehouse.md (tables, views, grains, columns, indicators) from config/ and the schema."""
     from config import load_config
@@ -41,14 +55,15 @@ def docs(
 
 
 def grant_analyst(
-    role: str = typer.Argument(..., help="PostgreSQL role to create or update (lower case, digits, _)."),
-    login: bool = typer.Option(False, "--login", help="Let the role log in (set its password with ALTER ROLE)."),
+    role: Annotated[str, typer.Argument(help="PostgreSQL role to create or update (lower case, digits, _).")],
+    login: Annotated[bool, typer.Option("--login", help="Let the role log in (set its password with ALTER ROLE).")] = False,
 ) -> None:
     """Grant a PostgreSQL role SELECT on the documented views only: nothing on the tables or restricted data.
 
     Views are re-created by `fupin init`, which drops their grants: run this again after each `fupin init`.
     """
-    from warehouse.access import ROLE_NAME, analyst_views, grant_analyst as grant
+    from warehouse.access import ROLE_NAME, analyst_views
+    from warehouse.access import grant_analyst as grant
     from warehouse.views import all_views
 
     if not ROLE_NAME.match(role):
@@ -57,14 +72,15 @@ def grant_analyst(
     if rt.engine.dialect.name != "postgresql":
         raise FupinError("grant-analyst needs a PostgreSQL warehouse (FUPIN_WAREHOUSE_URL); SQLite has no roles")
     names = [v.name for v in analyst_views(rt.config, all_views())]
+    _require_views(rt.engine, names)
     with rt.engine.begin() as conn:
         grant(conn, role, names, login=login)
     console.print(f"role [bold]{role}[/] may read {len(names)} views: {', '.join(names)}")
 
 
 def export(
-    month: str = typer.Option(..., "--month", help="Reporting month, YYYY-MM."),
-    fmt: str = typer.Option("csv", "--format", help="csv (UTF-8 with BOM, opens in Excel) or parquet."),
+    month: Annotated[str, typer.Option("--month", help="Reporting month, YYYY-MM.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv (UTF-8 with BOM, opens in Excel) or parquet.")] = "csv",
 ) -> None:
     """Write the month's rows of every analyst view to FUPIN_HOME/exports/YYYY-MM/<view>.<format>."""
     from tasks.export import FORMATS, export_month
@@ -80,6 +96,7 @@ def export(
     rt = load_runtime()
     out_dir = rt.settings.paths.home / "exports" / month
     views = analyst_views(rt.config, all_views())
+    _require_views(rt.engine, [v.name for v in views])
     written = []
     for view in track(views, description=f"exporting {month}", console=console):
         written += export_month(rt.engine, [view], month, fmt, out_dir)  # type: ignore[arg-type]

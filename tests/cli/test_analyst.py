@@ -26,7 +26,7 @@ PLAN = Plan(months=("2020-08", "2020-09"), laborers=100)
 
 def fupin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "fupin.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120)
+                          timeout=120, check=False)
 
 
 def loaded(url: str, cfg: Config) -> None:
@@ -103,3 +103,9 @@ def test_docs_check_fails_on_a_stale_file_and_docs_fixes_it(tmp_path: Path, fupi
     assert fupin("docs", "--out", str(stale)).returncode == 0
     assert fupin("docs", "--check", "--out", str(stale)).returncode == 0
     assert "v_concept_month" in stale.read_text(encoding="utf-8")
+
+
+def test_export_before_init_says_so_in_one_line(fupin_home: Path) -> None:
+    run = fupin("export", "--month", "2020-09")
+    assert run.returncode == 1
+    assert "fupin init" in run.stderr and "Traceback" not in run.stderr

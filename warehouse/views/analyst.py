@@ -5,10 +5,11 @@ from sqlalchemy import Integer, and_, case, cast, column, false, func, literal, 
 from sqlalchemy.sql import Select
 
 from config import Config
-from warehouse.schema import (
-    dim_district, dim_form, dim_indicator, dim_month, dim_origin, dim_region, dim_unit, fct_indicator_value as fv,
-    fct_labor_employment as emp, fct_labor_person_month as lpm, fct_submission as sub,
-)
+from warehouse.schema import dim_district, dim_form, dim_indicator, dim_month, dim_origin, dim_region, dim_unit
+from warehouse.schema import fct_indicator_value as fv
+from warehouse.schema import fct_labor_employment as emp
+from warehouse.schema import fct_labor_person_month as lpm
+from warehouse.schema import fct_submission as sub
 from warehouse.views import View, register
 
 REPORT = "report"
