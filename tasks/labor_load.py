@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -160,8 +161,9 @@ def load_labor(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck,
             return LoadResult(existing, "accepted", None, persons, 0, already_loaded=True)
         sid = _save_submission(conn, existing, {**values, "status": "received"})
         version = _version(conn, values, sid)
+        people = _people(conn, cfg, check.valid, key)
         # Sorted keys turn B-tree inserts into appends: 2-3x faster on SQLite, harmless for COPY.
-        people = _people(conn, cfg, check.valid, key).sort_values("person_key", kind="stable")
+        people = people.iloc[np.argsort(people["person_key"].to_numpy().astype("S64"), kind="stable")]
         mk = values["month_key"]
         cols = [people[c].tolist() for c in ("person_key", "district_key", "origin_key", "is_insured")]
         bulk_insert(conn, fct_labor_person_month, [(sid, p, mk, d, o, i) for p, d, o, i in zip(*cols)],

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from prefect import task
@@ -47,7 +48,8 @@ def validate_labor(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
     """Run the contract lazily; keep the valid rows, the first (insured first) of each repeated number."""
     frame = frame.copy()
     frame["work_district"] = canonical_districts(frame["work_district"], cfg)
-    frame["insurance_status"] = frame["insurance_status"].map(normalize_text)
+    statuses = frame["insurance_status"]
+    frame["insurance_status"] = statuses.map({s: normalize_text(s) for s in statuses.unique()})
     frame["id_number"] = frame["id_number"].str.upper()
     try:
         labor_schema(cfg).validate(frame, lazy=True)
@@ -56,9 +58,11 @@ def validate_labor(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
         failures = located_failures(errors, frame, cfg)
     valid = frame.drop(index=failures["index"].unique())
     valid = valid.assign(is_insured=valid["insurance_status"].isin(cfg.labor.insured_values))
-    order = valid.sort_values(["is_insured", "source_row"], ascending=[False, True], kind="stable")
-    repeated = order["id_number"].duplicated(keep="first")
-    dups = order.loc[repeated, ["source_row"]].assign(value_masked=mask_ids(order.loc[repeated, "id_number"]))
-    kept = order.loc[~repeated].sort_values("source_row").reset_index(drop=True)
+    # Insured rows first, then file order: a repeated number keeps its insured row if it has one.
+    order = np.lexsort((valid["source_row"].to_numpy(), ~valid["is_insured"].to_numpy(dtype=bool)))
+    repeated = pd.Series(valid["id_number"].to_numpy()[order]).duplicated(keep="first").to_numpy()
+    dup_rows = valid.iloc[np.sort(order[repeated])]
+    dups = dup_rows[["source_row"]].assign(value_masked=mask_ids(dup_rows["id_number"]))
+    kept = valid.iloc[np.sort(order[~repeated])].reset_index(drop=True)
     return LaborCheck(valid=kept, failures=failures[FAILURE_COLUMNS].reset_index(drop=True),
                       duplicates=dups.sort_values("source_row").reset_index(drop=True), n_rows=len(frame))
