@@ -113,11 +113,20 @@ def served(tmp_path_factory: pytest.TempPathFactory, module_smtp_inbox, port_fac
     office.start()
     try:
         with temporary_settings({PREFECT_API_URL: f"{office.url}/api"}):
+            _pause_schedules()
             yield office
     finally:
         if office.proc is not None and office.proc.poll() is None:
             office.stop()
         engine.dispose()
+
+
+def _pause_schedules() -> None:
+    """Switch the calendar schedules off, so a test run on the 1st-10th is not joined by a scheduled sweep."""
+    with get_client(sync_client=True) as client:
+        for deployment in client.read_deployments():
+            for schedule in deployment.schedules:
+                client.update_deployment_schedule(deployment.id, schedule.id, active=False)
 
 
 def _wait_final(run_id, timeout: float = 180.0) -> FlowRun:
@@ -260,4 +269,9 @@ def test_c_serve_answers_health_stops_cleanly_and_finds_its_history_again(served
     served.start()
     assert _health(served.url) == 200
     assert set(before) <= set(_history())
+    with get_client(sync_client=True) as client:  # deployed again from prefect.yaml, anchors merged, schedules on
+        close = client.read_deployment_by_name("monthly-close/monthly-close")
+    ((schedule, active),) = [(s.schedule, s.active) for s in close.schedules]
+    assert (schedule.cron, schedule.timezone, schedule.day_or, active) == ("0 18 9 * *", "Asia/Shanghai", False, True)
+    assert close.work_pool_name == "fupin"
     assert served.stop() == 0
