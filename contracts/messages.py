@@ -32,6 +32,10 @@ RULES: dict[str, tuple[str, str]] = {
                      ("unknown reporting unit “{unit_text}” (add it as an alias in config/units.yaml, or use the "
                       "office's template)")),
     "wrong_form": ("{unit}应填报{unit_form},此文件是{form}", "{unit} fills {unit_form}, but this file is {form}"),
+    "unit_conflict": ("这是发给{marker_unit}的模板,但填报单位写的是“{unit_text}”;请使用本单位的模板",
+                      "this is {marker_unit}'s template but 填报单位 says “{unit_text}”: use your own unit's template"),
+    "month_conflict": ("这是{marker_month}的模板,但月份写的是{sheet_month};请使用本月的模板",
+                       "this is the template for {marker_month} but 月份 says {sheet_month}: use this month's template"),
     "unknown_month": ("无法确定报告月份(模板标记、文件名、月份、报送时间均无)",
                       "cannot tell the reporting month (no marker, file name, 月份 or 报送时间)"),
     "month_out_of_range": ("报告月份 {month} 不是有效的报告月份({first} 至 {last})",

@@ -141,11 +141,18 @@ def _identify(out: ParsedReport, grids: list[Grid], cfg: Config, marker: Marker 
         out.unit = cfg.unit(marker.unit)
     elif out.unit_text:
         out.unit = cfg.resolve_unit(out.unit_text)
+    written = cfg.resolve_unit(out.unit_text) if out.unit_text else None
+    if marker and out.unit and written and written != out.unit:
+        out.issues.append(make_issue("unit_conflict", out.file_name, marker_unit=out.unit.name, unit_text=out.unit_text))
+    sheet_month = month_in_text(str(_labelled(grids, "月份") or ""))
+    if marker and sheet_month and sheet_month != marker.month:
+        out.issues.append(make_issue("month_conflict", out.file_name, marker_month=marker.month,
+                                     sheet_month=sheet_month))
     out.sent_on = parse_date(_labelled(grids, "报送时间"))
     for source, month in (
         ("marker", marker.month if marker else None),
         ("file name", month_in_text(Path(out.file_name).stem)),
-        ("月份", month_in_text(str(_labelled(grids, "月份") or ""))),
+        ("月份", sheet_month),
         ("报送时间", reporting_month_for(out.sent_on) if out.sent_on else None),
     ):
         if month:

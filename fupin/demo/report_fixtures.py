@@ -84,6 +84,9 @@ def catalogue(cfg: Config) -> list[Fixture]:
         Fixture("unknown_unit", d, {"no_marker": True, "unit_text": "朝阳区扶贫办公室"}, errors=(("unknown_unit", None),)),
         Fixture("wrong_form", b, {"no_marker": True, "unit_text": cfg.unit(d).name}, errors=(("wrong_form", None),)),
         Fixture("month_before_first", p, errors=(("month_out_of_range", None),), month="2019-12"),
+        Fixture("other_units_template", d, {"unit_text": cfg.units_of_form("表1")[3].name},
+                errors=(("unit_conflict", None),)),
+        Fixture("last_months_copy", p, {"month_text": "月份: 2020年10月"}, errors=(("month_conflict", None),)),
     ]
 
 

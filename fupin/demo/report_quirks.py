@@ -76,6 +76,11 @@ def note_rows(ws: Worksheet, cfg: Config, form: Form, on: bool) -> None:
     ws.cell(last + 3, 1, "联系人:张三  电话:010-12345678")
 
 
+def month_text(ws: Worksheet, cfg: Config, form: Form, text: str) -> None:
+    """What the clerk wrote on the 月份 line (row 3), e.g. after reusing last month's copy."""
+    ws.cell(3, 1).value = text
+
+
 def rename_sheet(ws: Worksheet, cfg: Config, form: Form, name: str) -> None:
     ws.title = name
 
@@ -92,7 +97,7 @@ def unit_text(ws: Worksheet, cfg: Config, form: Form, text: str) -> None:
 
 _SHEET_QUIRKS: dict[str, Callable[..., None]] = {
     f.__name__: f for f in (text_numbers, fullwidth, percent_fraction, formulas, cells, indicator_text, note_rows,
-                            sent_on, unit_text, rename_sheet)
+                            sent_on, unit_text, month_text, rename_sheet)
 }
 
 
