@@ -1,0 +1,37 @@
+"""Archive and quarantine: content-addressed, read-only, never overwritten; outside names made safe."""
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from contracts.messages import make_issue
+from tasks.archive import archive_file, quarantine_file, safe_name, sha256_of
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("../../etc/passwd", "passwd"), ("..\\..\\boot.ini", "boot.ini"), ("朝阳区 9月.xlsx", "朝阳区 9月.xlsx"),
+    ("a:b*c?.xlsx", "a_b_c_.xlsx"), ("..", "file"), ("x" * 300 + ".xlsx", "x" * 75 + ".xlsx"),
+])
+def test_safe_name(name: str, safe: str) -> None:
+    assert safe_name(name) == safe
+
+
+def test_archive_is_content_addressed_read_only_and_written_once(tmp_path: Path) -> None:
+    data = b"PK\x03\x04 pretend workbook"
+    path = archive_file.fn(data, ".XLSX", tmp_path)
+    sha = sha256_of(data)
+    assert path == tmp_path / sha[:2] / f"{sha}.xlsx" and path.read_bytes() == data
+    assert stat.S_IMODE(path.stat().st_mode) == 0o440
+    assert archive_file.fn(data, ".xlsx", tmp_path) == path
+    assert archive_file.fn(data, "/../../x", tmp_path) == tmp_path / sha[:2] / sha  # an odd suffix is dropped
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == sorted([path.name, sha])
+
+
+def test_quarantine_of_a_non_workbook_still_gives_the_problem_list(tmp_path: Path) -> None:
+    issue = make_issue("no_table", "../evil.txt", total="合计")
+    folder = quarantine_file.fn(b"not a workbook", "../evil.txt", tmp_path, [issue], {"unit": None})
+    assert folder.parent == tmp_path
+    assert sorted(p.name for p in folder.iterdir()) == ["evil.txt", "evil_标注.xlsx", "report.json", "report.txt"]
+    assert issue.message_en in (folder / "report.txt").read_text()
