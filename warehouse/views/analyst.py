@@ -190,7 +190,7 @@ def _origin_district(cfg: Config) -> Select:
 
 register(View(
     name="v_indicator_history",
-    grain="one row per submission × indicator × region: every version of every value ever accepted or received",
+    grain="one row per submission × indicator × region: every accepted version of every value, superseded ones too",
     columns={
         "month": "reporting month 'YYYY-MM' (figures are year-to-date at its end)",
         "unit_code": "reporting unit's stable code", "unit_name": "reporting unit's name (填报单位)",
