@@ -25,6 +25,7 @@ from prefect.states import Scheduled
 from sqlalchemy import Engine, select
 
 from config import CONFIG_DIR, Config, load_config
+from fupin.demo.labor import Noise, generate_labor, write_xlsx
 from fupin.demo.reports import report_values, write_filled_report
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
@@ -99,6 +100,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, module_smtp_inbox, port_fac
     """`fupin serve` on a free port, FUPIN_HOME in a temp folder, config/ copied, SMTP on 127.0.0.1."""
     root = tmp_path_factory.mktemp("office")
     config_dir = root / "config"
+    (root / "drop").mkdir()  # files handed to ingest-file / ingest-labor directly, outside the inbox
     shutil.copytree(CONFIG_DIR, config_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     smtp, port = module_smtp_inbox, port_factory()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FUPIN_"))}
@@ -158,8 +160,11 @@ def _history() -> dict[str, str]:
         return {str(r.id): r.state.name for r in client.read_flow_runs() if r.state and not r.state.is_scheduled()}
 
 
-def _alerts_for(smtp: Any, cfg: Config, run_id) -> list:
-    return smtp.wait_for(lambda m: set(m["To"].split(", ")) == set(cfg.mail.operators) and str(run_id) in smtp.text(m))
+def _alerts_for(smtp: Any, cfg: Config, run_id, timeout: float = 90.0) -> list:
+    def is_alert(m) -> bool:
+        return set(m["To"].split(", ")) == set(cfg.mail.operators) and str(run_id) in smtp.text(m)
+
+    return smtp.wait_for(is_alert, timeout=timeout)
 
 
 def test_a_rejected_file_is_retried_like_the_ui_does_and_loads_after_the_config_fix(served: Served, cfg: Config):
@@ -235,9 +240,24 @@ def test_b_monthly_close_publishes_the_good_file_reports_the_bad_one_and_alerts(
     assert "ingest-file" in alert["Subject"] and f"{bad.code}.xlsx" in served.smtp.text(alert)
 
 
+def test_a_labor_file_with_a_few_bad_rows_fails_alerts_and_is_accepted_by_a_custom_run(served: Served, cfg: Config):
+    people = generate_labor(cfg, {"朝阳区": 12, "海淀区": 6}, {("河北省", "张家口市", "蔚县"): 2},
+                            Noise(invalid_ids=2), seed=6)
+    path = write_xlsx(people, served.root / "drop" / "人社局_2020-09.xlsx")
+    params = {"path": str(path), "month": "2020-09"}
+
+    strict = run_deployment("ingest-labor/ingest-labor", parameters=params, timeout=180)
+
+    assert strict.state.is_failed() and "max_invalid_ratio" in strict.state.message, strict.state
+    tolerant = run_deployment("ingest-labor/ingest-labor", parameters={**params, "max_invalid_ratio": 0.2}, timeout=180)
+    assert tolerant.state.is_completed(), tolerant.state
+    (alert,) = _alerts_for(served.smtp, cfg, strict.id)
+    assert "ingest-labor" in alert["Subject"] and "max_invalid_ratio" in served.smtp.text(alert)
+    assert not _alerts_for(served.smtp, cfg, tolerant.id, timeout=5)
+
+
 def test_a_killed_run_is_crashed_and_the_operators_hear_of_it(served: Served, cfg: Config):
     fifo = served.root / "drop" / "never-written.xlsx"
-    fifo.parent.mkdir(exist_ok=True)
     os.mkfifo(fifo)  # reading it blocks, so the run is surely running when it is killed
     run = run_deployment("ingest-file/ingest-file", parameters={"path": str(fifo)}, timeout=0)
     deadline = time.monotonic() + 180
