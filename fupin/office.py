@@ -65,8 +65,9 @@ class Office:
             "PREFECT_WORKER_QUERY_SECONDS": str(self.poll_seconds),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "FUPIN_HOME": str(self.settings.home),
-            "FUPIN_UI_URL": self.ui_url,
         }
+        # Alert links point here unless the operator named a public address for the UI.
+        env.setdefault("FUPIN_UI_URL", self.ui_url)
         if self.database_url:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_database_url(self.database_url)
         return env
