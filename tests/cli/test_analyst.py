@@ -68,6 +68,17 @@ def test_analyst_role_reads_views_and_nothing_else(role: str, pg_url: str, cfg: 
         as_role.dispose()
     again = fupin("grant-analyst", role)
     assert again.returncode == 0, "granting twice is harmless"
+    eng = make_engine(pg_url)
+    init_warehouse(eng, cfg, months=["2020-12"])
+    eng.dispose()
+    as_role = create_engine(make_url(pg_url).set(username=role, password=None))
+    try:
+        with as_role.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM v_submission")).scalar_one() > 0, "init kept the grant"
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                conn.execute(text("SELECT * FROM restricted_labor_person LIMIT 1"))
+    finally:
+        as_role.dispose()
 
 
 def test_grant_analyst_refuses_sqlite_in_one_line(fupin_home: Path) -> None:

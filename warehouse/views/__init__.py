@@ -47,9 +47,23 @@ def all_views() -> list[View]:
 def create_views(conn: Connection, cfg: Config) -> list[str]:
     """Drop and re-create every view, so a change in config/ or code is always reflected."""
     views = all_views()
+    grants = _view_grants(conn, [v.name for v in views])
     for view in reversed(views):
         conn.execute(text(f"DROP VIEW IF EXISTS {view.name}"))
     for view in views:
         sql = view.build(cfg).compile(conn, compile_kwargs={"literal_binds": True})
         conn.execute(text(f"CREATE VIEW {view.name} AS {sql}"))
+    for name, role in grants:
+        conn.execute(text(f'GRANT SELECT ON {name} TO "{role}"'))
     return [v.name for v in views]
+
+
+def _view_grants(conn: Connection, names: list[str]) -> list[tuple[str, str]]:
+    """SELECT grants on our views (PostgreSQL), so re-creating a view does not silently revoke an analyst role."""
+    if conn.dialect.name != "postgresql" or not names:
+        return []
+    rows = conn.execute(text(
+        "SELECT table_name, grantee FROM information_schema.role_table_grants WHERE privilege_type = 'SELECT' "
+        "AND table_schema = current_schema() AND grantee <> current_user AND table_name = ANY(:names)"
+    ), {"names": names}).all()
+    return [(r[0], r[1]) for r in rows if r[0] in names]
