@@ -60,7 +60,7 @@ def grant_analyst(
 ) -> None:
     """Grant a PostgreSQL role SELECT on the documented views only: nothing on the tables or restricted data.
 
-    Views are re-created by `fupin init`, which drops their grants: run this again after each `fupin init`.
+    `fupin init` re-creates the views and keeps the grants; new views need this command again.
     """
     from warehouse.access import ROLE_NAME, analyst_views
     from warehouse.access import grant_analyst as grant
