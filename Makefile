@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export FUPIN_HOME ?= $(CURDIR)/var
 
-.PHONY: demo test install serve bench migration clean lint
+.PHONY: demo test install serve bench docs migration clean lint
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,13 @@ test: $(STAMP)  ## set up and run the whole test suite
 serve: $(STAMP)  ## a local Prefect server, the deployments and a worker
 	$(BIN)/fupin serve
 
-bench: $(STAMP)
+bench: $(STAMP)  ## the speed benchmarks (minutes; figures in the README)
 	$(BIN)/python bench/labor.py
+	$(BIN)/python bench/warehouse.py
+	$(BIN)/python bench/soak.py
+
+docs: $(STAMP)  ## regenerate docs/warehouse.md from config/ and the schema
+	$(BIN)/fupin docs
 
 migration: $(STAMP)  ## generate an Alembic revision from warehouse/schema.py: make migration m="why"
 	$(BIN)/python -m warehouse.migrate "$(m)"
