@@ -1,0 +1,115 @@
+"""After a demo-like run, no identity number, no laborer's name and no secret is found outside the restricted table
+and each district's own list: not in the warehouse, outputs, outbox, logs, quarantine or Prefect artifacts and logs."""
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from config import Config
+from fupin.demo import bad_files
+from fupin.demo import labor as demo_labor
+from tasks.pii_scan import Needles, scan_text, scan_tree, texts_of_bytes
+from tests.reliability.conftest import ROOT, drop
+
+pytestmark = pytest.mark.prefect
+MONTH = bad_files.MONTH
+PII_KEY = "pii-key-1c9e4b7a2f60d3"
+SMTP_PASSWORD = "smtp-pw-8d21f0c7e5"
+
+
+def _prefect_texts() -> list[tuple[str, str]]:
+    """Every log line and artifact the session's Prefect API holds."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs()
+        artifacts = client.read_artifacts()
+    return ([("prefect:log", "\n".join(log.message for log in logs))]
+            + [(f"prefect:artifact:{a.key}", f"{a.description}\n{a.data}") for a in artifacts])
+
+
+@pytest.fixture
+def demo_run(cfg: Config, prefect_api, fupin_home: Path, home_engine: Engine, tmp_path: Path,
+             monkeypatch: pytest.MonkeyPatch):
+    """Two reports, a labor file (and a rejected one with 5% bad numbers), the month published and mailed."""
+    from flows.ingest_file import ingest_file
+    from flows.ingest_labor import ingest_labor
+    from flows.publish_month import publish_month
+
+    monkeypatch.setenv("FUPIN_PII_KEY", PII_KEY)
+    monkeypatch.setenv("FUPIN_SMTP_PASSWORD", SMTP_PASSWORD)
+    for code in ("表1", "表3"):
+        ingest_file(str(drop(bad_files.good_report(cfg, tmp_path / f"{code}.xlsx", code), fupin_home / "inbox")))
+    districts = [u.name for u in cfg.districts][:3]
+    frame = demo_labor.generate_labor(cfg, by_district={d: 40 for d in districts}, by_paired_county={})
+    incoming = fupin_home / "incoming"
+    incoming.mkdir()
+    bad = frame.copy()
+    id_col = cfg.labor.columns["id_number"][0]
+    bad.loc[bad.index[:6], id_col] = bad[id_col].iloc[:6].str[:17] + "Z"
+    state = ingest_labor(str(demo_labor.write_csv(bad, incoming / "bad.csv")), MONTH, return_state=True)
+    assert state.is_failed()
+    ingest_labor(str(demo_labor.write_csv(frame, incoming / "labor.csv")), MONTH)
+    publish_month(MONTH, send=True)
+    return frame
+
+
+def test_no_identity_number_name_or_secret_outside_its_place(demo_run, cfg: Config, fupin_home: Path) -> None:
+    frame = demo_run
+    name_col = cfg.labor.columns["name"][0]
+    names = frozenset(n for n in frame[name_col] if len(n) == 3)
+    needles = Needles(names, (PII_KEY, SMTP_PASSWORD))
+    lists_dir = fupin_home / "outputs" / MONTH / "labor"
+    lists: dict[bytes, list[Path]] = {}
+    for p in sorted(lists_dir.glob("*.xlsx")):
+        lists.setdefault(p.read_bytes(), []).append(p)  # empty lists of different districts can be identical
+    assert lists, "the run wrote no district lists to check against"
+
+    # The original files are kept by design (archive: read-only; incoming: the HR bureau's drop folder).
+    found = scan_tree(fupin_home, needles, skip=[fupin_home / "archive", fupin_home / "incoming", lists_dir,
+                                                  fupin_home / "outbox"])
+    found = [f for f in found if not f.where.startswith("warehouse.db:restricted_labor_person.")]
+    for path in sorted((fupin_home / "outbox").rglob("*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        found += scan_text(str(msg.get("Subject")), path.name, needles)
+        for part in msg.walk():
+            payload = part.get_payload(decode=True) or b""
+            if payload in lists:  # a district's own list may only go to that district
+                emails = {u.email for u in cfg.districts for p in lists[payload] if u.name in p.name}
+                assert any(e in str(msg["To"]) for e in emails), f"{lists[payload][0].name} mailed to {msg['To']}"
+                continue
+            for where, text in texts_of_bytes(payload, f"{path.name}!{part.get_filename()}"):
+                found += scan_text(text, where, needles)
+    for where, text in _prefect_texts():
+        found += scan_text(text, where, needles)
+    assert found == [], found[:20]
+
+    district_col = cfg.labor.columns["work_district"][0]
+    for data, path in ((data, p) for data, paths in lists.items() for p in paths):
+        unit = next(u for u in cfg.districts if u.name in path.name)
+        own = set(frame.loc[frame[district_col].map(lambda d: d in unit.name or unit.name in d), name_col])
+        text = "\n".join(t for _, t in texts_of_bytes(data, path.name))
+        others = Needles(frozenset(n for n in names if n not in own), (PII_KEY, SMTP_PASSWORD))
+        assert [f for f in scan_text(text, path.name, others)] == [], f"{path.name} holds other districts' people"
+
+
+def test_secrets_are_not_in_the_repository() -> None:
+    """Neither this run's secrets nor any literal PII key / SMTP password assignment is tracked by git."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
+    needles = Needles(frozenset(), (PII_KEY[4:], SMTP_PASSWORD[4:]))
+    literal = re.compile(r"^\s*(?:export\s+)?FUPIN_(?:PII_KEY|SMTP_PASSWORD)\s*=\s*[^.$\s{]", re.M)
+    found = []
+    for name in filter(None, files):
+        path = ROOT / name.decode()
+        if not path.is_file() or path.resolve() == Path(__file__).resolve():
+            continue
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        found += [f for f in scan_text(text, name.decode(), needles) if f.kind == "secret"]
+        found += [name.decode() for _ in literal.finditer(text)]
+    assert found == []
