@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from config import Config
+
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
                        r"(?![0-9A-Za-z])")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{3,}")
@@ -107,3 +109,30 @@ def scan_tree(root: Path, needles: Needles, skip: Iterable[Path] = ()) -> list[F
         for src, text in sources:
             found += scan_text(text, src, needles)
     return found
+
+
+def scan_outbox(outbox: Path, needles: Needles, allowed: dict[bytes, set[str]]) -> list[Finding]:
+    """Every .eml: subject and parts; an attachment in `allowed` (bytes -> recipients) is fine only to those."""
+    found: list[Finding] = []
+    for path in sorted(outbox.rglob("*.eml")):
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        found += scan_text(str(msg.get("Subject")), path.name, needles)
+        for part in msg.walk():
+            payload = part.get_payload(decode=True) or b""
+            if payload in allowed:
+                if not any(to in str(msg["To"]) for to in allowed[payload]):
+                    found.append(Finding(f"{path.name}!{part.get_filename()}", "wrong_recipient", str(msg["To"])))
+                continue
+            for where, text in texts_of_bytes(payload, f"{path.name}!{part.get_filename()}"):
+                found += scan_text(text, where, needles)
+    return found
+
+
+def district_lists(cfg: Config, lists_dir: Path) -> dict[bytes, set[str]]:
+    """Each district list's bytes -> the e-mail of the district(s) it belongs to (empty lists can be identical)."""
+    allowed: dict[bytes, set[str]] = {}
+    for path in sorted(lists_dir.glob("*.xlsx")):
+        for unit in cfg.districts:
+            if unit.name in path.name:
+                allowed.setdefault(path.read_bytes(), set()).add(unit.email)
+    return allowed
