@@ -82,6 +82,7 @@ def make_issue(rule: str, file: str, severity: str = "error", *, sheet: str | No
                value: object = None, **detail: object) -> Issue:
     """An Issue whose two messages are filled from RULES[rule] and `detail`."""
     zh, en = RULES[rule]
+    detail = {"row_no": row_no, "indicator": indicator, "region": region, **detail}
     return Issue(
         severity=severity, rule=rule, file=file, sheet=sheet, cell=cell, row_no=row_no, indicator=indicator,
         region=region, value=None if value is None else _show(value),

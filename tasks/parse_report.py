@@ -94,9 +94,11 @@ def _marker(grids: list[Grid]) -> Marker | None:
 
 
 def _read_rows(out: ParsedReport, grid: Grid, cfg: Config, form: Form, header_row: int, cols: dict[str, int]) -> None:
-    err = lambda rule, **kw: out.issues.append(make_issue(rule, out.file_name, sheet=grid.name, **kw))
-    for column in (*cfg.columns(form), "单位"):
-        if column not in cols and column != "单位":
+    def err(rule: str, **kw: object) -> None:
+        out.issues.append(make_issue(rule, out.file_name, sheet=grid.name, **kw))
+
+    for column in cfg.columns(form):
+        if column not in cols:
             err("missing_column", cell=address(header_row, 1), column=column)
     rows = _data_rows(grid, header_row, cols["序号"], len(form.rows))
     seen: dict[int, int] = {}

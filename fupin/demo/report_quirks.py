@@ -69,6 +69,12 @@ def indicator_text(ws: Worksheet, cfg: Config, form: Form, texts: Mapping[int, s
         ws.cell(FIRST_DATA_ROW + row_no - 1, 3, text)
 
 
+def row_numbers(ws: Worksheet, cfg: Config, form: Form, numbers: Mapping[int, Any]) -> None:
+    """Retype the 序号 (column A) of rows: None deletes it, another number duplicates a row."""
+    for row_no, value in numbers.items():
+        ws.cell(FIRST_DATA_ROW + row_no - 1, 1).value = value
+
+
 def note_rows(ws: Worksheet, cfg: Config, form: Form, on: bool) -> None:
     """Notes under the table and under the footer."""
     last = FIRST_DATA_ROW + len(form.rows)
@@ -96,7 +102,7 @@ def unit_text(ws: Worksheet, cfg: Config, form: Form, text: str) -> None:
 
 
 _SHEET_QUIRKS: dict[str, Callable[..., None]] = {
-    f.__name__: f for f in (text_numbers, fullwidth, percent_fraction, formulas, cells, indicator_text, note_rows,
+    f.__name__: f for f in (text_numbers, fullwidth, percent_fraction, formulas, cells, indicator_text, row_numbers, note_rows,
                             sent_on, unit_text, month_text, rename_sheet)
 }
 
