@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from fupin.errors import FupinError, UsageError
 from fupin.runtime import load_runtime
@@ -39,12 +40,16 @@ def ingest(paths: list[Path] = PATHS) -> None:
     from flows.ingest_inbox import new_inbox_files
 
     rt = load_runtime()
+    try:
+        with rt.engine.connect() as conn:
+            before = {r.sha256: r.status for r in conn.execute(select(fct_submission.c.sha256, fct_submission.c.status))}
+    except DBAPIError as exc:
+        raise FupinError(f"cannot read the warehouse ({type(exc.orig).__name__}): run `fupin init` first, "
+                         "or check FUPIN_WAREHOUSE_URL") from exc
     files = _expand(paths) if paths else new_inbox_files.fn(rt.settings.paths.inbox, rt.engine)
     if not files:
         console.print("nothing to ingest")
         return
-    with rt.engine.connect() as conn:
-        before = {r.sha256: r.status for r in conn.execute(select(fct_submission.c.sha256, fct_submission.c.status))}
     shas = {}
     with Progress(console=console, transient=True) as progress:
         bar = progress.add_task("ingesting", total=len(files))

@@ -44,7 +44,16 @@ def test_inbox_then_paths(prefect_api, fupin_home: Path, cfg: Config) -> None:
     assert again.returncode == 0 and "duplicate" in again.stdout
 
 
-def test_missing_path_is_a_usage_error(fupin_home: Path) -> None:
-    run = subprocess.run([sys.executable, "-m", "fupin.cli", "ingest", str(fupin_home / "nope.xlsx")],
-                         capture_output=True, text=True, timeout=120, check=False)
-    assert run.returncode == 2 and "no such file or folder" in run.stderr and "Traceback" not in run.stderr
+def test_usage_and_setup_errors_are_one_line(fupin_home: Path, cfg: Config) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "fupin.cli", "ingest", *args], capture_output=True, text=True,
+                              timeout=120, check=False)
+
+    no_warehouse = run()
+    assert no_warehouse.returncode == 1 and "run `fupin init` first" in no_warehouse.stderr
+    assert "Traceback" not in no_warehouse.stderr
+    engine = make_engine(f"sqlite:///{fupin_home / 'warehouse.db'}")
+    init_warehouse(engine, cfg, months=["2020-12"])
+    engine.dispose()
+    missing = run(str(fupin_home / "nope.xlsx"))
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr and "Traceback" not in missing.stderr
