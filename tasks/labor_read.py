@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from config import Config, normalize_text
 from fupin.errors import FupinError
+from tasks.safety import LABOR_LIMITS, UnsafeFileError, check_file
 
 HEADER_SCAN_ROWS = 30
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -34,6 +35,10 @@ def find_header(rows: list[list[object]], cfg: Config) -> int | None:
     for i, row in enumerate(rows):
         found = {aliases.get(normalize_text(v)) for v in row if v is not None and str(v).strip()}
         if wanted <= found:
+            names = [aliases.get(normalize_text(v)) for v in row if v is not None and str(v).strip()]
+            repeated = sorted({cfg.labor.columns[n][0] for n in names if n and names.count(n) > 1})
+            if repeated:  # two columns claiming to be the same field: which one is right cannot be guessed
+                raise LaborFileError(f"表头列重复：{'、'.join(repeated)} / header column repeated: {', '.join(repeated)}")
             return i
     return None
 
@@ -75,7 +80,8 @@ def read_xlsx(path: Path, cfg: Config) -> pd.DataFrame:
         scanned.extend(rows)
         h = find_header(rows, cfg)
         if h is not None:
-            data = reader.load_sheet(name, header_row=h, dtypes="string").to_pandas()
+            # Arrow-backed columns all the way: no per-cell Python objects between calamine and pandas.
+            data = reader.load_sheet(name, header_row=h, dtypes="string").to_arrow().to_pandas(types_mapper=pd.ArrowDtype)
             return _canonical(data, cfg, first_row=h + 2)
     raise LaborFileError(_missing_message(scanned, cfg, path.name))
 
@@ -109,6 +115,10 @@ def read_csv(path: Path, cfg: Config) -> pd.DataFrame:
 def read_labor(path: Path, cfg: Config) -> pd.DataFrame:
     """source_row plus the configured columns as text, whatever the format and encoding."""
     suffix = path.suffix.lower()
+    try:
+        check_file(path.read_bytes(), suffix, LABOR_LIMITS)
+    except UnsafeFileError as exc:
+        raise LaborFileError(f"{path.name}: {exc}") from exc
     if suffix in {".xlsx", ".xlsm"}:
         return read_xlsx(path, cfg)
     if suffix in {".csv", ".txt"}:

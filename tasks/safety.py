@@ -16,8 +16,11 @@ ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})?(\d+)?(?::([A-Z]{1,3})(\d+))?"')
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]{1,3})(\d+)"')
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>]")
+# Only references that could break a limit are matched (two- or three-letter columns; rows with as many digits as the
+# limit), which keeps the pass fast on a 300k-row export; limits are far above 26 columns.
+_WIDE_REF = re.compile(rb' r="([A-Z]{2,3})\d')
+_ROW_TAGS = (b"<row ", b"<row>")
+_CELL_TAGS = (b"<c ", b"<c>", b"<c/>")
 _CHUNK = 1 << 20
 _TAIL = 256
 
@@ -41,14 +44,18 @@ class Limits:
     max_ratio: float
     max_rows: int
     max_cols: int
+    max_cells: int
 
 
 # A report form has at most ~60 rows and 11 columns; these leave room for notes, extra sheets and old copies.
 REPORT_LIMITS = Limits(max_file_bytes=20 << 20, max_members=500, max_member_bytes=64 << 20,
-                       max_total_bytes=128 << 20, max_ratio=200.0, max_rows=5_000, max_cols=200)
-# The HR export holds ~330k people; Excel's own ceiling is 1,048,576 rows.
+                       max_total_bytes=128 << 20, max_ratio=200.0, max_rows=5_000, max_cols=200,
+                       max_cells=200_000)
+# The HR export holds ~330k people x ~10 columns; Excel's own ceiling is 1,048,576 rows. A reader holds every cell
+# of the grid in memory, so cells are capped as well as rows and columns.
 LABOR_LIMITS = Limits(max_file_bytes=300 << 20, max_members=500, max_member_bytes=768 << 20,
-                      max_total_bytes=800 << 20, max_ratio=200.0, max_rows=1_048_576, max_cols=200)
+                      max_total_bytes=800 << 20, max_ratio=200.0, max_rows=1_048_576, max_cols=200,
+                      max_cells=20_000_000)
 
 
 @dataclass(frozen=True)
@@ -170,21 +177,29 @@ def _is_sheet(name: str, kind: str) -> bool:
 
 
 def _stream_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits) -> None:
-    """Inflate one sheet in 1 MB steps with a hard byte cap, checking <dimension>, cell references and rows."""
-    rows = max_row = max_col = 0
+    """Inflate one sheet in 1 MB steps with a hard byte cap, checking <dimension>, rows, cells and the farthest cell."""
+    rows = cells = max_row = max_col = 0
     tail = b""
+    far_row = re.compile(rb' r="[A-Z]{0,3}(\d{%d,})"' % len(str(limits.max_rows)))
     for chunk in _inflate(data, info, min(info.file_size, limits.max_member_bytes)):
         block = tail + chunk
         if not tail:
             _check_dimension(block, info.filename, limits)
-        rows += len(_ROW_TAG.findall(block)) - len(_ROW_TAG.findall(tail))
-        for col, row in _CELL_REF.findall(block):
-            max_col, max_row = max(max_col, column_number(col)), max(max_row, int(row))
+        rows += _tags(block, _ROW_TAGS) - _tags(tail, _ROW_TAGS)
+        cells += _tags(block, _CELL_TAGS) - _tags(tail, _CELL_TAGS)
+        max_row = max([max_row, *map(int, far_row.findall(block))])
+        max_col = max([max_col, *map(column_number, set(_WIDE_REF.findall(block)))])
         if max(rows, max_row) > limits.max_rows:
             raise _too_many(info.filename, "rows", max(rows, max_row), limits.max_rows)
         if max_col > limits.max_cols:
             raise _too_many(info.filename, "columns", max_col, limits.max_cols)
+        if cells > limits.max_cells:
+            raise _too_many(info.filename, "cells", cells, limits.max_cells)
         tail = block[-_TAIL:]
+
+
+def _tags(block: bytes, tags: tuple[bytes, ...]) -> int:
+    return sum(block.count(t) for t in tags)
 
 
 def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> Iterator[bytes]:
@@ -231,6 +246,6 @@ def _check_dimension(head: bytes, member: str, limits: Limits) -> None:
 
 
 def _too_many(member: str, what: str, n: int, limit: int) -> UnsafeFileError:
-    zh = "行" if what == "rows" else "列"
+    zh = {"rows": "行", "columns": "列", "cells": "个单元格"}[what]
     return UnsafeFileError(f"too_many_{what}", f"{member} 有 {n} {zh}，超过上限 {limit}",
                            f"{member} has {n} {what} (limit {limit})", member)

@@ -68,8 +68,8 @@ def _bomb_sheet(total: int) -> tuple[bytes, int, int]:
     """Deflate one 1 MB block of rows after a full flush and repeat it: the stream stays valid and tiny."""
     head = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
             b'spreadsheetml/2006/main"><sheetData>')
-    row = b'<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
-    block = (row * ((1 << 20) // len(row) + 1))[: 1 << 20]
+    row = b"<row><c><v>1</v></c></row>"
+    block = row * ((1 << 20) // len(row))
     first, repeat = zlib.compressobj(9, zlib.DEFLATED, -15), zlib.compressobj(9, zlib.DEFLATED, -15)
     n = total // len(block) + 1
     crc = zlib.crc32(head)
@@ -83,15 +83,19 @@ def _bomb_sheet(total: int) -> tuple[bytes, int, int]:
 _CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/'
                   b'2006/content-types"><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxml'
                   b'formats-officedocument.spreadsheetml.sheet.main+xml"/></Types>')
-_WORKBOOK = b'<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>'
+SHEET = "xl/worksheets/sheet1.xml"
 
 
 def bomb(path: Path, lying: bool = False, total: int = BOMB_BYTES) -> Path:
-    """An xlsx whose sheet XML inflates past 1 GB; `lying` declares 4 KB in the zip directory instead."""
+    """A complete xlsx whose sheet XML inflates past 1 GB; `lying` declares 4 KB in the zip directory instead."""
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    book.add_worksheet("人员名单").write_string(0, 0, "x")
+    book.close()
+    with zipfile.ZipFile(buf) as zf:
+        entries = [_zip_entry(i.filename, zf.read(i)) for i in zf.infolist() if i.filename != SHEET]
     data, crc, size = _bomb_sheet(total)
-    sheet = (b"xl/worksheets/sheet1.xml", data, crc, 4096 if lying else size)
-    return _write_zip(path, [_zip_entry("[Content_Types].xml", _CONTENT_TYPES),
-                             _zip_entry("xl/workbook.xml", _WORKBOOK), sheet])
+    return _write_zip(path, [*entries, (SHEET.encode(), data, crc, 4096 if lying else size)])
 
 
 def junk_rows(cfg: Config, path: Path, rows: int = 100_000) -> Path:
@@ -169,7 +173,7 @@ def labor_files(cfg: Config, out: Path, people: int = 400) -> list[BadFile]:
     demo_labor.write_csv(frame, out / "labor_utf16.csv", encoding="utf-16")
     demo_labor.write_csv(frame.drop(columns=[id_col]), out / "labor_missing_column.csv")
     dup = frame.copy()
-    dup.columns = [*dup.columns[:-1], name_col]
+    dup.insert(len(dup.columns), f"{name_col} ", dup[name_col].iloc[::-1].to_numpy())
     demo_labor.write_csv(dup, out / "labor_duplicate_header.csv")
     bad = frame.copy()
     n = max(1, len(bad) // 20)

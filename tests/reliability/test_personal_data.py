@@ -80,7 +80,7 @@ def test_no_identity_number_name_or_secret_outside_its_place(demo_run, cfg: Conf
     for path in sorted(lists_dir.glob("*.xlsx")):
         data = path.read_bytes()
         unit = next(u for u in cfg.districts if u.name in path.name)
-        own = set(frame.loc[frame[district_col].map(lambda d: d in unit.name or unit.name in d), name_col])
+        own = {n for n, d in zip(frame[name_col], frame[district_col]) if d in unit.name or unit.name in d}
         text = "\n".join(t for _, t in texts_of_bytes(data, path.name))
         others = Needles(frozenset(n for n in names if n not in own), (PII_KEY, SMTP_PASSWORD))
         assert [f for f in scan_text(text, path.name, others)] == [], f"{path.name} holds other districts' people"
@@ -90,7 +90,7 @@ def test_secrets_are_not_in_the_repository() -> None:
     """Neither this run's secrets nor any literal PII key / SMTP password assignment is tracked by git."""
     files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
     needles = Needles(frozenset(), (PII_KEY[4:], SMTP_PASSWORD[4:]))
-    literal = re.compile(r"^\s*(?:export\s+)?FUPIN_(?:PII_KEY|SMTP_PASSWORD)\s*=\s*[^.$\s{]", re.M)
+    literal = re.compile(r"^\s*(?:export\s+)?FUPIN_(?:PII_KEY|SMTP_PASSWORD)\s*=\s*[^.$\s{]", re.MULTILINE)
     found = []
     for name in filter(None, files):
         path = ROOT / name.decode()

@@ -3,7 +3,6 @@ equals the state built from the latest received version of each unit-month alone
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +17,7 @@ from tasks.parse_report import ParsedReport, parse_report
 from warehouse.schema import fct_indicator_value, fct_submission, fct_validation_issue
 
 MONTHS = ("2020-09", "2020-10")
-T0 = dt.datetime(2020, 10, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2020, 10, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")

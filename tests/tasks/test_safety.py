@@ -89,7 +89,7 @@ def test_ratio_members_and_file_size_limits() -> None:
     assert _rule(zeros) == "compression_ratio"
     many = _sheet_zip(b"<worksheet/>", {f"xl/x{i}.xml": b"" for i in range(600)})
     assert _rule(many) == "too_many_members"
-    small = Limits(1000, 10, 1000, 1000, 10.0, 10, 10)
+    small = Limits(1000, 10, 1000, 1000, 10.0, 10, 10, 100)
     assert _rule(b"x" * 1001, ".csv", small) == "file_too_large"
 
 
