@@ -75,13 +75,16 @@ def read_xlsx(path: Path, cfg: Config) -> pd.DataFrame:
     sheets = sorted(reader.sheet_names, key=lambda n: n.startswith("_"))
     scanned: list[list[object]] = []
     for name in sheets:
-        top = reader.load_sheet(name, header_row=None, skip_rows=0, n_rows=HEADER_SCAN_ROWS).to_pandas()
-        rows = top.astype(object).where(top.notna(), None).values.tolist()
+        # One pass per sheet: calamine parses the whole sheet even for a few rows, so read it all once, as text.
+        grid = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string").to_arrow()
+        grid = grid.to_pandas(types_mapper=pd.ArrowDtype)
+        top = grid.head(HEADER_SCAN_ROWS).astype(object)
+        rows = top.where(top.notna(), None).values.tolist()
         scanned.extend(rows)
         h = find_header(rows, cfg)
         if h is not None:
-            # Arrow-backed columns all the way: no per-cell Python objects between calamine and pandas.
-            data = reader.load_sheet(name, header_row=h, dtypes="string").to_arrow().to_pandas(types_mapper=pd.ArrowDtype)
+            data = grid.iloc[h + 1:]
+            data.columns = [f"_{i}" if v is None else str(v) for i, v in enumerate(rows[h])]
             return _canonical(data, cfg, first_row=h + 2)
     raise LaborFileError(_missing_message(scanned, cfg, path.name))
 
