@@ -23,6 +23,7 @@ from tasks.safety import check_file
 _UNSAFE = re.compile(r"[\x00-\x1f\\/:*?\"<>|]+")
 _BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 ISSUES_SHEET = "问题清单"
+MAX_NAME_BYTES = 200  # under the usual 255-byte limit, with room for "_标注.xlsx"
 
 
 def sha256_of(data: bytes) -> str:
@@ -34,7 +35,10 @@ def safe_name(name: str, limit: int = 80) -> str:
     base = _UNSAFE.sub("_", Path(str(name).replace("\\", "/")).name).strip(" .") or "file"
     stem, suffix = os.path.splitext(base)
     suffix = suffix[:10]
-    return stem[: max(1, limit - len(suffix))] + suffix
+    stem = stem[: max(1, limit - len(suffix))]
+    while len((stem + suffix).encode()) > MAX_NAME_BYTES and len(stem) > 1:  # file systems count bytes: 4 per 𠀀
+        stem = stem[:-1]
+    return stem + suffix
 
 
 def _write_once(path: Path, data: bytes, mode: int) -> None:
