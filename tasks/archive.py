@@ -90,6 +90,9 @@ def highlight(data: bytes, suffix: str, issues: Sequence[Issue]) -> bytes:
     ws.append(["工作表 sheet", "单元格 cell", "序号", "指标", "列 column", "填写值 value", "问题", "problem"])
     for i in issues:
         ws.append([i.sheet, i.cell, i.row_no, i.indicator, i.region, i.value, i.message_zh, i.message_en])
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # a clerk's "=cmd|..." text must come back as text, never as a formula
     wb.active = 0
     out = io.BytesIO()
     wb.save(out)

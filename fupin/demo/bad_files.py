@@ -165,6 +165,18 @@ def formula_text(cfg: Config, path: Path) -> Path:
     return path
 
 
+def formula_text_in_figure(cfg: Config, path: Path) -> Path:
+    """A district's report whose first 合计 figure is the TEXT of a DDE payload: rejected as not a number."""
+    good_report(cfg, path)
+    wb = load_workbook(path)
+    form = cfg.form("表1")
+    cell = wb[form.code].cell(FIRST_DATA_ROW, value_column(cfg, form, cfg.total_column))
+    cell.value = DDE
+    cell.data_type = "s"
+    wb.save(path)
+    return path
+
+
 def labor_files(cfg: Config, out: Path, people: int = 400) -> list[BadFile]:
     """The HR export broken four ways: wrong encoding, a missing column, a repeated header, 5% invalid numbers."""
     districts = [u.name for u in cfg.districts][:4]

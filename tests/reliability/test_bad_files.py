@@ -51,3 +51,17 @@ def test_macro_workbook_values_taken_nothing_run(made, prefect_api, fupin_home, 
     out, _ = made
     result = ingest_file(str(drop(out / "macros.xlsm", fupin_home / "inbox")))
     assert result["status"] == "accepted" and len(facts(home_engine)) > 0
+
+
+def test_formula_text_stays_text_in_the_workbook_we_send_back(cfg, prefect_api, fupin_home, home_engine,
+                                                               tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    from flows.ingest_file import ingest_file
+
+    path = bad_files.formula_text_in_figure(cfg, tmp_path / "dde.xlsx")
+    assert ingest_file(str(drop(path, fupin_home / "inbox")), return_state=True).is_failed()
+    marked = next((fupin_home / "quarantine").rglob("*_标注.xlsx"))
+    cells = [c for ws in load_workbook(marked).worksheets for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str) and c.value.startswith("=")]
+    assert cells and all(c.data_type == "s" for c in cells), [(c.coordinate, c.data_type) for c in cells]
