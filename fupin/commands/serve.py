@@ -39,6 +39,9 @@ def serve(
         raise FupinError(str(exc)) from exc
     office = Office(settings, host=host, port=port, database_url=prefect_db, poll_seconds=poll_seconds)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Started in the background a process may inherit an ignored SIGINT, which its children would inherit too
+    # and then shrug off the SIGINT that stop() sends them: take SIGINT back before starting any child.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with console.status(f"starting the Prefect server at {office.ui_url} …"):
             office.start_server()
