@@ -64,7 +64,7 @@ def project(path: Path, url: str) -> dict:
     steps["read"] = time.perf_counter() - t0
     check = validate_labor.fn(frame, cfg)
     steps["validate"] = time.perf_counter() - t0 - sum(steps.values())
-    facts = FileFacts(sha256_of(path.read_bytes()), path.name, "archive/x", dt.datetime.now(dt.timezone.utc), MONTH)
+    facts = FileFacts(sha256_of(path.read_bytes()), path.name, "archive/x", dt.datetime.now(dt.UTC), MONTH)
     load_labor.fn(engine, cfg, facts, check, KEY)
     steps["key+load"] = time.perf_counter() - t0 - sum(steps.values())
     table1 = attachment1_by_district(engine, MONTH)
@@ -96,7 +96,12 @@ def baseline(path: Path, url: str) -> dict:
     from warehouse.engine import make_engine
     from warehouse.init import init_warehouse
     from warehouse.schema import (
-        dim_district, dim_origin, fct_labor_employment, fct_labor_person_month, fct_submission, restricted_labor_person,
+        dim_district,
+        dim_origin,
+        fct_labor_employment,
+        fct_labor_person_month,
+        fct_submission,
+        restricted_labor_person,
     )
 
     cfg = load_config()
@@ -135,7 +140,7 @@ def baseline(path: Path, url: str) -> dict:
         unit = conn.execute(text("SELECT unit_key FROM dim_unit WHERE unit_code = 'hr-social-security'")).scalar_one()
         sid = conn.execute(insert(fct_submission).values(
             kind="labor", sha256=uuid.uuid4().hex, original_name=path.name, archive_path="x", status="accepted",
-            received_at=dt.datetime.now(dt.timezone.utc), unit_key=unit, month_key=202007, version=1,
+            received_at=dt.datetime.now(dt.UTC), unit_key=unit, month_key=202007, version=1,
             is_current=True).returning(fct_submission.c.submission_id)).scalar_one()
         pm, rp, cells = [], [], {}
         for number, p in people.items():
@@ -215,15 +220,17 @@ def main() -> None:
 
 
 def markdown(results: list[dict], rows: int) -> str:
+    header = ("| file | database | project s | project peak RSS MB | baseline s | baseline peak RSS MB | speed-up | "
+              "Attachment 1 exact | project steps s |")
     lines = [f"Labor ingest, {rows} rows (read → validate → key → load → aggregate; Prefect start-up excluded)", "",
-             "| file | database | project s | project peak RSS MB | baseline s | baseline peak RSS MB | speed-up | "
-             "Attachment 1 exact | project steps s |", "|---|---|---|---|---|---|---|---|---|"]
+             header, "|---|---|---|---|---|---|---|---|---|"]
     for fmt in ("xlsx", "csv"):
         for db in ("sqlite", "postgres"):
             p = next(r for r in results if (r["format"], r["db"], r["impl"]) == (fmt, db, "project"))
             b = next((r for r in results if (r["format"], r["db"], r["impl"]) == (fmt, db, "baseline")), None)
             steps = ", ".join(f"{k} {v:.2f}" for k, v in p["steps"].items())
-            base = f"{b['seconds']:.2f} | {b['peak_rss_mb']:.0f} | {b['seconds'] / p['seconds']:.1f}×" if b else "– | – | –"
+            base = (f"{b['seconds']:.2f} | {b['peak_rss_mb']:.0f} | {b['seconds'] / p['seconds']:.1f}×"
+                    if b else "– | – | –")
             exact = p["exact"] and (b is None or b["exact"])
             lines.append(f"| {fmt} | {db} | {p['seconds']:.2f} | {p['peak_rss_mb']:.0f} | {base} | {exact} | {steps} |")
     return "\n".join(lines)
