@@ -27,7 +27,8 @@ def main() -> None:
     lists = list(home.glob("outputs/*/labor"))
     needles = Needles(names, secrets)
     skip = [home / "archive", home / "incoming", home / "secrets", home / "outbox", *lists]
-    found = [f for f in scan_tree(home, needles, skip) if not f.where.startswith("warehouse.db:restricted_labor_person.")]
+    found = [f for f in scan_tree(home, needles, skip)
+             if not f.where.startswith("warehouse.db:restricted_labor_person.")]
     allowed = {data: to for folder in lists for data, to in district_lists(cfg, folder).items()}
     found += scan_outbox(home / "outbox", needles, allowed)
     for f in found:

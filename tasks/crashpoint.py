@@ -2,9 +2,9 @@
 
 The reliability tests (tests/reliability/test_crash.py) use it to SIGKILL an ingest at an exact point: "archive"
 (original bytes written to a temporary file, not yet renamed into place) and "load" (inside the load transaction,
-submission row written, figures not yet); "load:3" pauses 3 s instead of 120, so that two concurrent ingests
-(tests/reliability/test_concurrency.py) surely overlap. Unset, it costs one dictionary lookup. It is read here, not through
-Settings, because it is not a setting: production never sets it.
+submission row written, figures not yet); "load:3" pauses 3 s instead of 120, so that two concurrent
+ingests (tests/reliability/test_concurrency.py) surely overlap. Unset, it costs one dictionary lookup. It is read
+here, not through Settings, because it is not a setting: production never sets it.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pre-parse guards: sniff what a received file really is and refuse hostile or broken ones before any reader opens it."""
+"""Pre-parse guard: sniff what a received file really is; refuse hostile or broken ones before any reader opens it."""
 from __future__ import annotations
 
 import re

@@ -111,6 +111,10 @@ def junk_rows(cfg: Config, path: Path, rows: int = 100_000) -> Path:
     return path
 
 
+_VBA_REL = (b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" '
+            b'Target="vbaProject.bin"/>')
+
+
 def macro_workbook(cfg: Config, path: Path) -> Path:
     """A good report saved as .xlsm with a vbaProject part (Auto_Open): its values may be taken, never run."""
     plain = io.BytesIO(good_report(cfg, path.with_suffix(".plain.xlsx")).read_bytes())
@@ -124,8 +128,7 @@ def macro_workbook(cfg: Config, path: Path) -> Path:
                     b"</Types>", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
                                  b"</Types>")
             if info.filename == "xl/_rels/workbook.xml.rels":
-                data = data.replace(b"</Relationships>", b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/'
-                                    b'office/2006/relationships/vbaProject" Target="vbaProject.bin"/></Relationships>')
+                data = data.replace(b"</Relationships>", _VBA_REL + b"</Relationships>")
             dst.writestr(info, data)
         dst.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"Sub Auto_Open()\nShell \"calc\"\n")
     return path

@@ -1,4 +1,4 @@
-"""The warehouse unreachable (a closed port): a clear error, nothing lost, and the same file succeeds once it is back."""
+"""The warehouse unreachable (a closed port): a clear error, nothing lost, and the file succeeds once it is back."""
 from __future__ import annotations
 
 import os
