@@ -12,7 +12,7 @@ from fupin.runtime import load_runtime
 from fupin.settings import Settings, SettingsError
 from tasks.archive import archive_file
 from tasks.labor_lists import write_district_lists
-from tasks.labor_load import FileFacts, LoadResult, load_labor, record_rejection
+from tasks.labor_load import FileFacts, LoadResult, load_labor, record_rejection, require_warehouse
 from tasks.labor_read import read_labor
 from tasks.labor_report import invalid_rows_markdown, labor_artifact, totals_markdown
 from tasks.labor_totals import attachment1_by_district
@@ -61,6 +61,7 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
         raise FupinError(f"no such file: {source.name}")
     received = dt.datetime.now(dt.UTC)
     archived = archive_file(source.read_bytes(), source.suffix, rt.settings.paths.archive)
+    require_warehouse(rt.engine)
     sha = archived.name.split(".")[0]
     facts = FileFacts(sha, source.name, str(archived.relative_to(rt.settings.paths.home)), received, month,
                       str(flow_run.get_id() or "") or None)

@@ -10,8 +10,10 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from config import Config
+from fupin.errors import FupinError
 from tasks.labor_ids import mask_ids, person_keys
 from tasks.labor_validate import LaborCheck
 from tasks.retry import transient_retries
@@ -56,6 +58,18 @@ class LoadResult:
     persons: int
     insured: int
     already_loaded: bool = False
+
+
+def require_warehouse(engine: Engine) -> None:
+    """Fail in one line, before any work, when the warehouse is missing, unreachable or not initialised."""
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(select(dim_unit.c.unit_key).where(dim_unit.c.unit_code == HR_UNIT_CODE)).first()
+    except DBAPIError as exc:
+        raise FupinError(f"cannot read the warehouse ({type(exc.orig).__name__}): run `fupin init` first, "
+                         "or check FUPIN_WAREHOUSE_URL") from exc
+    if found is None:
+        raise FupinError(f"the HR bureau ({HR_UNIT_CODE}) is not in dim_unit: run `fupin init`")
 
 
 def _submission(conn: Connection, cfg: Config, facts: FileFacts) -> tuple[int | None, str | None, dict]:

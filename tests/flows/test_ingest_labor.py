@@ -77,6 +77,15 @@ def test_rejected_whole_then_accepted_on_rerun_with_a_higher_ratio(prefect_api, 
     assert len(list((fupin_home / "outputs" / "2020-07" / "labor").glob("*.xlsx"))) == len(cfg.districts)
 
 
+def test_cli_without_a_warehouse_says_run_init_in_one_line(prefect_api, fupin_home, cfg, monkeypatch, capsys) -> None:
+    path = write_xlsx(generate_labor(cfg, {"延庆区": 2}, {}, seed=9), fupin_home / "l.xlsx")
+    monkeypatch.setattr(sys, "argv", ["fupin", "labor", str(path), "--month", "2020-07"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exit_.value.code == 1 and "fupin init" in err and "Traceback" not in err
+
+
 def test_cli_exit_codes_usage_2_rejected_1_success_0(prefect_api, fupin_home, warehouse, cfg, monkeypatch, capsys):
     def run(*args: str) -> int:
         monkeypatch.setattr(sys, "argv", ["fupin", "labor", *args])
