@@ -1,14 +1,14 @@
 """initial star schema
 
-Revision ID: 8833c47a0b3f
+Revision ID: 74905e218730
 Revises: 
-Create Date: 2026-11-28 10:44:54.303381
+Create Date: 2026-11-28 11:22:08.463498
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '8833c47a0b3f'
+revision = '74905e218730'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -203,13 +203,10 @@ def upgrade() -> None:
     op.create_table('fct_labor_person_month',
     sa.Column('submission_id', sa.Integer(), nullable=False),
     sa.Column('person_key', sa.String(length=64), nullable=False, comment='HMAC-SHA256 of the identity number'),
-    sa.Column('month_key', sa.Integer(), nullable=False),
-    sa.Column('district_key', sa.Integer(), nullable=False),
-    sa.Column('origin_key', sa.Integer(), nullable=False),
+    sa.Column('month_key', sa.Integer(), nullable=False, comment='key into dim_month (not enforced: person-level, loaded from the dimension in the same transaction)'),
+    sa.Column('district_key', sa.Integer(), nullable=False, comment='key into dim_district (not enforced: person-level, loaded from the dimension in the same transaction)'),
+    sa.Column('origin_key', sa.Integer(), nullable=False, comment='key into dim_origin (not enforced: person-level, loaded from the dimension in the same transaction)'),
     sa.Column('is_insured', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['district_key'], ['dim_district.district_key'], name=op.f('fk_fct_labor_person_month_district_key_dim_district')),
-    sa.ForeignKeyConstraint(['month_key'], ['dim_month.month_key'], name=op.f('fk_fct_labor_person_month_month_key_dim_month')),
-    sa.ForeignKeyConstraint(['origin_key'], ['dim_origin.origin_key'], name=op.f('fk_fct_labor_person_month_origin_key_dim_origin')),
     sa.ForeignKeyConstraint(['submission_id'], ['fct_submission.submission_id'], name=op.f('fk_fct_labor_person_month_submission_id_fct_submission'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('submission_id', 'person_key', name=op.f('pk_fct_labor_person_month')),
     comment='Grain: one pseudonymous person per labor submission; for retention, never shown raw to analysts.'
@@ -262,13 +259,11 @@ def upgrade() -> None:
     sa.Column('person_key', sa.String(length=64), nullable=False),
     sa.Column('name', sa.Text(), nullable=False),
     sa.Column('id_masked', sa.String(length=18), nullable=False, comment='110105********1234'),
-    sa.Column('district_key', sa.Integer(), nullable=False),
-    sa.Column('origin_key', sa.Integer(), nullable=False),
+    sa.Column('district_key', sa.Integer(), nullable=False, comment='key into dim_district (not enforced: person-level, loaded from the dimension in the same transaction)'),
+    sa.Column('origin_key', sa.Integer(), nullable=False, comment='key into dim_origin (not enforced: person-level, loaded from the dimension in the same transaction)'),
     sa.Column('employer', sa.Text(), nullable=True),
     sa.Column('insurance_status', sa.String(length=8), nullable=False),
     sa.Column('source_row', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['district_key'], ['dim_district.district_key'], name=op.f('fk_restricted_labor_person_district_key_dim_district')),
-    sa.ForeignKeyConstraint(['origin_key'], ['dim_origin.origin_key'], name=op.f('fk_restricted_labor_person_origin_key_dim_origin')),
     sa.ForeignKeyConstraint(['submission_id'], ['fct_submission.submission_id'], name=op.f('fk_restricted_labor_person_submission_id_fct_submission'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('submission_id', 'person_key', name=op.f('pk_restricted_labor_person')),
     comment='Grain: one person per labor submission. Restricted: names and masked numbers, for district lists only.'
