@@ -100,16 +100,18 @@ def test_labor_limits_admit_a_big_honest_sheet_that_report_limits_refuse() -> No
     assert _rule(data) == "too_many_rows"
 
 
+# VmHWM is this process's own peak: ru_maxrss would carry over the forking parent's (pytest's) size across exec.
 _PROBE = """
-import json, resource, sys, time
+import json, re, sys, time
+from pathlib import Path
 from tasks.safety import REPORT_LIMITS, UnsafeFileError, check_file
 t = time.perf_counter()
 try:
     check_file(open(sys.argv[1], "rb").read(), ".xlsx", REPORT_LIMITS); rule = None
 except UnsafeFileError as exc:
     rule = exc.rule
-print(json.dumps({"rule": rule, "seconds": time.perf_counter() - t,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+peak_kb = int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text())[1])
+print(json.dumps({"rule": rule, "seconds": time.perf_counter() - t, "peak_mb": peak_kb / 1024}))
 """
 
 
