@@ -137,7 +137,8 @@ def baseline(path: Path, url: str) -> dict:
                     province=origin[0], city=origin[1], county=origin[2], is_paired=False,
                     is_central_western=origin[0] in cfg.central_western_provinces,
                     report_region=cfg.province_region(origin[0])).returning(dim_origin.c.origin_key)).scalar_one()
-        unit = conn.execute(text("SELECT unit_key FROM dim_unit WHERE unit_code = 'hr-social-security'")).scalar_one()
+        unit = conn.execute(text("SELECT unit_key FROM dim_unit WHERE unit_code = :u"),
+                            {"u": cfg.labor.sender_unit}).scalar_one()
         sid = conn.execute(insert(fct_submission).values(
             kind="labor", sha256=uuid.uuid4().hex, original_name=path.name, archive_path="x", status="accepted",
             received_at=dt.datetime.now(dt.UTC), unit_key=unit, month_key=202007, version=1,

@@ -115,6 +115,7 @@ class Target(_Frozen):
 
 
 class LaborSpec(_Frozen):
+    sender_unit: str
     columns: dict[str, tuple[str, ...]]
     insured_values: tuple[str, ...]
     lapsed_values: tuple[str, ...]

@@ -61,7 +61,7 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
         raise FupinError(f"no such file: {source.name}")
     received = dt.datetime.now(dt.UTC)
     archived = archive_file(source.read_bytes(), source.suffix, rt.settings.paths.archive)
-    require_warehouse(rt.engine)
+    require_warehouse(rt.engine, rt.config)
     sha = archived.name.split(".")[0]
     facts = FileFacts(sha, source.name, str(archived.relative_to(rt.settings.paths.home)), received, month,
                       str(flow_run.get_id() or "") or None)

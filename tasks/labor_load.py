@@ -33,8 +33,6 @@ from warehouse.seed import ensure_months
 from warehouse.synthetic import bulk_insert
 
 KIND = "labor"
-# The HR bureau's unit code in config/units.yaml; the lead may move it into config/labor.yaml.
-HR_UNIT_CODE = "hr-social-security"
 ISSUE_CAP = 1000  # a wholly wrong file would otherwise write one issue per row; the artifact lists them all
 
 
@@ -60,22 +58,24 @@ class LoadResult:
     already_loaded: bool = False
 
 
-def require_warehouse(engine: Engine) -> None:
+def require_warehouse(engine: Engine, cfg: Config) -> None:
     """Fail in one line, before any work, when the warehouse is missing, unreachable or not initialised."""
     try:
         with engine.connect() as conn:
-            found = conn.execute(select(dim_unit.c.unit_key).where(dim_unit.c.unit_code == HR_UNIT_CODE)).first()
+            found = conn.execute(select(dim_unit.c.unit_key)
+                                 .where(dim_unit.c.unit_code == cfg.labor.sender_unit)).first()
     except DBAPIError as exc:
         raise FupinError(f"cannot read the warehouse ({type(exc.orig).__name__}): run `fupin init` first, "
                          "or check FUPIN_WAREHOUSE_URL") from exc
     if found is None:
-        raise FupinError(f"the HR bureau ({HR_UNIT_CODE}) is not in dim_unit: run `fupin init`")
+        raise FupinError(f"the HR bureau ({cfg.labor.sender_unit}) is not in dim_unit: run `fupin init`")
 
 
 def _submission(conn: Connection, cfg: Config, facts: FileFacts) -> tuple[int | None, str | None, dict]:
     """(existing id, its status, the column values this file's submission row should have)."""
     ensure_months(conn, cfg, [facts.month])
-    unit_key = conn.execute(select(dim_unit.c.unit_key).where(dim_unit.c.unit_code == HR_UNIT_CODE)).scalar_one()
+    unit_key = conn.execute(select(dim_unit.c.unit_key)
+                            .where(dim_unit.c.unit_code == cfg.labor.sender_unit)).scalar_one()
     local = facts.received_at.astimezone(ZoneInfo(cfg.calendar.timezone)).date()
     values = {"kind": KIND, "sha256": facts.sha256, "original_name": facts.original_name[:255],
               "archive_path": facts.archive_path, "received_at": facts.received_at, "unit_key": unit_key,

@@ -144,7 +144,7 @@ def _report_rows(cfg: Config, plan: Plan, units: Iterable[Unit], keys: dict, nex
 
 def _labor_rows(cfg: Config, plan: Plan, keys: dict, next_id: int):
     subs, people, cells = [], [], {}
-    hr = keys["unit"].get("hr-social-security")
+    hr = keys["unit"].get(cfg.labor.sender_unit)
     districts, origins = keys["district"], keys["origin"]
     person_keys = [_sha("p", person) for person in range(plan.laborers)]
     for m_no, month in enumerate(plan.months):
