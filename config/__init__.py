@@ -9,12 +9,21 @@ from pathlib import Path
 import yaml
 
 from config.model import (
-    Calendar, County, Form, Indicator, LaborSpec, MailSpec, ReportRegion, Target, Unit, normalize_text,
+    Calendar,
+    County,
+    Form,
+    Indicator,
+    LaborSpec,
+    MailSpec,
+    ReportRegion,
+    Target,
+    Unit,
+    normalize_text,
 )
 
 CONFIG_DIR = Path(__file__).resolve().parent
 
-__all__ = ["Config", "load_config", "normalize_text", "Form", "Indicator", "Unit", "County", "CONFIG_DIR"]
+__all__ = ["CONFIG_DIR", "Config", "County", "Form", "Indicator", "Unit", "load_config", "normalize_text"]
 
 
 def _read(directory: Path, name: str) -> dict:

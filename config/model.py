@@ -54,7 +54,7 @@ class Form(_Frozen):
     rows: tuple[Indicator, ...]
 
     @model_validator(mode="after")
-    def _check_rows(self) -> "Form":
+    def _check_rows(self) -> Form:
         numbers = [r.row_no for r in self.rows]
         if numbers != list(range(1, len(numbers) + 1)):
             raise ValueError(f"{self.code}: 序号 must run 1..n without gaps")

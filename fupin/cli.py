@@ -41,7 +41,9 @@ err = Console(stderr=True)
 def _embedded_prefect(environ: dict[str, str]) -> dict:
     """Prefect settings for the embedded default: its data under FUPIN_HOME, patience with a busy machine."""
     from prefect.settings import (
-        PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        PREFECT_HOME,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
     )
 
     from fupin.settings import Settings
@@ -80,7 +82,7 @@ def main() -> None:
     except FupinError as exc:
         err.print(f"[bold red]error:[/] {exc}")
         sys.exit(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - an operator gets one clear line, the traceback goes to the log
+    except Exception as exc:
         if os.environ.get("FUPIN_DEBUG"):
             raise
         where = _log_crash(exc)

@@ -43,7 +43,7 @@ class Paths:
     @property
     def prefect_home(self) -> Path: return self.home / "prefect"
 
-    def ensure(self) -> "Paths":
+    def ensure(self) -> Paths:
         for p in (self.inbox, self.archive, self.quarantine, self.outputs, self.outbox, self.logs):
             p.mkdir(parents=True, exist_ok=True)
         return self
@@ -75,7 +75,7 @@ class Settings:
         return self.pii_key.get_secret_value().encode()
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         home = Path(env.get("FUPIN_HOME") or "var").resolve()
         url = env.get("FUPIN_WAREHOUSE_URL") or f"sqlite:///{home / 'warehouse.db'}"

@@ -41,7 +41,7 @@ def _env(home: Path) -> dict[str, str]:
 def _step(title: str, env: dict[str, str], *args: str, allow_rejects: bool = False) -> None:
     console.rule(f"[bold]{title}")
     console.print(f"$ fupin {' '.join(args)}", style="dim")
-    run = subprocess.run([sys.executable, "-m", "fupin.cli", *args], env=env)
+    run = subprocess.run([sys.executable, "-m", "fupin.cli", *args], env=env, check=False)
     if run.returncode != 0 and not (allow_rejects and run.returncode == 1):
         console.print(f"[bold red]demo stopped: `fupin {args[0]}` exited {run.returncode}")
         sys.exit(run.returncode)

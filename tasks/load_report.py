@@ -19,7 +19,13 @@ from tasks.parse_report import ParsedReport
 from tasks.retry import transient_retries
 from warehouse.months import month_key, parse_month
 from warehouse.schema import (
-    dim_form, dim_indicator, dim_month, dim_region, dim_unit, fct_indicator_value, fct_submission,
+    dim_form,
+    dim_indicator,
+    dim_month,
+    dim_region,
+    dim_unit,
+    fct_indicator_value,
+    fct_submission,
     fct_validation_issue,
 )
 from warehouse.seed import ensure_months

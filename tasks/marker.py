@@ -21,7 +21,7 @@ class Marker:
         return [(k, getattr(self, k)) for k in MARKER_KEYS]
 
     @classmethod
-    def from_rows(cls, rows: list[list[object]]) -> "Marker | None":
+    def from_rows(cls, rows: list[list[object]]) -> Marker | None:
         """Read the marker from a sheet's cell values; None if the sheet is not a complete marker."""
         found = {str(r[0]).strip(): str(r[1]).strip() for r in rows if len(r) >= 2 and r[0] not in (None, "")}
         if not all(found.get(k) for k in MARKER_KEYS):

@@ -36,7 +36,7 @@ def header_texts(cfg: Config, form: Form) -> list[str]:
 
 
 def _validation(kind: str) -> DataValidation:
-    common = dict(allow_blank=True, showErrorMessage=True, errorTitle="输入有误 / Invalid entry")
+    common = {"allow_blank": True, "showErrorMessage": True, "errorTitle": "输入有误 / Invalid entry"}
     if kind == "count":
         return DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
                               error="请填写非负整数 / a non-negative whole number", **common)

@@ -10,7 +10,12 @@ from fupin.demo.facts import insert_labor, insert_report, received_on
 from fupin.demo.reports import REMARK, report_values
 from warehouse.months import month_key
 from warehouse.schema import (
-    dim_form, dim_indicator, dim_region, dim_unit, fct_indicator_value, fct_submission,
+    dim_form,
+    dim_indicator,
+    dim_region,
+    dim_unit,
+    fct_indicator_value,
+    fct_submission,
 )
 
 MONTH, PREVIOUS = "2020-09", "2020-08"

@@ -22,12 +22,12 @@ def _needs(path: Path) -> Path:
 
 def _reading_tables() -> dict[str, list[tuple[int, str, str, str]]]:
     out: dict[str, list] = {}
-    for section in re.split(r"^## ", _needs(READING).read_text(encoding="utf-8"), flags=re.M):
+    for section in re.split(r"^## ", _needs(READING).read_text(encoding="utf-8"), flags=re.MULTILINE):
         form = re.match(r"(表[123]) —", section)
         if form:
             out[form[1]] = [
                 (int(m[1]), m[2], m[3], m[4])
-                for m in re.finditer(r"^\| (\d+) \| (.+?) \| (.+?) \| (.+?) \|$", section, flags=re.M)
+                for m in re.finditer(r"^\| (\d+) \| (.+?) \| (.+?) \| (.+?) \|$", section, flags=re.MULTILINE)
             ]
     return out
 
@@ -66,7 +66,7 @@ def test_parts_of_parent_rows(cfg: Config, form: str, parts: dict[int, int]) -> 
 
 
 def test_units(cfg: Config) -> None:
-    districts = "东城 西城 朝阳 海淀 丰台 石景山 门头沟 房山 通州 顺义 昌平 大兴 怀柔 平谷 密云 延庆".split()
+    districts = ["东城", "西城", "朝阳", "海淀", "丰台", "石景山", "门头沟", "房山", "通州", "顺义", "昌平", "大兴", "怀柔", "平谷", "密云", "延庆"]
     assert [u.short_name for u in cfg.districts] == districts
     assert all(u.form_code == "表1" for u in cfg.districts)
     assert {u.region for u in cfg.units_of_form("表3")} == {"新疆", "西藏", "青海"}

@@ -8,7 +8,14 @@ from sqlalchemy import Connection, Table, select, update
 from config import Config, normalize_text
 from warehouse.months import month_key, month_range, parse_month
 from warehouse.schema import (
-    dim_district, dim_form, dim_indicator, dim_month, dim_origin, dim_region, dim_unit, dim_unit_alias,
+    dim_district,
+    dim_form,
+    dim_indicator,
+    dim_month,
+    dim_origin,
+    dim_region,
+    dim_unit,
+    dim_unit_alias,
 )
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -30,9 +31,9 @@ def init() -> None:
 
 
 def templates(
-    month: str = typer.Option(..., "--month", help="Reporting month, YYYY-MM (e.g. 2020-09)."),
-    out: Path = typer.Option(None, "--out", help="Folder to write into (default FUPIN_HOME/templates/MONTH)."),
-    unit: list[str] = typer.Option(None, "--unit", help="Only these unit codes (repeatable); default every unit."),
+    month: Annotated[str, typer.Option("--month", help="Reporting month, YYYY-MM (e.g. 2020-09).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to write into (default FUPIN_HOME/templates/MONTH).")] = None,
+    unit: Annotated[list[str] | None, typer.Option("--unit", help="Only these unit codes (repeatable); default all.")] = None,
 ) -> None:
     """Write one blank .xlsx per reporting unit, in the office's own layout, ready to fill."""
     from tasks.templates import write_template

@@ -12,7 +12,14 @@ from config import Config, Unit
 from fupin.demo.reports import REMARK, report_values
 from warehouse.months import month_key
 from warehouse.schema import (
-    dim_district, dim_form, dim_indicator, dim_origin, dim_region, dim_unit, fct_indicator_value, fct_labor_employment,
+    dim_district,
+    dim_form,
+    dim_indicator,
+    dim_origin,
+    dim_region,
+    dim_unit,
+    fct_indicator_value,
+    fct_labor_employment,
     fct_submission,
 )
 

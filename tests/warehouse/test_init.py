@@ -10,7 +10,14 @@ from config import Config, load_config
 from warehouse import migrate
 from warehouse.init import init_warehouse
 from warehouse.schema import (
-    dim_indicator, dim_month, dim_region, dim_unit, dim_unit_alias, fct_indicator_value, fct_submission, metadata,
+    dim_indicator,
+    dim_month,
+    dim_region,
+    dim_unit,
+    dim_unit_alias,
+    fct_indicator_value,
+    fct_submission,
+    metadata,
 )
 
 

@@ -4,9 +4,8 @@ Revision ID: 74905e218730
 Revises: 
 Create Date: 2026-11-28 11:22:08.463498
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '74905e218730'
 down_revision = None
