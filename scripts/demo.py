@@ -132,7 +132,8 @@ def main() -> None:
     _step(f"7. remind the units still missing for {MONTH}", env, "remind", "--month", MONTH)
     _step(f"8. publish {MONTH} and send it (to the outbox: no SMTP host is set)", env, "publish", "--month", MONTH, "--send")
     summary(home, env)
-    console.print(f"took {time.monotonic() - started:.0f} s")
+    console.print(f"took {time.monotonic() - started:.0f} s. To run it as the office does: `make serve`, then open "
+                  "http://127.0.0.1:4200")
 
 
 if __name__ == "__main__":
