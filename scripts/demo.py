@@ -19,7 +19,7 @@ from fupin.demo.reports import write_filled_report
 from fupin.runtime import load_runtime
 from fupin.settings import Settings
 
-console = Console()
+console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 PREVIOUS, MONTH = "2020-08", "2020-09"
 # Units whose September report is missing, so completeness and reminders have someone to name.
 MISSING = ("yanqing", "grain")

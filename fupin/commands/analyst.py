@@ -14,7 +14,7 @@ from fupin.errors import FupinError, UsageError
 from fupin.runtime import load_runtime
 from warehouse.months import parse_month
 
-console = Console()
+console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 DOC_PATH = Path("docs") / "warehouse.md"
 
 

@@ -16,7 +16,7 @@ from tasks.archive import sha256_of
 from tasks.parse_workbook import SUFFIXES
 from warehouse.schema import dim_month, dim_unit, fct_submission
 
-console = Console()
+console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
 
 def _expand(paths: list[Path]) -> list[Path]:

@@ -10,7 +10,7 @@ from rich.table import Table
 from fupin.errors import UsageError
 from warehouse.months import parse_month
 
-console = Console()
+console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
 
 def labor(

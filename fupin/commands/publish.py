@@ -8,7 +8,7 @@ from fupin.errors import FupinError, UsageError
 from fupin.settings import SettingsError
 from warehouse.months import parse_month
 
-console = Console()
+console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
 
 def _month(month: str) -> str:

@@ -11,7 +11,7 @@ from fupin.errors import FupinError
 from fupin.office import Office
 from fupin.settings import Settings, SettingsError
 
-console = Console()
+console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
 
 def _stop_on_sigterm(*_: object) -> None:

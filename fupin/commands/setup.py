@@ -12,7 +12,7 @@ from fupin.errors import UsageError
 from fupin.runtime import load_runtime
 from warehouse.months import parse_month
 
-console = Console()
+console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
 
 def init() -> None:
