@@ -17,6 +17,7 @@ from fupin.errors import FupinError
 from tasks.labor_ids import mask_ids, person_keys
 from tasks.labor_validate import LaborCheck
 from tasks.retry import transient_retries
+from warehouse.bulk import bulk_insert
 from warehouse.months import month_key
 from warehouse.schema import (
     dim_district,
@@ -30,7 +31,6 @@ from warehouse.schema import (
     restricted_labor_person,
 )
 from warehouse.seed import ensure_months
-from warehouse.synthetic import bulk_insert
 
 KIND = "labor"
 ISSUE_CAP = 1000  # a wholly wrong file would otherwise write one issue per row; the artifact lists them all

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from config import Config, Unit
+from warehouse.bulk import bulk_insert
 from warehouse.months import month_key, parse_month
 from warehouse.schema import (
     dim_district,
@@ -71,27 +72,6 @@ def _received(cfg: Config, month: str, day_after_deadline: int) -> dt.datetime:
     day = cfg.deadline(month) + dt.timedelta(days=day_after_deadline)
     local = dt.datetime.combine(day, dt.time(10, 0), tzinfo=ZoneInfo(cfg.calendar.timezone))
     return local.astimezone(dt.UTC)
-
-
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[tuple], columns: Sequence[str]) -> None:
-    """Insert many rows fast inside the caller's transaction: COPY on PostgreSQL, executemany on SQLite."""
-    if not rows:
-        return
-    raw = conn.connection.driver_connection
-    names = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    # Raw sqlite3 knows no timezones or booleans: apply the column types' own converters, as Core would.
-    procs = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
-    if any(procs):
-        rows = [tuple(p(v) if p else v for p, v in zip(procs, row)) for row in rows]
-    marks = ", ".join("?" * len(columns))
-    cur = raw.cursor()
-    cur.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
-    cur.close()
 
 
 def _keys(conn: Connection) -> dict[str, dict]:
