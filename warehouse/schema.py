@@ -199,7 +199,7 @@ fct_labor_person_month = Table(
     "fct_labor_person_month", metadata,
     Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), primary_key=True),
     Column("person_key", String(64), primary_key=True, comment="HMAC-SHA256 of the identity number"),
-    Column("month_key", Integer, nullable=False, index=True, comment=_UNENFORCED.format("dim_month")),
+    Column("month_key", Integer, nullable=False, comment=_UNENFORCED.format("dim_month")),
     Column("district_key", Integer, nullable=False, comment=_UNENFORCED.format("dim_district")),
     Column("origin_key", Integer, nullable=False, comment=_UNENFORCED.format("dim_origin")),
     Column("is_insured", Boolean, nullable=False),

@@ -1,13 +1,13 @@
 """initial star schema
 
-Revision ID: 74905e218730
+Revision ID: 0ce913f9d4a8
 Revises: 
-Create Date: 2026-11-28 11:22:08.463498
+Create Date: 2026-11-28 12:06:36.108135
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '74905e218730'
+revision = '0ce913f9d4a8'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -211,7 +211,6 @@ def upgrade() -> None:
     comment='Grain: one pseudonymous person per labor submission; for retention, never shown raw to analysts.'
     )
     with op.batch_alter_table('fct_labor_person_month', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_fct_labor_person_month_month_key'), ['month_key'], unique=False)
         batch_op.create_index('ix_fct_labor_person_month_retention', ['submission_id', 'district_key', 'is_insured', 'person_key'], unique=False)
 
     op.create_table('fct_mail',
@@ -280,7 +279,6 @@ def downgrade() -> None:
     op.drop_table('fct_mail')
     with op.batch_alter_table('fct_labor_person_month', schema=None) as batch_op:
         batch_op.drop_index('ix_fct_labor_person_month_retention')
-        batch_op.drop_index(batch_op.f('ix_fct_labor_person_month_month_key'))
 
     op.drop_table('fct_labor_person_month')
     op.drop_table('fct_labor_invalid_row')
