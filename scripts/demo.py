@@ -131,6 +131,11 @@ def main() -> None:
     _step(f"6. publish {PREVIOUS}", env, "publish", "--month", PREVIOUS)
     _step(f"7. remind the units still missing for {MONTH}", env, "remind", "--month", MONTH)
     _step(f"8. publish {MONTH} and send it (to the outbox: no SMTP host is set)", env, "publish", "--month", MONTH, "--send")
+    console.rule("[bold]9. audit: no identity number, name or secret outside its place")
+    audit = subprocess.run([sys.executable, str(Path(__file__).with_name("scan_pii.py")), str(home)], env=env, check=False)
+    if audit.returncode != 0:
+        console.print("[bold red]demo stopped: personal data found outside the restricted table and district lists")
+        sys.exit(audit.returncode)
     summary(home, env)
     console.print(f"took {time.monotonic() - started:.0f} s. To run it as the office does: `make serve`, then open "
                   "http://127.0.0.1:4200")
