@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -128,6 +129,10 @@ class Config:
         year, mon = map(int, month.split("-"))
         year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
         return dt.date(year, mon, self.calendar.deadline_day)
+
+    def is_late(self, month: str, received_at: dt.datetime) -> bool:
+        """Received after the month's deadline, judged by the date in the office's time zone."""
+        return received_at.astimezone(ZoneInfo(self.calendar.timezone)).date() > self.deadline(month)
 
     def province_region(self, province: str) -> str:
         """The report column (region) an origin province falls in."""

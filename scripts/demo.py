@@ -18,6 +18,7 @@ from fupin.demo.labor import Noise, attachment1_counts, generate_labor, write_cs
 from fupin.demo.reports import write_filled_report
 from fupin.runtime import load_runtime
 from fupin.settings import Settings
+from warehouse.months import parse_month, shift_month
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 PREVIOUS, MONTH = "2020-08", "2020-09"
@@ -55,8 +56,7 @@ def _drop(path: Path, received: dt.datetime) -> Path:
 
 
 def _arrival(month: str, day: int, hour: int) -> dt.datetime:
-    year, mon = map(int, month.split("-"))
-    year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
+    year, mon = parse_month(shift_month(month, 1))
     return dt.datetime(year, mon, day, hour, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -76,10 +75,9 @@ def _submission(conn: Connection, cfg: Config, facts: FileFacts) -> tuple[int | 
     ensure_months(conn, cfg, [facts.month])
     unit_key = conn.execute(select(dim_unit.c.unit_key)
                             .where(dim_unit.c.unit_code == cfg.labor.sender_unit)).scalar_one()
-    local = facts.received_at.astimezone(ZoneInfo(cfg.calendar.timezone)).date()
     values = {"kind": KIND, "sha256": facts.sha256, "original_name": facts.original_name[:255],
               "archive_path": facts.archive_path, "received_at": facts.received_at, "unit_key": unit_key,
-              "month_key": month_key(facts.month), "is_late": local > cfg.deadline(facts.month),
+              "month_key": month_key(facts.month), "is_late": cfg.is_late(facts.month, facts.received_at),
               "flow_run_id": facts.flow_run_id}
     row = conn.execute(select(fct_submission.c.submission_id, fct_submission.c.status)
                        .where(fct_submission.c.sha256 == facts.sha256)).first()

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from prefect import task
@@ -58,13 +57,6 @@ def _key(conn: Connection, table, column: str, value: object, key: str) -> int |
     if value is None:
         return None
     return conn.execute(select(table.c[key]).where(table.c[column] == value)).scalar()
-
-
-def is_late(cfg: Config, month: str | None, received_at: dt.datetime) -> bool | None:
-    """Received (Asia/Shanghai date) after the month's deadline."""
-    if month is None:
-        return None
-    return received_at.astimezone(ZoneInfo(cfg.calendar.timezone)).date() > cfg.deadline(month)
 
 
 def _issue_rows(submission_id: int, issues: Sequence[Issue]) -> list[dict]:
@@ -121,7 +113,7 @@ def _record(conn: Connection, parsed: ParsedReport, cfg: Config, receipt: Receip
     row = {"kind": KIND, "sha256": receipt.sha256, "original_name": receipt.original_name,
            "archive_path": receipt.archive_path, "received_at": receipt.received_at, **ids, "sent_on": parsed.sent_on,
            "status": "accepted" if accepted else "rejected", "version": version, "is_current": accepted and latest,
-           "is_late": is_late(cfg, parsed.month, receipt.received_at) if valid_month else None,
+           "is_late": cfg.is_late(parsed.month, receipt.received_at) if valid_month else None,
            "n_errors": len(errors), "n_warnings": len(warnings), "n_rows": len(parsed.cells),
            "flow_run_id": receipt.flow_run_id, "message": errors[0].message_en if errors else None}
     if existing is None:

@@ -124,3 +124,12 @@ def test_a_config_error_names_the_problem(tmp_path: Path) -> None:
     forms.write_text(forms.read_text(encoding="utf-8").replace("parent: 26", "parent: 99"), encoding="utf-8")
     with pytest.raises(ValueError, match="missing row 99"):
         load_config(tmp_path)
+
+
+def test_lateness_is_judged_by_the_office_date(cfg: Config) -> None:
+    import datetime as dt
+
+    utc = dt.UTC
+    assert cfg.is_late("2020-09", dt.datetime(2020, 10, 10, 15, 59, tzinfo=utc)) is False  # 23:59 in Beijing
+    assert cfg.is_late("2020-09", dt.datetime(2020, 10, 10, 16, 0, tzinfo=utc)) is True  # 00:00 on the 11th
+    assert cfg.is_late("2020-12", dt.datetime(2021, 1, 10, 12, 0, tzinfo=utc)) is False

@@ -46,13 +46,12 @@ def insert_report(conn: Connection, cfg: Config, unit: Unit, month: str, receive
     if status == "accepted":
         version = (conn.execute(select(func.max(s.c.version)).where(mine, s.c.status == "accepted")).scalar() or 0) + 1
         conn.execute(update(s).where(mine).values(is_current=False))
-    local_day = received_at.astimezone(ZoneInfo(cfg.calendar.timezone)).date()
     sha = hashlib.sha256(f"{unit.code}|{month}|{received_at.isoformat()}|{values.to_json()}".encode()).hexdigest()
     sid = conn.execute(insert(s).values(
         kind="report", sha256=sha, original_name=f"{month}_{unit.form_code}_{unit.code}.xlsx",
         archive_path=f"archive/{sha[:2]}/{sha}.xlsx", received_at=received_at, unit_key=unit_key, form_key=form_key,
         month_key=mk, status=status, version=version, is_current=status == "accepted",
-        is_late=local_day > cfg.deadline(month), n_errors=0 if status == "accepted" else 1, n_warnings=n_warnings,
+        is_late=cfg.is_late(month, received_at), n_errors=0 if status == "accepted" else 1, n_warnings=n_warnings,
         n_rows=len(values),
     ).returning(s.c.submission_id)).scalar_one()
     if status == "accepted":
