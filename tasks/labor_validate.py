@@ -1,6 +1,7 @@
 """Validate labor rows against the contract: split valid from invalid, report repeated numbers once."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,35 +35,41 @@ class LaborCheck:
         return self.n_invalid_rows / self.n_rows if self.n_rows else 0.0
 
 
-def canonical_districts(values: pd.Series, cfg: Config) -> pd.Series:
+def translate(values: pd.Series, fn: Callable[[str], str]) -> pd.Series:
+    """fn applied once per distinct value (a file has ~20 districts, 2 statuses), then spread by position."""
+    codes, uniques = pd.factorize(values)
+    mapped = pd.array([fn(u) for u in uniques], dtype=values.dtype)
+    return pd.Series(mapped.take(codes, allow_fill=True), index=values.index, name=values.name)
+
+
+def canonical_district(text: str, cfg: Config) -> str:
     """朝阳 / 朝阳区 / 北京市朝阳区 -> 朝阳区; anything else is kept as written so the report can show it."""
-    lookup = {}
-    for text in values.unique():
-        unit = cfg.resolve_unit(text)
-        lookup[text] = unit.name if unit is not None and unit.kind == "district" else text
-    return values.map(lookup)
+    unit = cfg.resolve_unit(text)
+    return unit.name if unit is not None and unit.kind == "district" else text
 
 
 @task(name="validate-labor-rows", cache_policy=NO_CACHE)
 def validate_labor(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
     """Run the contract lazily; keep the valid rows, the first (insured first) of each repeated number."""
-    frame = frame.copy()
-    frame["work_district"] = canonical_districts(frame["work_district"], cfg)
-    statuses = frame["insurance_status"]
-    frame["insurance_status"] = statuses.map({s: normalize_text(s) for s in statuses.unique()})
-    frame["id_number"] = frame["id_number"].str.upper()
+    frame = frame.assign(work_district=translate(frame["work_district"], lambda text: canonical_district(text, cfg)),
+                         insurance_status=translate(frame["insurance_status"], normalize_text),
+                         id_number=frame["id_number"].str.upper())
     try:
         labor_schema(cfg).validate(frame, lazy=True)
         failures = pd.DataFrame(columns=["index", *FAILURE_COLUMNS])
     except pa.errors.SchemaErrors as errors:
         failures = located_failures(errors, frame, cfg)
-    valid = frame.drop(index=failures["index"].unique())
-    valid = valid.assign(is_insured=valid["insurance_status"].isin(cfg.labor.insured_values))
+    ok = np.ones(len(frame), dtype=bool)
+    ok[frame.index.get_indexer(failures["index"].unique())] = False
+    insured = frame["insurance_status"].isin(cfg.labor.insured_values).to_numpy(dtype=bool)
     # Insured rows first, then file order: a repeated number keeps its insured row if it has one.
-    order = np.lexsort((valid["source_row"].to_numpy(), ~valid["is_insured"].to_numpy(dtype=bool)))
-    repeated = pd.Series(valid["id_number"].to_numpy()[order]).duplicated(keep="first").to_numpy()
-    dup_rows = valid.iloc[np.sort(order[repeated])]
+    candidates = np.flatnonzero(ok)
+    order = candidates[np.lexsort((frame["source_row"].to_numpy()[candidates], ~insured[candidates]))]
+    codes, _ = pd.factorize(frame["id_number"])
+    repeated = pd.Series(codes[order]).duplicated(keep="first").to_numpy()
+    dup_rows = frame.take(np.sort(order[repeated]))
     dups = dup_rows[["source_row"]].assign(value_masked=mask_ids(dup_rows["id_number"]))
-    kept = valid.iloc[np.sort(order[~repeated])].reset_index(drop=True)
+    keep = np.sort(order[~repeated])
+    kept = frame.take(keep).assign(is_insured=insured[keep]).reset_index(drop=True)
     return LaborCheck(valid=kept, failures=failures[FAILURE_COLUMNS].reset_index(drop=True),
                       duplicates=dups.sort_values("source_row").reset_index(drop=True), n_rows=len(frame))
