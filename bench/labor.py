@@ -99,7 +99,6 @@ def baseline(path: Path, url: str) -> dict:
         dim_district,
         dim_origin,
         fct_labor_employment,
-        fct_labor_person_month,
         fct_submission,
         restricted_labor_person,
     )
@@ -143,19 +142,17 @@ def baseline(path: Path, url: str) -> dict:
             kind="labor", sha256=uuid.uuid4().hex, original_name=path.name, archive_path="x", status="accepted",
             received_at=dt.datetime.now(dt.UTC), unit_key=unit, month_key=202007, version=1,
             is_current=True).returning(fct_submission.c.submission_id)).scalar_one()
-        pm, rp, cells = [], [], {}
+        rp, cells = [], {}
         for number, p in people.items():
-            key = hmac.new(KEY, number.encode(), hashlib.sha256).hexdigest()
+            key = hmac.new(KEY, number.encode(), hashlib.sha256).digest()
             o, d = ok[(p["origin_province"], p["origin_city"], p["origin_county"])], dk[p["work_district"]]
             insured = p["insurance_status"] == "在保"
-            pm.append({"submission_id": sid, "person_key": key, "month_key": 202007, "district_key": d,
-                       "origin_key": o, "is_insured": insured})
             rp.append({"submission_id": sid, "person_key": key, "name": p["name"], "district_key": d, "origin_key": o,
+                       "is_insured": insured,
                        "id_masked": number[:6] + "********" + number[-4:], "employer": p["employer"],
                        "insurance_status": p["insurance_status"], "source_row": 0})
             if insured:
                 cells[(o, d)] = cells.get((o, d), 0) + 1
-        conn.execute(insert(fct_labor_person_month), pm)
         conn.execute(insert(restricted_labor_person), rp)
         conn.execute(insert(fct_labor_employment), [
             {"submission_id": sid, "origin_key": o, "district_key": d, "month_key": 202007, "persons": n}

@@ -86,7 +86,6 @@ def counts(engine) -> dict[str, int]:
         "report_current": "select count(*) from fct_submission where kind = 'report' and is_current",
         "fct_indicator_value": "select count(*) from fct_indicator_value",
         "labor_accepted": "select count(*) from fct_submission where kind = 'labor' and status = 'accepted'",
-        "fct_labor_person_month": "select count(*) from fct_labor_person_month",
         "restricted_labor_person": "select count(*) from restricted_labor_person",
     }
     with engine.connect() as conn:
@@ -118,7 +117,7 @@ def main() -> None:
     months = [format_month(2020, m) for m in range(1, args.months + 1)]
     init_warehouse(rt.engine, cfg, months=months)
     expect = {"report_accepted": 0, "report_rejected": 0, "report_current": 0, "fct_indicator_value": 0,
-              "labor_accepted": 0, "fct_labor_person_month": 0, "restricted_labor_person": 0}
+              "labor_accepted": 0, "restricted_labor_person": 0}
     rates, n_files, ingest_seconds = [], 0, 0.0
     for m, month in enumerate(months, start=1):
         inbox = home / "inbox" / month
@@ -141,7 +140,6 @@ def main() -> None:
         expect["report_current"] += len(cfg.units)
         expect["fct_indicator_value"] += add["facts"]
         expect["labor_accepted"] += 1
-        expect["fct_labor_person_month"] += people
         expect["restricted_labor_person"] += people
         print(f"{month}: {len(files) + 1} files in {seconds:.1f} s ({rates[-1]:.0f} files/min)", flush=True)
     got = counts(rt.engine)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ from fupin.errors import FupinError
 from tasks.labor_ids import mask_ids, person_keys
 from tasks.labor_validate import LaborCheck
 from tasks.retry import transient_retries
-from warehouse.bulk import bulk_insert
+from warehouse.bulk import bulk_insert, insert_frames
 from warehouse.months import month_key
 from warehouse.schema import (
     dim_district,
@@ -24,7 +25,6 @@ from warehouse.schema import (
     dim_unit,
     fct_labor_employment,
     fct_labor_invalid_row,
-    fct_labor_person_month,
     fct_submission,
     fct_validation_issue,
     restricted_labor_person,
@@ -137,14 +137,30 @@ def _origin_keys(conn: Connection, cfg: Config, valid: pd.DataFrame) -> pd.Serie
     return pd.Series(lookup.reindex(pd.MultiIndex.from_frame(valid[cols])).to_numpy(), index=valid.index)
 
 
-def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, key: bytes) -> pd.DataFrame:
+PERSON_COLUMNS = ["submission_id", "district_key", "person_key", "origin_key", "is_insured", "name", "id_masked",
+                  "employer", "insurance_status", "source_row"]
+
+
+def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, sid: int) -> pd.DataFrame:
+    """The restricted person rows, without their keys yet, ordered by district."""
     districts = dict(conn.execute(select(dim_district.c.district, dim_district.c.district_key)).all())
-    return pd.DataFrame({
-        "person_key": person_keys(valid["id_number"], key), "district_key": valid["work_district"].map(districts),
-        "origin_key": _origin_keys(conn, cfg, valid), "is_insured": valid["is_insured"],
+    valid = valid.reset_index(drop=True)
+    people = pd.DataFrame({
+        "submission_id": sid, "district_key": valid["work_district"].map(districts).astype(np.int64),
+        "origin_key": _origin_keys(conn, cfg, valid).astype(np.int64), "is_insured": valid["is_insured"].astype(bool),
         "name": valid["name"], "id_masked": mask_ids(valid["id_number"]), "employer": valid["employer"],
-        "insurance_status": valid["insurance_status"], "source_row": valid["source_row"],
+        "insurance_status": valid["insurance_status"], "source_row": valid["source_row"], "id_number": valid["id_number"],
     })
+    return people.iloc[np.argsort(people["district_key"].to_numpy(), kind="stable")]
+
+
+def keyed_by_district(people: pd.DataFrame, key: bytes) -> Iterator[pd.DataFrame]:
+    """Each district's people with their HMAC keys, sorted as the primary key, so every B-tree insert is an append;
+    yielded one district at a time so the database indexes one while the next is keyed."""
+    for _, part in people.groupby("district_key", sort=True):
+        keys = person_keys(part["id_number"], key).to_numpy()
+        order = np.argsort(keys.astype("S32"), kind="stable")
+        yield part.iloc[order].assign(person_key=keys[order])
 
 
 def employment_counts(people: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -164,28 +180,20 @@ def _version(conn: Connection, values: dict, sid: int) -> int:
 
 @task(name="load-labor-file", cache_policy=NO_CACHE, **transient_retries())
 def load_labor(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
-    """Accept the file: people (pseudonymous and restricted), the month × origin × district fact, exclusions."""
+    """Accept the file: people (restricted, keyed by HMAC), the month × origin × district fact, exclusions."""
     with engine.begin() as conn:
         existing, status, values = _submission(conn, cfg, facts)
         if status == "accepted":
-            persons = conn.execute(select(func.count()).select_from(fct_labor_person_month)
-                                   .where(fct_labor_person_month.c.submission_id == existing)).scalar_one()
+            persons = conn.execute(select(func.count()).select_from(restricted_labor_person)
+                                   .where(restricted_labor_person.c.submission_id == existing)).scalar_one()
             return LoadResult(existing, "accepted", None, persons, 0, already_loaded=True)
         sid = _save_submission(conn, existing, {**values, "status": "received"})
         version = _version(conn, values, sid)
-        people = _people(conn, cfg, check.valid, key)
-        # Sorted keys turn B-tree inserts into appends: 2-3x faster on SQLite, harmless for COPY.
-        people = people.iloc[np.argsort(people["person_key"].to_numpy().astype("S64"), kind="stable")]
-        mk = values["month_key"]
-        cols = [people[c].tolist() for c in ("person_key", "district_key", "origin_key", "is_insured")]
-        bulk_insert(conn, fct_labor_person_month, [(sid, p, mk, d, o, i) for p, d, o, i in zip(*cols)],
-                    ["submission_id", "person_key", "month_key", "district_key", "origin_key", "is_insured"])
-        rcols = ["person_key", "name", "id_masked", "district_key", "origin_key", "employer", "insurance_status",
-                 "source_row"]
-        bulk_insert(conn, restricted_labor_person, [(sid, *r) for r in zip(*(people[c].tolist() for c in rcols))],
-                    ["submission_id", *rcols])
+        people = _people(conn, cfg, check.valid, sid)
+        insert_frames(conn, restricted_labor_person, PERSON_COLUMNS, keyed_by_district(people, key))
         insured = people.loc[people["is_insured"]]
         counts = employment_counts(insured, ["origin_key", "district_key"])
+        mk = values["month_key"]
         cells = [(sid, int(o), int(d), mk, int(n)) for o, d, n in counts.itertuples(index=False)]
         bulk_insert(conn, fct_labor_employment, cells,
                     ["submission_id", "origin_key", "district_key", "month_key", "persons"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, TableClause, text
+from sqlalchemy import Column, Connection, Select, Table, TableClause, text
 from sqlalchemy.sql import visitors
 
 from config import Config
@@ -14,12 +14,23 @@ RESTRICTED_PREFIX = "restricted_"
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+def restricted_outputs(select: Select) -> list[str]:
+    """Output columns of `select` that are (aliases of) a restricted_ table's column."""
+    return [col.name for col in select.selected_columns
+            if any(isinstance(base, Column) and isinstance(base.table, Table)
+                   and base.table.name.startswith(RESTRICTED_PREFIX) for base in col.proxy_set)]
+
+
 def restricted_views(cfg: Config, views: Sequence[View]) -> set[str]:
-    """Views that read a restricted_ table, directly or through another restricted view."""
+    """Views that read a restricted_ table (unless they only count its rows), or another restricted view."""
     out: set[str] = set()
     for view in views:  # views come in dependency order, so a dependency is judged before its dependants
-        names = {el.name for el in visitors.iterate(view.build(cfg)) if isinstance(el, TableClause)}
-        if any(n.startswith(RESTRICTED_PREFIX) for n in names) or (names | set(view.depends_on)) & out:
+        select = view.build(cfg)
+        names = {el.name for el in visitors.iterate(select) if isinstance(el, TableClause)}
+        reads = any(n.startswith(RESTRICTED_PREFIX) for n in names)
+        if reads and view.counts_restricted and not restricted_outputs(select):
+            reads = False
+        if reads or (names | set(view.depends_on)) & out:
             out.add(view.name)
     return out
 

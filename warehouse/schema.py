@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -29,9 +30,9 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 VALUE = Numeric(18, 4, asdecimal=False)
-# Person-level tables hold ~350k rows a month; a per-row foreign-key check to each dimension cost PostgreSQL
-# 5x the COPY itself, and the loader takes every key from the dimension it has just read in the same transaction.
-_UNENFORCED = "key into {} (not enforced: person-level, loaded from the dimension in the same transaction)"
+# Person-level rows come ~350k a month; a per-row foreign-key check to each dimension cost PostgreSQL 5x the COPY
+# itself, and the loader takes every key from the dimension it has just read, in the same transaction.
+_UNENFORCED = "key into {} (not enforced: person-level; the loader takes it from rows of the same transaction)"
 TIMESTAMP = DateTime(timezone=True)
 
 dim_form = Table(
@@ -195,30 +196,21 @@ fct_labor_employment = Table(
     comment="Grain: month × origin county × employment district (per labor submission).",
 )
 
-fct_labor_person_month = Table(
-    "fct_labor_person_month", metadata,
-    Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), primary_key=True),
-    Column("person_key", String(64), primary_key=True, comment="HMAC-SHA256 of the identity number"),
-    Column("month_key", Integer, nullable=False, comment=_UNENFORCED.format("dim_month")),
-    Column("district_key", Integer, nullable=False, comment=_UNENFORCED.format("dim_district")),
-    Column("origin_key", Integer, nullable=False, comment=_UNENFORCED.format("dim_origin")),
-    Column("is_insured", Boolean, nullable=False),
-    Index("ix_fct_labor_person_month_retention", "submission_id", "district_key", "is_insured", "person_key"),
-    comment="Grain: one pseudonymous person per labor submission; for retention, never shown raw to analysts.",
-)
-
+# The key leads with the district, so a district's people (its list, its retention counts) are one index range.
 restricted_labor_person = Table(
     "restricted_labor_person", metadata,
-    Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), primary_key=True),
-    Column("person_key", String(64), primary_key=True),
+    Column("submission_id", Integer, primary_key=True, comment=_UNENFORCED.format("fct_submission")),
+    Column("district_key", Integer, primary_key=True, comment=_UNENFORCED.format("dim_district")),
+    Column("person_key", LargeBinary(32), primary_key=True, comment="HMAC-SHA256 of the identity number"),
+    Column("origin_key", Integer, nullable=False, comment=_UNENFORCED.format("dim_origin")),
+    Column("is_insured", Boolean, nullable=False),
     Column("name", Text, nullable=False),
     Column("id_masked", String(18), nullable=False, comment="110105********1234"),
-    Column("district_key", Integer, nullable=False, comment=_UNENFORCED.format("dim_district")),
-    Column("origin_key", Integer, nullable=False, comment=_UNENFORCED.format("dim_origin")),
     Column("employer", Text),
     Column("insurance_status", String(8), nullable=False),
     Column("source_row", Integer, nullable=False),
-    comment="Grain: one person per labor submission. Restricted: names and masked numbers, for district lists only.",
+    comment=("Grain: one person per labor submission (the loader keeps one row per identity number). Restricted: "
+             "names and masked numbers, for the district lists; analysts see only counts, through views."),
 )
 
 fct_labor_invalid_row = Table(

@@ -21,8 +21,8 @@ from warehouse.schema import (
     dim_unit,
     fct_indicator_value,
     fct_labor_employment,
-    fct_labor_person_month,
     fct_submission,
+    restricted_labor_person,
 )
 from warehouse.seed import ensure_months
 
@@ -126,7 +126,7 @@ def _labor_rows(cfg: Config, plan: Plan, keys: dict, next_id: int):
     subs, people, cells = [], [], {}
     hr = keys["unit"].get(cfg.labor.sender_unit)
     districts, origins = keys["district"], keys["origin"]
-    person_keys = [_sha("p", person) for person in range(plan.laborers)]
+    person_keys = [bytes.fromhex(_sha("p", person)) for person in range(plan.laborers)]
     for m_no, month in enumerate(plan.months):
         sid = next_id
         next_id += 1
@@ -139,7 +139,8 @@ def _labor_rows(cfg: Config, plan: Plan, keys: dict, next_id: int):
             district = districts[(person + m_no // 6) % len(districts)]   # a few move district every half year
             origin = origins[person % len(origins)]
             insured = (person + m_no) % 23 != 0
-            people.append((sid, person_keys[person], month_key(month), district, origin, insured))
+            people.append((sid, district, person_keys[person], origin, insured, f"劳动者{person}",
+                           f"000000********{person % 10000:04d}", "", "在保" if insured else "停保", person + 2))
             if insured:
                 cells[(sid, origin, district, month_key(month))] = cells.get((sid, origin, district, month_key(month)), 0) + 1
     employment = [(*k, v) for k, v in cells.items()]
@@ -157,9 +158,10 @@ def load_synthetic(engine: Engine, cfg: Config, plan: Plan) -> dict[str, int]:
         bulk_insert(conn, fct_submission, subs + lsubs, SUBMISSION_COLUMNS)
         bulk_insert(conn, fct_indicator_value, facts,
                     ("submission_id", "indicator_key", "region_key", "unit_key", "month_key", "value"))
-        bulk_insert(conn, fct_labor_person_month, people,
-                    ("submission_id", "person_key", "month_key", "district_key", "origin_key", "is_insured"))
+        bulk_insert(conn, restricted_labor_person, people,
+                    ("submission_id", "district_key", "person_key", "origin_key", "is_insured", "name", "id_masked",
+                     "employer", "insurance_status", "source_row"))
         bulk_insert(conn, fct_labor_employment, employment,
                     ("submission_id", "origin_key", "district_key", "month_key", "persons"))
     return {"fct_submission": len(subs) + len(lsubs), "fct_indicator_value": len(facts),
-            "fct_labor_person_month": len(people), "fct_labor_employment": len(employment)}
+            "restricted_labor_person": len(people), "fct_labor_employment": len(employment)}

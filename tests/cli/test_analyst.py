@@ -60,7 +60,7 @@ def test_analyst_role_reads_views_and_nothing_else(role: str, pg_url: str, cfg: 
             for view in analyst_views(cfg, all_views()):
                 conn.execute(text(f"SELECT * FROM {view.name} LIMIT 1")).all()
             assert conn.execute(text("SELECT count(*) FROM v_submission")).scalar_one() > 0
-        for table in ("restricted_labor_person", "fct_indicator_value", "fct_labor_person_month", "dim_unit"):
+        for table in ("restricted_labor_person", "fct_indicator_value", "fct_labor_employment", "dim_unit"):
             assert table in metadata.tables
             with as_role.connect() as conn, pytest.raises(ProgrammingError, match="permission denied"):
                 conn.execute(text(f"SELECT * FROM {table} LIMIT 1"))

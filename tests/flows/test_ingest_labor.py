@@ -55,7 +55,7 @@ def test_rejected_whole_then_accepted_on_rerun_with_a_higher_ratio(prefect_api, 
     assert state.is_failed() and "rejected" in state.message
     with warehouse.connect() as conn:
         assert conn.execute(text("SELECT status, n_errors FROM fct_submission")).all() == [("rejected", 2)]
-        assert conn.execute(text("SELECT count(*) FROM fct_labor_person_month")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM restricted_labor_person")).scalar_one() == 0
     report = _artifact(state.state_details.flow_run_id, "labor-invalid-rows")
     assert "id_checksum" in report and "********" in report
     assert not [i for i in people["公民身份号码"] if i in report or i[:14] in report]

@@ -31,7 +31,7 @@ def test_bad_labor_files_refused_kept_and_harmless(cfg, prefect_api, fupin_home:
         assert reason in state.message and "Traceback" not in state.message, (name, state.message)
         sha = sha256_of(path.read_bytes())
         assert (fupin_home / "archive" / sha[:2] / f"{sha}{path.suffix}").read_bytes() == path.read_bytes()
-        assert count(home_engine, "restricted_labor_person") == count(home_engine, "fct_labor_person_month") == 0
+        assert count(home_engine, "restricted_labor_person") == count(home_engine, "fct_labor_employment") == 0
     good = bad_files.demo_labor.write_csv(
         bad_files.demo_labor.generate_labor(cfg, by_district={cfg.districts[0].name: 30}, by_paired_county={}),
         tmp_path / "good.csv")

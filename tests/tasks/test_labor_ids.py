@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks.labor_ids import check_char, id_valid, mask_ids, person_keys
+from tasks.labor_ids import check_char, hmac_sha256, id_valid, mask_ids, person_keys
 
 TODAY = dt.date(2026, 1, 1)
 DIGITS = "0123456789"
@@ -63,9 +63,16 @@ def test_impossible_and_future_birth_dates_fail() -> None:
 def test_person_key_is_hmac_sha256_of_the_upper_cased_number_and_depends_on_the_key() -> None:
     ids = pd.Series(["11010519491231002x", "110105194912310037"])
     keys = person_keys(ids, b"k1")
-    assert keys[0] == hmac.new(b"k1", b"11010519491231002X", hashlib.sha256).hexdigest()
+    assert keys[0] == hmac.new(b"k1", b"11010519491231002X", hashlib.sha256).digest()
+    assert len(keys[0]) == 32 and keys[0] != keys[1]
     assert keys[0] != person_keys(ids, b"k2")[0]
-    assert "1949" not in "".join(keys)
+    assert b"1949" not in b"".join(keys)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=0, max_size=200), st.binary(min_size=0, max_size=100))
+def test_hmac_with_hashed_pads_agrees_with_the_standard_library(key: bytes, message: bytes) -> None:
+    assert hmac_sha256(key)(message) == hmac.new(key, message, hashlib.sha256).digest()
 
 
 def test_mask_keeps_only_the_first_six_and_last_four() -> None:

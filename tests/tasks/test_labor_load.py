@@ -39,7 +39,7 @@ def test_scaled_attachment1_with_noise_comes_back_exactly_on_both_databases(engi
     hebei = attachment1_by_origin(engine, "2020-07", ["河北省"])
     assert {(r.city, r.county): r.persons for r in hebei.itertuples()} == \
         {(c, k): n for (p, c, k), n in by_county.items() if p == "河北省"}
-    insured = rows(engine, "SELECT count(*) FROM fct_labor_person_month WHERE is_insured = :t", t=True)[0][0]
+    insured = rows(engine, "SELECT count(*) FROM restricted_labor_person WHERE is_insured = :t", t=True)[0][0]
     assert insured == sum(by_district.values()) + sum(n for (p, _, _), n in by_county.items() if p == "河北省")
     new_origins = rows(engine, "SELECT count(*) FROM dim_origin WHERE is_paired = :f", f=False)[0][0]
     assert new_origins >= 10   # counties outside the paired list were added in the same transaction
@@ -66,12 +66,14 @@ def test_no_raw_identity_number_or_name_outside_the_restricted_table(sqlite_engi
     check, _ = ingest(sqlite_engine, cfg, write_csv(people, tmp_path / "p.csv"), "2020-07")
     assert check.n_invalid_rows == 2
     # record the excluded rows as an accepted re-run would
-    secrets = set(people["公民身份号码"]) | set(people["姓名"])
+    numbers = set(people["公民身份号码"])
+    secrets = numbers | set(people["姓名"])
     with sqlite_engine.connect() as conn:
-        for table in ("fct_labor_person_month", "fct_labor_employment", "fct_validation_issue", "fct_submission",
-                      "fct_labor_invalid_row", "v_labor_by_district", "v_labor_by_origin"):
+        for table in ("fct_labor_employment", "fct_validation_issue", "fct_submission", "fct_labor_invalid_row",
+                      "v_labor_by_district", "v_labor_by_origin", "v_labor_retention", "restricted_labor_person"):
             dump = " ".join(str(v) for r in conn.execute(text(f"SELECT * FROM {table}")).all() for v in r)
-            assert not [s for s in secrets if s in dump], table
+            kept_out = numbers if table.startswith("restricted_") else secrets
+            assert not [s for s in kept_out if s in dump], table
         masked = [r[0] for r in conn.execute(text("SELECT id_masked FROM restricted_labor_person")).all()]
     assert all(len(m) == 18 and m[6:14] == "********" for m in masked)
     assert rows(sqlite_engine, "SELECT count(*) FROM fct_labor_invalid_row")[0][0] == 2

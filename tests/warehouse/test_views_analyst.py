@@ -116,8 +116,9 @@ def test_retention_counts_kept_gone_and_new_people(loaded: Engine) -> None:
         by_month.setdefault(r["month"], []).append(r)
     assert set(by_month) == set(PLAN.months)
     assert all(r["kept"] is None for r in by_month["2020-07"])
-    people = rows(loaded, "SELECT d.district, m.month, p.person_key FROM fct_labor_person_month p "
-                  "JOIN dim_district d ON d.district_key = p.district_key JOIN dim_month m ON m.month_key = p.month_key "
+    people = rows(loaded, "SELECT d.district, m.month, p.person_key FROM restricted_labor_person p "
+                  "JOIN dim_district d ON d.district_key = p.district_key "
+                  "JOIN fct_submission s ON s.submission_id = p.submission_id JOIN dim_month m ON m.month_key = s.month_key "
                   "WHERE p.is_insured = TRUE")
     sets: dict[tuple[str, str], set[str]] = {}
     for p in people:

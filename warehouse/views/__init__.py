@@ -12,13 +12,18 @@ from config import Config
 
 @dataclass(frozen=True)
 class View:
-    """One analyst view: its name, grain, column docs and the SELECT behind it."""
+    """One analyst view: its name, grain, column docs and the SELECT behind it.
+
+    counts_restricted: the view reads a restricted_ table only to count people, and no output column comes from it
+    (warehouse.access checks the second half); analysts may then read it.
+    """
 
     name: str
     grain: str
     columns: dict[str, str]
     build: Callable[[Config], Select]
     depends_on: tuple[str, ...] = field(default=())
+    counts_restricted: bool = False
 
 
 REGISTRY: list[View] = []

@@ -8,8 +8,8 @@ from config import Config
 from warehouse.schema import dim_district, dim_form, dim_indicator, dim_month, dim_origin, dim_region, dim_unit
 from warehouse.schema import fct_indicator_value as fv
 from warehouse.schema import fct_labor_employment as emp
-from warehouse.schema import fct_labor_person_month as lpm
 from warehouse.schema import fct_submission as sub
+from warehouse.schema import restricted_labor_person as rlp
 from warehouse.views import View, register
 
 REPORT = "report"
@@ -145,7 +145,8 @@ def _previous_key(month):
 
 def _retention(cfg: Config) -> Select:
     # Counted per month and district by correlated subqueries, so a filter on month or district limits the work
-    # to those files; people are matched through the previous file's key (submission_id, person_key).
+    # to those files; the restricted key (submission_id, district_key, person_key) makes each count a range scan
+    # and each match one lookup. Only counts leave this view: names and keys stay in the restricted table.
     cur, prev = sub.alias("cur"), sub.alias("prev")
     months = (
         select(dim_month.c.month, cur.c.submission_id.label("sid"), prev.c.submission_id.label("prev_sid"))
@@ -154,7 +155,7 @@ def _retention(cfg: Config) -> Select:
                               prev.c.is_current == true()))
         .subquery("lm")
     )
-    now, before = lpm.alias("now_p"), lpm.alias("before_p")
+    now, before = rlp.alias("now_p"), rlp.alias("before_p")
 
     def insured(people, sid):
         return and_(people.c.submission_id == sid, people.c.district_key == dim_district.c.district_key,
@@ -269,6 +270,7 @@ register(View(
         "new": "insured in the district this month but not the month before",
     },
     build=_retention,
+    counts_restricted=True,
 ))
 
 register(View(

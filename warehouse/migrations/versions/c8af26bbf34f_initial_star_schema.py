@@ -1,13 +1,14 @@
 """initial star schema
 
-Revision ID: 0ce913f9d4a8
+Revision ID: c8af26bbf34f
 Revises: 
-Create Date: 2026-11-28 12:06:36.108135
+Create Date: 2026-11-28 12:50:27.302231
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
-revision = '0ce913f9d4a8'
+
+revision = 'c8af26bbf34f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -67,6 +68,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('region_key', name=op.f('pk_dim_region')),
     sa.UniqueConstraint('region', name=op.f('uq_dim_region_region')),
     comment='Grain: one row per report column: 合计 and each supported region.'
+    )
+    op.create_table('restricted_labor_person',
+    sa.Column('submission_id', sa.Integer(), nullable=False, comment='key into fct_submission (not enforced: person-level; the loader takes it from rows of the same transaction)'),
+    sa.Column('district_key', sa.Integer(), nullable=False, comment='key into dim_district (not enforced: person-level; the loader takes it from rows of the same transaction)'),
+    sa.Column('person_key', sa.LargeBinary(length=32), nullable=False, comment='HMAC-SHA256 of the identity number'),
+    sa.Column('origin_key', sa.Integer(), nullable=False, comment='key into dim_origin (not enforced: person-level; the loader takes it from rows of the same transaction)'),
+    sa.Column('is_insured', sa.Boolean(), nullable=False),
+    sa.Column('name', sa.Text(), nullable=False),
+    sa.Column('id_masked', sa.String(length=18), nullable=False, comment='110105********1234'),
+    sa.Column('employer', sa.Text(), nullable=True),
+    sa.Column('insurance_status', sa.String(length=8), nullable=False),
+    sa.Column('source_row', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('submission_id', 'district_key', 'person_key', name=op.f('pk_restricted_labor_person')),
+    comment='Grain: one person per labor submission (the loader keeps one row per identity number). Restricted: names and masked numbers, for the district lists; analysts see only counts, through views.'
     )
     op.create_table('dim_indicator',
     sa.Column('indicator_key', sa.Integer(), nullable=False),
@@ -199,20 +214,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('submission_id', 'source_row', 'column_name', name=op.f('pk_fct_labor_invalid_row')),
     comment='Grain: one failed check of one row of a labor file, recorded when the row is excluded.'
     )
-    op.create_table('fct_labor_person_month',
-    sa.Column('submission_id', sa.Integer(), nullable=False),
-    sa.Column('person_key', sa.String(length=64), nullable=False, comment='HMAC-SHA256 of the identity number'),
-    sa.Column('month_key', sa.Integer(), nullable=False, comment='key into dim_month (not enforced: person-level, loaded from the dimension in the same transaction)'),
-    sa.Column('district_key', sa.Integer(), nullable=False, comment='key into dim_district (not enforced: person-level, loaded from the dimension in the same transaction)'),
-    sa.Column('origin_key', sa.Integer(), nullable=False, comment='key into dim_origin (not enforced: person-level, loaded from the dimension in the same transaction)'),
-    sa.Column('is_insured', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['submission_id'], ['fct_submission.submission_id'], name=op.f('fk_fct_labor_person_month_submission_id_fct_submission'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('submission_id', 'person_key', name=op.f('pk_fct_labor_person_month')),
-    comment='Grain: one pseudonymous person per labor submission; for retention, never shown raw to analysts.'
-    )
-    with op.batch_alter_table('fct_labor_person_month', schema=None) as batch_op:
-        batch_op.create_index('ix_fct_labor_person_month_retention', ['submission_id', 'district_key', 'is_insured', 'person_key'], unique=False)
-
     op.create_table('fct_mail',
     sa.Column('mail_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False, comment='publication, receipt, rejection, labor_list, reminder, alert'),
@@ -252,35 +253,16 @@ def upgrade() -> None:
     with op.batch_alter_table('fct_validation_issue', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fct_validation_issue_submission_id'), ['submission_id'], unique=False)
 
-    op.create_table('restricted_labor_person',
-    sa.Column('submission_id', sa.Integer(), nullable=False),
-    sa.Column('person_key', sa.String(length=64), nullable=False),
-    sa.Column('name', sa.Text(), nullable=False),
-    sa.Column('id_masked', sa.String(length=18), nullable=False, comment='110105********1234'),
-    sa.Column('district_key', sa.Integer(), nullable=False, comment='key into dim_district (not enforced: person-level, loaded from the dimension in the same transaction)'),
-    sa.Column('origin_key', sa.Integer(), nullable=False, comment='key into dim_origin (not enforced: person-level, loaded from the dimension in the same transaction)'),
-    sa.Column('employer', sa.Text(), nullable=True),
-    sa.Column('insurance_status', sa.String(length=8), nullable=False),
-    sa.Column('source_row', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['submission_id'], ['fct_submission.submission_id'], name=op.f('fk_restricted_labor_person_submission_id_fct_submission'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('submission_id', 'person_key', name=op.f('pk_restricted_labor_person')),
-    comment='Grain: one person per labor submission. Restricted: names and masked numbers, for district lists only.'
-    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    op.drop_table('restricted_labor_person')
     with op.batch_alter_table('fct_validation_issue', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_fct_validation_issue_submission_id'))
 
     op.drop_table('fct_validation_issue')
     op.drop_table('fct_mail')
-    with op.batch_alter_table('fct_labor_person_month', schema=None) as batch_op:
-        batch_op.drop_index('ix_fct_labor_person_month_retention')
-
-    op.drop_table('fct_labor_person_month')
     op.drop_table('fct_labor_invalid_row')
     with op.batch_alter_table('fct_labor_employment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_fct_labor_employment_month_key'))
@@ -299,6 +281,7 @@ def downgrade() -> None:
     op.drop_table('fct_publication')
     op.drop_table('dim_unit')
     op.drop_table('dim_indicator')
+    op.drop_table('restricted_labor_person')
     op.drop_table('dim_region')
     op.drop_table('dim_origin')
     op.drop_table('dim_month')
