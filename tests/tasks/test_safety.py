@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import subprocess
 import sys
 import zipfile
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from fupin.demo import bad_files
+from tasks import safety
 from tasks.safety import LABOR_LIMITS, OLE2_MAGIC, REPORT_LIMITS, Limits, UnsafeFileError, check_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,3 +127,72 @@ def test_gigabyte_bomb_refused_fast_and_small(made, name: str) -> None:
     assert probe["rule"] in {"uncompressed_size", "size_mismatch"}
     assert probe["seconds"] < 5.0
     assert probe["peak_mb"] < 300
+
+
+def _small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """~512-byte blocks inflated 64 bytes at a time, so that tags and references fall across many block edges."""
+    monkeypatch.setattr(safety, "_CHUNK", 512)
+    monkeypatch.setattr(safety, "_STEP", 64)
+
+
+def _limits(rows: int = 1_048_576, cols: int = 200, cells: int = 20_000_000) -> Limits:
+    """Labor-sized limits without the compression-ratio check, which 512-byte blocks would otherwise trip."""
+    return Limits(1 << 24, 10, 1 << 24, 1 << 24, 1e9, rows, cols, cells)
+
+
+def test_rows_and_cells_across_block_edges_are_counted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    _small_blocks(monkeypatch)
+    row = (b'<row r="%d" spans="1:5"><c r="A%d"/><c r="B%d" t="n"><v>1</v></c><c><v>2</v></c><c/>'
+           b'<c\n r="E%d" t="inlineStr"><is><r><rPr><color rgb="FFFF0000"/></rPr><t>x</t></r></is></c></row>')
+    rows = b"".join(row % (i, i, i, i) for i in range(1, 41)) + b"<row/>"
+    for shift in range(64):
+        sheet = (b'<worksheet><cols><col min="1" max="5"/></cols><sheetData>' + b" " * shift + rows
+                 + b'</sheetData><conditionalFormatting sqref="A1"><cfRule type="expression"/></conditionalFormatting>'
+                 b'<rowBreaks count="1"><brk id="3"/></rowBreaks></worksheet>')
+        data = _sheet_zip(sheet)
+        check_file(data, ".xlsx", _limits(41, 200, 200))
+        assert _rule(data, limits=_limits(40, 200, 200)) == "too_many_rows", shift
+        assert _rule(data, limits=_limits(41, 200, 199)) == "too_many_cells", shift
+
+
+# XFD1048577 breaks both limits; a block ending just after "XFD1" shows the column first.
+@pytest.mark.parametrize(("ref", "rules"), [(b'<c r="XFD1"/>', {"too_many_columns"}), (b'<c r="GS9"/>', {"too_many_columns"}),
+                                            (b'<c r="A1048577"/>', {"too_many_rows"}),
+                                            (b'<row r="1048577"/>', {"too_many_rows"}),
+                                            (b'<c r="XFD1048577"/>', {"too_many_rows", "too_many_columns"})])
+def test_a_far_reference_is_refused_wherever_the_blocks_fall(monkeypatch: pytest.MonkeyPatch, ref: bytes,
+                                                             rules: set[str]) -> None:
+    _small_blocks(monkeypatch)
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c><c r="Z%d"/></row>' % (i, i, i) for i in range(999_980, 10**6))
+    head, tail = b"<worksheet><sheetData>", b"</sheetData></worksheet>"
+    check_file(_sheet_zip(head + rows + b'<c r="GR1048576"/>' + tail), ".xlsx", _limits())
+    for shift in range(64):
+        head = b"<worksheet><sheetData>" + b" " * shift
+        for sheet in (head + ref + rows + tail, head + rows[:600] + ref + rows[600:] + tail, head + rows + ref + tail,
+                      head + rows + ref, head + rows + ref + b" " * (shift * 5)):
+            assert _rule(_sheet_zip(sheet), limits=_limits()) in rules, (shift, sheet[-40:])
+
+
+def test_the_last_bytes_of_a_sheet_are_read_however_inflating_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A call that fills its output cap can hold back the end of a long match with all input taken; here that end
+    # completes a far reference.
+    _small_blocks(monkeypatch)
+    rng = random.Random(8)
+    for _ in range(300):
+        nines = b"9" * rng.randrange(8, 200) + b'"/>'
+        runs = b"".join(bytes([rng.randrange(97, 101)]) * rng.randrange(1, 600) for _ in range(rng.randrange(6)))
+        sheet = b"<worksheet><sheetData><v>x" + nines + b"</v>" + runs + b'<c r="A' + nines
+        assert _rule(_sheet_zip(sheet), limits=_limits()) == "too_many_rows", sheet[:60]
+
+
+def test_a_far_reference_inside_a_big_sheet_is_refused() -> None:
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c><c r="J%d" t="s"><v>2</v></c></row>' % (i, i, i)
+                    for i in range(100_000, 130_000))
+    head, tail = b'<worksheet><sheetData>', b"</sheetData></worksheet>"
+    assert len(rows) > 2 << 20
+    check_file(_sheet_zip(head + rows + tail), ".xlsx", LABOR_LIMITS)
+    middle = rows.index(b"<row", len(rows) // 2)
+    for ref, rule in [(b'<row r="2000000"/>', "too_many_rows"), (b'<c r="B1048577"/>', "too_many_rows"),
+                      (b'<c r="ZZ7"/>', "too_many_columns")]:
+        sheet = head + rows[:middle] + ref + rows[middle:] + tail
+        assert _rule(_sheet_zip(sheet), limits=LABOR_LIMITS) == rule, ref
