@@ -12,8 +12,15 @@ from fupin.runtime import load_runtime
 from fupin.settings import Settings, SettingsError
 from tasks.archive import archive_file
 from tasks.labor_lists import write_district_lists
-from tasks.labor_load import FileFacts, LoadResult, load_labor, record_rejection, require_warehouse
-from tasks.labor_read import read_labor
+from tasks.labor_load import (
+    FileFacts,
+    LoadResult,
+    load_labor,
+    record_rejection,
+    record_unreadable,
+    require_warehouse,
+)
+from tasks.labor_read import LaborFileError, read_labor
 from tasks.labor_report import invalid_rows_markdown, labor_artifact, totals_markdown
 from tasks.labor_totals import attachment1_by_district
 from tasks.labor_validate import validate_labor
@@ -65,7 +72,12 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
     sha = archived.name.split(".")[0]
     facts = FileFacts(sha, source.name, str(archived.relative_to(rt.settings.paths.home)), received, month,
                       str(flow_run.get_id() or "") or None)
-    check = validate_labor(read_labor(archived, rt.config), rt.config)
+    try:
+        frame = read_labor(archived, rt.config)
+    except LaborFileError as exc:
+        record_unreadable(rt.engine, rt.config, facts, str(exc), exc.rule)
+        raise
+    check = validate_labor(frame, rt.config)
     log.info("%s: %d rows, %d invalid (%.4f%%), %d repeated numbers", source.name, check.n_rows,
              check.n_invalid_rows, 100 * check.invalid_ratio, len(check.duplicates))
     report = invalid_rows_markdown(check, max_invalid_ratio, source.name)

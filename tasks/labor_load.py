@@ -32,6 +32,8 @@ from warehouse.schema import (
 from warehouse.seed import ensure_months
 
 KIND = "labor"
+ISSUE_COLUMNS = ["submission_id", "severity", "rule", "sheet", "cell", "row_no", "value", "message_zh", "message_en",
+                 "is_open"]
 ISSUE_CAP = 1000  # a wholly wrong file would otherwise write one issue per row; the artifact lists them all
 
 
@@ -100,8 +102,7 @@ def _issues(conn: Connection, sid: int, check: LaborCheck, severity_errors: str)
               f"第{r.source_row}行 公民身份号码重复，只计一次（{r.value_masked}）",
               f"row {r.source_row}: repeated identity number, counted once ({r.value_masked})", True)
              for r in check.duplicates.head(ISSUE_CAP).itertuples()]
-    bulk_insert(conn, fct_validation_issue, rows, ["submission_id", "severity", "rule", "sheet", "cell", "row_no",
-                                                  "value", "message_zh", "message_en", "is_open"])
+    bulk_insert(conn, fct_validation_issue, rows, ISSUE_COLUMNS)
 
 
 @task(name="record-rejected-labor-file", cache_policy=NO_CACHE, **transient_retries())
@@ -115,6 +116,21 @@ def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: Labor
                                                 "n_errors": check.n_invalid_rows, "n_warnings": len(check.duplicates),
                                                 "n_rows": check.n_rows, "message": reason})
         _issues(conn, sid, check, "error")
+        return sid
+
+
+@task(name="record-unreadable-labor-file", cache_policy=NO_CACHE, **transient_retries())
+def record_unreadable(engine: Engine, cfg: Config, facts: FileFacts, reason: str, rule: str) -> int:
+    """Record a file that could not be read at all as rejected, its reason the one error; an accepted twin stays."""
+    with engine.begin() as conn:
+        existing, status, values = _submission(conn, cfg, facts)
+        if status == "accepted":
+            return existing
+        sid = _save_submission(conn, existing, {**values, "status": "rejected", "version": None, "is_current": False,
+                                                "n_errors": 1, "n_warnings": 0, "n_rows": 0, "message": reason})
+        # The reason is already bilingual ("中文 / English"), as every refusal of a file is.
+        bulk_insert(conn, fct_validation_issue, [(sid, "error", rule[:40], None, None, None, None, reason, reason, True)],
+                    ISSUE_COLUMNS)
         return sid
 
 

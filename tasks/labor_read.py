@@ -20,7 +20,11 @@ ENCODINGS = ("utf-8-sig", "gb18030")
 
 
 class LaborFileError(FupinError):
-    """The file cannot be read as a labor export: the message says what is missing."""
+    """The file cannot be read as a labor export: the message says what is missing, `rule` names the check."""
+
+    def __init__(self, message: str, rule: str = "unreadable_file") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 def header_map(cfg: Config) -> dict[str, str]:
@@ -38,7 +42,8 @@ def find_header(rows: list[list[object]], cfg: Config) -> int | None:
             names = [aliases.get(normalize_text(v)) for v in row if v is not None and str(v).strip()]
             repeated = sorted({cfg.labor.columns[n][0] for n in names if n and names.count(n) > 1})
             if repeated:  # two columns claiming to be the same field: which one is right cannot be guessed
-                raise LaborFileError(f"表头列重复：{'、'.join(repeated)} / header column repeated: {', '.join(repeated)}")
+                raise LaborFileError(f"表头列重复：{'、'.join(repeated)} / header column repeated: {', '.join(repeated)}",
+                                     rule="header_repeated")
             return i
     return None
 
@@ -71,7 +76,8 @@ def read_xlsx(path: Path, cfg: Config) -> pd.DataFrame:
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as exc:
-        raise LaborFileError(f"{path.name}: 不是可读取的 xlsx 文件 / not a readable xlsx file ({exc})") from exc
+        raise LaborFileError(f"{path.name}: 不是可读取的 xlsx 文件 / not a readable xlsx file ({exc})",
+                             rule="not_a_workbook") from exc
     sheets = sorted(reader.sheet_names, key=lambda n: n.startswith("_"))
     scanned: list[list[object]] = []
     for name in sheets:
@@ -86,7 +92,7 @@ def read_xlsx(path: Path, cfg: Config) -> pd.DataFrame:
             data = grid.iloc[h + 1:]
             data.columns = [f"_{i}" if v is None else str(v) for i, v in enumerate(rows[h])]
             return _canonical(data, cfg, first_row=h + 2)
-    raise LaborFileError(_missing_message(scanned, cfg, path.name))
+    raise LaborFileError(_missing_message(scanned, cfg, path.name), rule="header_missing")
 
 
 def decode(raw: bytes, name: str) -> tuple[str, str]:
@@ -96,7 +102,8 @@ def decode(raw: bytes, name: str) -> tuple[str, str]:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise LaborFileError(f"{name}: 无法识别编码（应为 UTF-8 或 GBK）/ encoding is neither UTF-8 nor GB18030")
+    raise LaborFileError(f"{name}: 无法识别编码（应为 UTF-8 或 GBK）/ encoding is neither UTF-8 nor GB18030",
+                         rule="encoding")
 
 
 def read_csv(path: Path, cfg: Config) -> pd.DataFrame:
@@ -106,7 +113,7 @@ def read_csv(path: Path, cfg: Config) -> pd.DataFrame:
     head = list(csv.reader(io.StringIO("\n".join(text[:200_000].splitlines()[:HEADER_SCAN_ROWS]))))
     h = find_header(head, cfg)
     if h is None:
-        raise LaborFileError(_missing_message(head, cfg, path.name))
+        raise LaborFileError(_missing_message(head, cfg, path.name), rule="header_missing")
     # The parser wants UTF-8 bytes without a BOM; re-encoding GB18030 text costs far less than a str-based parse.
     body = raw.removeprefix(codecs.BOM_UTF8) if encoding == "utf-8-sig" else text.encode("utf-8")
     data = pd.read_csv(io.BytesIO(body), skiprows=h, dtype=str, keep_default_na=False, engine="pyarrow")
@@ -121,9 +128,9 @@ def read_labor(path: Path, cfg: Config) -> pd.DataFrame:
     try:
         check_file(path.read_bytes(), suffix, LABOR_LIMITS)
     except UnsafeFileError as exc:
-        raise LaborFileError(f"{path.name}: {exc}") from exc
+        raise LaborFileError(f"{path.name}: {exc}", rule=exc.rule) from exc
     if suffix in {".xlsx", ".xlsm"}:
         return read_xlsx(path, cfg)
     if suffix in {".csv", ".txt"}:
         return read_csv(path, cfg)
-    raise LaborFileError(f"{path.name}: 只接受 .xlsx 或 .csv / only .xlsx or .csv is accepted")
+    raise LaborFileError(f"{path.name}: 只接受 .xlsx 或 .csv / only .xlsx or .csv is accepted", rule="file_type")

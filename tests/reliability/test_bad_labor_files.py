@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from fupin.demo import bad_files
 from tasks.archive import sha256_of
@@ -32,6 +32,12 @@ def test_bad_labor_files_refused_kept_and_harmless(cfg, prefect_api, fupin_home:
         sha = sha256_of(path.read_bytes())
         assert (fupin_home / "archive" / sha[:2] / f"{sha}{path.suffix}").read_bytes() == path.read_bytes()
         assert count(home_engine, "restricted_labor_person") == count(home_engine, "fct_labor_employment") == 0
+        with home_engine.connect() as conn:
+            status, message, n_errors = conn.execute(text(
+                "SELECT status, message, n_errors FROM fct_submission WHERE sha256 = :s"), {"s": sha}).one()
+            issues = conn.execute(text("SELECT count(*) FROM fct_validation_issue i JOIN fct_submission s "
+                                       "ON s.submission_id = i.submission_id WHERE s.sha256 = :s"), {"s": sha}).scalar()
+        assert status == "rejected" and reason in message and n_errors >= 1 and issues >= 1, name
     good = bad_files.demo_labor.write_csv(
         bad_files.demo_labor.generate_labor(cfg, by_district={cfg.districts[0].name: 30}, by_paired_county={}),
         tmp_path / "good.csv")
