@@ -105,33 +105,35 @@ def _issues(conn: Connection, sid: int, check: LaborCheck, severity_errors: str)
     bulk_insert(conn, fct_validation_issue, rows, ISSUE_COLUMNS)
 
 
+def _reject(conn: Connection, cfg: Config, facts: FileFacts, reason: str, n_errors: int, n_warnings: int,
+            n_rows: int) -> int | None:
+    """Mark the file's submission rejected and return its id; None when an accepted twin must stay as it is."""
+    existing, status, values = _submission(conn, cfg, facts)
+    if status == "accepted":
+        return None
+    return _save_submission(conn, existing, {**values, "status": "rejected", "version": None, "is_current": False,
+                                             "n_errors": n_errors, "n_warnings": n_warnings, "n_rows": n_rows,
+                                             "message": reason})
+
+
 @task(name="record-rejected-labor-file", cache_policy=NO_CACHE, **transient_retries())
-def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, reason: str) -> int:
+def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, reason: str) -> None:
     """Record the file as rejected (no facts) with its located errors; an accepted twin is left untouched."""
     with engine.begin() as conn:
-        existing, status, values = _submission(conn, cfg, facts)
-        if status == "accepted":
-            return existing
-        sid = _save_submission(conn, existing, {**values, "status": "rejected", "version": None, "is_current": False,
-                                                "n_errors": check.n_invalid_rows, "n_warnings": len(check.duplicates),
-                                                "n_rows": check.n_rows, "message": reason})
-        _issues(conn, sid, check, "error")
-        return sid
+        sid = _reject(conn, cfg, facts, reason, check.n_invalid_rows, len(check.duplicates), check.n_rows)
+        if sid is not None:
+            _issues(conn, sid, check, "error")
 
 
 @task(name="record-unreadable-labor-file", cache_policy=NO_CACHE, **transient_retries())
-def record_unreadable(engine: Engine, cfg: Config, facts: FileFacts, reason: str, rule: str) -> int:
+def record_unreadable(engine: Engine, cfg: Config, facts: FileFacts, reason: str, rule: str) -> None:
     """Record a file that could not be read at all as rejected, its reason the one error; an accepted twin stays."""
     with engine.begin() as conn:
-        existing, status, values = _submission(conn, cfg, facts)
-        if status == "accepted":
-            return existing
-        sid = _save_submission(conn, existing, {**values, "status": "rejected", "version": None, "is_current": False,
-                                                "n_errors": 1, "n_warnings": 0, "n_rows": 0, "message": reason})
-        # The reason is already bilingual ("中文 / English"), as every refusal of a file is.
-        bulk_insert(conn, fct_validation_issue, [(sid, "error", rule[:40], None, None, None, None, reason, reason, True)],
-                    ISSUE_COLUMNS)
-        return sid
+        sid = _reject(conn, cfg, facts, reason, n_errors=1, n_warnings=0, n_rows=0)
+        if sid is not None:
+            # The reason is already bilingual ("中文 / English"), as every refusal of a file is.
+            bulk_insert(conn, fct_validation_issue,
+                        [(sid, "error", rule[:40], None, None, None, None, reason, reason, True)], ISSUE_COLUMNS)
 
 
 def _origin_keys(conn: Connection, cfg: Config, valid: pd.DataFrame) -> pd.Series:
