@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 from pathlib import Path
 
 import fastexcel
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -64,35 +68,41 @@ def _canonical(frame: pd.DataFrame, cfg: Config, first_row: int) -> pd.DataFrame
         name = aliases.get(normalize_text(col))
         if name and name not in rename.values():
             rename[col] = name
-    out = frame[list(rename)].rename(columns=rename)[list(cfg.labor.columns)]
-    out = out.astype("string").apply(lambda s: s.str.strip()).fillna("")
-    out.insert(0, "source_row", range(first_row, first_row + len(out)))
-    blank = (out[list(cfg.labor.columns)] == "").all(axis=1)
-    return out.loc[~blank].reset_index(drop=True)
+    picked = frame[list(rename)].rename(columns=rename)
+    # In Arrow, column by column: trimming (full-width spaces too) and the blank-row test never leave C++.
+    text = {name: pc.utf8_trim_whitespace(pc.fill_null(pa.array(picked[name], type=pa.large_string(),
+                                                                from_pandas=True), ""))
+            for name in cfg.labor.columns}
+    blank = functools.reduce(pc.and_, (pc.equal(arr, "") for arr in text.values()))
+    keep = pc.invert(blank)
+    rows = pc.filter(pa.array(np.arange(first_row, first_row + len(picked), dtype=np.int64)), keep)
+    out = {"source_row": rows.to_numpy()} | {
+        name: pd.Series(pc.filter(arr, keep), dtype=pd.StringDtype("pyarrow")) for name, arr in text.items()}
+    return pd.DataFrame(out)
 
 
-def read_xlsx(path: Path, cfg: Config) -> pd.DataFrame:
+def read_xlsx(data: bytes, name: str, cfg: Config) -> pd.DataFrame:
     """The first sheet (visible first) whose top rows hold the header; calamine via fastexcel, all text."""
     try:
-        reader = fastexcel.read_excel(str(path))
+        reader = fastexcel.read_excel(data)
     except Exception as exc:
-        raise LaborFileError(f"{path.name}: 不是可读取的 xlsx 文件 / not a readable xlsx file ({exc})",
+        raise LaborFileError(f"{name}: 不是可读取的 xlsx 文件 / not a readable xlsx file ({exc})",
                              rule="not_a_workbook") from exc
     sheets = sorted(reader.sheet_names, key=lambda n: n.startswith("_"))
     scanned: list[list[object]] = []
-    for name in sheets:
+    for sheet in sheets:
         # One pass per sheet: calamine parses the whole sheet even for a few rows, so read it all once, as text.
-        grid = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string").to_arrow()
+        grid = reader.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="string").to_arrow()
         grid = grid.to_pandas(types_mapper=pd.ArrowDtype)
         top = grid.head(HEADER_SCAN_ROWS).astype(object)
         rows = top.where(top.notna(), None).values.tolist()
         scanned.extend(rows)
         h = find_header(rows, cfg)
         if h is not None:
-            data = grid.iloc[h + 1:]
-            data.columns = [f"_{i}" if v is None else str(v) for i, v in enumerate(rows[h])]
-            return _canonical(data, cfg, first_row=h + 2)
-    raise LaborFileError(_missing_message(scanned, cfg, path.name), rule="header_missing")
+            body = grid.iloc[h + 1:]
+            body.columns = [f"_{i}" if v is None else str(v) for i, v in enumerate(rows[h])]
+            return _canonical(body, cfg, first_row=h + 2)
+    raise LaborFileError(_missing_message(scanned, cfg, name), rule="header_missing")
 
 
 def decode(raw: bytes, name: str) -> tuple[str, str]:
@@ -106,14 +116,13 @@ def decode(raw: bytes, name: str) -> tuple[str, str]:
                          rule="encoding")
 
 
-def read_csv(path: Path, cfg: Config) -> pd.DataFrame:
+def read_csv(raw: bytes, name: str, cfg: Config) -> pd.DataFrame:
     """A CSV export: detect the encoding, skip title rows, parse (Arrow's multithreaded parser) as text."""
-    raw = path.read_bytes()
-    text, encoding = decode(raw, path.name)
+    text, encoding = decode(raw, name)
     head = list(csv.reader(io.StringIO("\n".join(text[:200_000].splitlines()[:HEADER_SCAN_ROWS]))))
     h = find_header(head, cfg)
     if h is None:
-        raise LaborFileError(_missing_message(head, cfg, path.name), rule="header_missing")
+        raise LaborFileError(_missing_message(head, cfg, name), rule="header_missing")
     # The parser wants UTF-8 bytes without a BOM; re-encoding GB18030 text costs far less than a str-based parse.
     body = raw.removeprefix(codecs.BOM_UTF8) if encoding == "utf-8-sig" else text.encode("utf-8")
     data = pd.read_csv(io.BytesIO(body), skiprows=h, dtype=str, keep_default_na=False, engine="pyarrow")
@@ -124,13 +133,13 @@ def read_csv(path: Path, cfg: Config) -> pd.DataFrame:
 @task(name="read-labor-file", cache_policy=NO_CACHE)
 def read_labor(path: Path, cfg: Config) -> pd.DataFrame:
     """source_row plus the configured columns as text, whatever the format and encoding."""
-    suffix = path.suffix.lower()
+    suffix, data = path.suffix.lower(), path.read_bytes()
     try:
-        check_file(path.read_bytes(), suffix, LABOR_LIMITS)
+        check_file(data, suffix, LABOR_LIMITS)
     except UnsafeFileError as exc:
         raise LaborFileError(f"{path.name}: {exc}", rule=exc.rule) from exc
     if suffix in {".xlsx", ".xlsm"}:
-        return read_xlsx(path, cfg)
+        return read_xlsx(data, path.name, cfg)
     if suffix in {".csv", ".txt"}:
-        return read_csv(path, cfg)
+        return read_csv(data, path.name, cfg)
     raise LaborFileError(f"{path.name}: 只接受 .xlsx 或 .csv / only .xlsx or .csv is accepted", rule="file_type")
