@@ -73,7 +73,7 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
     facts = FileFacts(sha, source.name, str(archived.relative_to(rt.settings.paths.home)), received, month,
                       str(flow_run.get_id() or "") or None)
     try:
-        frame = read_labor(archived, rt.config)
+        frame = read_labor(archived, rt.config, source.name)
     except LaborFileError as exc:
         record_unreadable(rt.engine, rt.config, facts, str(exc), exc.rule)
         raise

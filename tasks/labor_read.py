@@ -131,15 +131,15 @@ def read_csv(raw: bytes, name: str, cfg: Config) -> pd.DataFrame:
 
 
 @task(name="read-labor-file", cache_policy=NO_CACHE)
-def read_labor(path: Path, cfg: Config) -> pd.DataFrame:
-    """source_row plus the configured columns as text, whatever the format and encoding."""
-    suffix, data = path.suffix.lower(), path.read_bytes()
+def read_labor(path: Path, cfg: Config, name: str | None = None) -> pd.DataFrame:
+    """source_row plus the configured columns as text, whatever the format and encoding; errors say `name`."""
+    suffix, data, name = path.suffix.lower(), path.read_bytes(), name or path.name
     try:
         check_file(data, suffix, LABOR_LIMITS)
     except UnsafeFileError as exc:
-        raise LaborFileError(f"{path.name}: {exc}", rule=exc.rule) from exc
+        raise LaborFileError(f"{name}: {exc}", rule=exc.rule) from exc
     if suffix in {".xlsx", ".xlsm"}:
-        return read_xlsx(data, path.name, cfg)
+        return read_xlsx(data, name, cfg)
     if suffix in {".csv", ".txt"}:
-        return read_csv(data, path.name, cfg)
-    raise LaborFileError(f"{path.name}: 只接受 .xlsx 或 .csv / only .xlsx or .csv is accepted", rule="file_type")
+        return read_csv(data, name, cfg)
+    raise LaborFileError(f"{name}: 只接受 .xlsx 或 .csv / only .xlsx or .csv is accepted", rule="file_type")

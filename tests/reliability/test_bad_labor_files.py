@@ -29,6 +29,7 @@ def test_bad_labor_files_refused_kept_and_harmless(cfg, prefect_api, fupin_home:
         state = ingest_labor(str(path), bad_files.MONTH, return_state=True)
         assert state.is_failed(), name
         assert reason in state.message and "Traceback" not in state.message, (name, state.message)
+        assert name in state.message or reason == "invalid", "the error names the file as the operator sent it"
         sha = sha256_of(path.read_bytes())
         assert (fupin_home / "archive" / sha[:2] / f"{sha}{path.suffix}").read_bytes() == path.read_bytes()
         assert count(home_engine, "restricted_labor_person") == count(home_engine, "fct_labor_employment") == 0
