@@ -36,7 +36,7 @@ def header_map(cfg: Config) -> dict[str, str]:
     return {normalize_text(alias): name for name, aliases in cfg.labor.columns.items() for alias in aliases}
 
 
-def find_header(rows: list[list[object]], cfg: Config) -> int | None:
+def find_header(rows: list[list[object]], cfg: Config, name: str) -> int | None:
     """Index of the first row holding every configured column's header (by any alias)."""
     aliases = header_map(cfg)
     wanted = set(cfg.labor.columns)
@@ -46,8 +46,8 @@ def find_header(rows: list[list[object]], cfg: Config) -> int | None:
             names = [aliases.get(normalize_text(v)) for v in row if v is not None and str(v).strip()]
             repeated = sorted({cfg.labor.columns[n][0] for n in names if n and names.count(n) > 1})
             if repeated:  # two columns claiming to be the same field: which one is right cannot be guessed
-                raise LaborFileError(f"表头列重复：{'、'.join(repeated)} / header column repeated: {', '.join(repeated)}",
-                                     rule="header_repeated")
+                raise LaborFileError(f"{name}: 表头列重复：{'、'.join(repeated)} / header column repeated: "
+                                     f"{', '.join(repeated)}", rule="header_repeated")
             return i
     return None
 
@@ -97,7 +97,7 @@ def read_xlsx(data: bytes, name: str, cfg: Config) -> pd.DataFrame:
         top = grid.head(HEADER_SCAN_ROWS).astype(object)
         rows = top.where(top.notna(), None).values.tolist()
         scanned.extend(rows)
-        h = find_header(rows, cfg)
+        h = find_header(rows, cfg, name)
         if h is not None:
             body = grid.iloc[h + 1:]
             body.columns = [f"_{i}" if v is None else str(v) for i, v in enumerate(rows[h])]
@@ -120,7 +120,7 @@ def read_csv(raw: bytes, name: str, cfg: Config) -> pd.DataFrame:
     """A CSV export: detect the encoding, skip title rows, parse (Arrow's multithreaded parser) as text."""
     text, encoding = decode(raw, name)
     head = list(csv.reader(io.StringIO("\n".join(text[:200_000].splitlines()[:HEADER_SCAN_ROWS]))))
-    h = find_header(head, cfg)
+    h = find_header(head, cfg, name)
     if h is None:
         raise LaborFileError(_missing_message(head, cfg, name), rule="header_missing")
     # The parser wants UTF-8 bytes without a BOM; re-encoding GB18030 text costs far less than a str-based parse.
