@@ -1,11 +1,13 @@
 """Keep every received file: original bytes by SHA-256 first, and rejected reports in quarantine with their report."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
 import os
 import re
+import socket
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,10 +43,42 @@ def safe_name(name: str, limit: int = 80) -> str:
     return stem + suffix
 
 
+@functools.cache
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32] or "host"
+
+
+def _temp_prefix() -> str:
+    return f".tmp-{_host()}-{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_dead_temps(folder: Path) -> list[Path]:
+    """Remove the temp files of writers on this host that died mid-write (kill -9); they may hold personal data."""
+    removed = []
+    for tmp in folder.glob(f".tmp-{_host()}-*"):
+        pid = tmp.name.removeprefix(f".tmp-{_host()}-").split("-", 1)[0]
+        # Another host's writer (a shared archive) or a live one here is left alone.
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
 def _write_once(path: Path, data: bytes, mode: int) -> None:
     """Write atomically (temp file + rename) so a crash never leaves half a file under the final name."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    sweep_dead_temps(path.parent)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix())
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     os.chmod(tmp, mode)

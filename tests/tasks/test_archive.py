@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from contracts.messages import make_issue
-from tasks.archive import archive_file, quarantine_file, safe_name, sha256_of
+from tasks.archive import _temp_prefix, archive_file, quarantine_file, safe_name, sha256_of, sweep_dead_temps
 
 
 @pytest.mark.parametrize("name, safe", [
@@ -35,3 +37,15 @@ def test_quarantine_of_a_non_workbook_still_gives_the_problem_list(tmp_path: Pat
     assert folder.parent == tmp_path
     assert sorted(p.name for p in folder.iterdir()) == ["evil.txt", "evil_标注.xlsx", "report.json", "report.txt"]
     assert issue.message_en in (folder / "report.txt").read_text()
+
+
+def test_a_dead_writers_temp_copy_is_swept_and_a_live_or_foreign_one_kept(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    host = _temp_prefix().split("-")[1]
+    left = {name: tmp_path / name for name in (f".tmp-{host}-{dead}-abc", f"{_temp_prefix()}def",
+                                               f".tmp-otherhost-{dead}-ghi")}
+    for path in left.values():
+        path.write_bytes(b"half a file")
+    assert sweep_dead_temps(tmp_path) == [left[f".tmp-{host}-{dead}-abc"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(list(left)[1:])
