@@ -70,6 +70,11 @@ class Verdict:
     notes: tuple[str, ...] = ()
 
 
+def _number(digits: bytes) -> int:
+    """A row number as written; past 18 digits it is over every limit anyway (and int() refuses 4,300+ digits)."""
+    return int(digits) if len(digits) <= 18 else 10 ** 18
+
+
 def column_number(letters: bytes | str) -> int:
     text = letters.decode() if isinstance(letters, bytes) else letters
     n = 0
@@ -193,7 +198,7 @@ def _stream_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits) -> None:
         cells += _tags(block, _CELL_TAG, seen, masks)
         # References too near the end for _may_reach_far lie in the last _TAIL bytes, which the regexes always read.
         refs = block if _may_reach_far(block, digits, masks) else block[-_TAIL:]
-        max_row = max([max_row, *map(int, far_row.findall(refs))])
+        max_row = max([max_row, *map(_number, far_row.findall(refs))])
         max_col = max([max_col, *map(column_number, set(_WIDE_REF.findall(refs)))])
         if max(rows, max_row) > limits.max_rows:
             raise _too_many(info.filename, "rows", max(rows, max_row), limits.max_rows)
@@ -301,7 +306,7 @@ def _check_dimension(head: bytes | np.ndarray, member: str, limits: Limits) -> N
     m = _DIMENSION.search(head)
     if not m or not m.group(4):
         return
-    rows, cols = int(m.group(4)), column_number(m.group(3))
+    rows, cols = _number(m.group(4)), column_number(m.group(3))
     if rows > limits.max_rows:
         raise _too_many(member, "rows", rows, limits.max_rows)
     if cols > limits.max_cols:

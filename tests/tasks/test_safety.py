@@ -196,3 +196,11 @@ def test_a_far_reference_inside_a_big_sheet_is_refused() -> None:
                       (b'<c r="ZZ7"/>', "too_many_columns")]:
         sheet = head + rows[:middle] + ref + rows[middle:] + tail
         assert _rule(_sheet_zip(sheet), limits=LABOR_LIMITS) == rule, ref
+
+
+def test_a_row_number_of_thousands_of_digits_is_refused_not_a_crash() -> None:
+    huge = b"9" * 5000
+    sheet = b'<worksheet><sheetData><row r="1"><c r="A' + huge + b'"><v>1</v></c></row></sheetData></worksheet>'
+    assert _rule(_sheet_zip(sheet)) == "too_many_rows"
+    sheet = b'<worksheet><dimension ref="A1:B' + huge + b'"/><sheetData/></worksheet>'
+    assert _rule(_sheet_zip(sheet)) == "too_many_rows"
