@@ -47,6 +47,14 @@ class LaborRecord(pa.DataFrameModel):
         strict = "filter"
 
 
+class LaborPerson(pa.DataFrameModel):
+    """The rows a file keeps: one per identity number and per source row, the grain of restricted_labor_person."""
+
+    source_row: Series[int] = pa.Field(ge=1, unique=True)
+    id_number: Series[str] = pa.Field(unique=True)
+    is_insured: Series[bool]
+
+
 def _member_of(allowed: list[str], name: str) -> pa.Check:
     values = frozenset(allowed)
     return pa.Check(lambda s: s.isin(values), name=name)

@@ -11,7 +11,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from config import Config, normalize_text
-from contracts.labor import labor_schema, located_failures
+from contracts.labor import LaborPerson, labor_schema, located_failures
 from tasks.labor_ids import mask_ids
 
 FAILURE_COLUMNS = ["source_row", "column_name", "rule", "value_masked", "message_zh", "message_en"]
@@ -71,5 +71,6 @@ def validate_labor(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
     dups = dup_rows[["source_row"]].assign(value_masked=mask_ids(dup_rows["id_number"]))
     keep = np.sort(order[~repeated])
     kept = frame.take(keep).assign(is_insured=insured[keep]).reset_index(drop=True)
+    LaborPerson.validate(kept, lazy=True)  # the grain the loader relies on: the database keys by district first
     return LaborCheck(valid=kept, failures=failures[FAILURE_COLUMNS].reset_index(drop=True),
                       duplicates=dups.sort_values("source_row").reset_index(drop=True), n_rows=len(frame))

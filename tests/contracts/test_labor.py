@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 
 from config import Config
+from contracts.labor import LaborPerson
 from fupin.demo.labor import generate_labor
 from tasks.labor_ids import check_char
 from tasks.labor_validate import validate_labor
@@ -57,3 +59,11 @@ def test_a_repeated_number_is_a_warning_and_counted_once_preferring_the_insured_
     kept = check.valid.loc[check.valid["id_number"] == rows.at[0, "id_number"]]
     assert kept["source_row"].tolist() == [100] and kept["is_insured"].tolist() == [True]
     assert check.duplicates["value_masked"].str.contains(r"\*{8}").all()
+
+
+def test_the_kept_rows_hold_each_person_once_and_the_grain_contract_says_so(rows, cfg) -> None:
+    twice = pd.concat([rows, rows.assign(source_row=rows["source_row"] + 100)], ignore_index=True)
+    kept = validate_labor.fn(twice, cfg).valid
+    assert len(LaborPerson.validate(kept, lazy=True)) == len(kept) == len(rows)
+    with pytest.raises(pa.errors.SchemaErrors, match="id_number"):
+        LaborPerson.validate(pd.concat([kept, kept.tail(1).assign(source_row=999)]), lazy=True)
