@@ -8,10 +8,13 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from fupin.errors import FupinError
+from tasks.xml_scan import TAIL, blocks, count_tags, may_reach_far, scratch
+
+if TYPE_CHECKING:
+    import numpy as np
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -26,7 +29,6 @@ _CELL_TAG = b"<c"
 _CHUNK = 1 << 20
 # Inflate in 64 KB steps: malloc reuses buffers this small, while 1 MB ones came back as fresh pages (+50% time).
 _STEP = 1 << 16
-_TAIL = 256
 
 
 class UnsafeFileError(FupinError):
@@ -190,14 +192,14 @@ def _stream_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits) -> None:
     rows = cells = max_row = max_col = 0
     digits = len(str(limits.max_rows))
     far_row = re.compile(rb' r="[A-Z]{0,3}(\d{%d,})"' % digits)
-    masks = np.empty((2, _TAIL + _CHUNK + _STEP), bool)
-    for block, seen in _blocks(_inflate(data, info, min(info.file_size, limits.max_member_bytes))):
+    masks = scratch(_CHUNK, _STEP)
+    for block, seen in blocks(_inflate(data, info, min(info.file_size, limits.max_member_bytes)), _CHUNK, _STEP):
         if not seen:
             _check_dimension(block, info.filename, limits)
-        rows += _tags(block, _ROW_TAG, seen, masks)
-        cells += _tags(block, _CELL_TAG, seen, masks)
-        # References too near the end for _may_reach_far lie in the last _TAIL bytes, which the regexes always read.
-        refs = block if _may_reach_far(block, digits, masks) else block[-_TAIL:]
+        rows += count_tags(block, _ROW_TAG, seen, masks)
+        cells += count_tags(block, _CELL_TAG, seen, masks)
+        # References too near the end for may_reach_far lie in the last TAIL bytes, which the regexes always read.
+        refs = block if may_reach_far(block, digits, masks) else block[-TAIL:]
         max_row = max([max_row, *map(_number, far_row.findall(refs))])
         max_col = max([max_col, *map(column_number, set(_WIDE_REF.findall(refs)))])
         if max(rows, max_row) > limits.max_rows:
@@ -206,58 +208,6 @@ def _stream_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits) -> None:
             raise _too_many(info.filename, "columns", max_col, limits.max_cols)
         if cells > limits.max_cells:
             raise _too_many(info.filename, "cells", cells, limits.max_cells)
-
-
-def _blocks(chunks: Iterator[bytes]) -> Iterator[tuple[np.ndarray, int]]:
-    """`chunks` in ~1 MB blocks, each with how many of its first bytes (the last _TAIL) the block before ended with."""
-    # One buffer for all blocks, as for the masks: each block is read before the next overwrites it.
-    buf = np.empty(_TAIL + _CHUNK + _STEP, np.uint8)
-    seen = end = 0
-    for chunk in chunks:
-        buf[end:end + len(chunk)] = np.frombuffer(chunk, np.uint8)
-        end += len(chunk)
-        if end >= _CHUNK:
-            yield buf[:end], seen
-            buf[:_TAIL] = buf[end - _TAIL:end]
-            seen = end = _TAIL
-    if end > seen:
-        yield buf[:end], seen
-
-
-def _starts(grid: np.ndarray, word: bytes, masks: np.ndarray) -> np.ndarray:
-    """Where `word` starts in `grid`, its last len(word) bytes left out; built in `masks`, as 1 MB temporaries are slow."""
-    span = max(len(grid) - len(word), 0)
-    hits, same = masks[0, :span], masks[1, :span]
-    np.equal(grid[:span], word[0], out=hits)
-    for i in range(1, len(word)):
-        hits &= np.equal(grid[i:i + span], word[i], out=same)
-    return hits
-
-
-def _tags(grid: np.ndarray, name: bytes, seen: int, masks: np.ndarray) -> int:
-    """Start tags `name` in `grid` ending past its first `seen` bytes (the block before counted those)."""
-    hits = _starts(grid, name, masks)
-    # The name must end there (whitespace, "/" or ">" are all <= ">"): <rowBreaks>, <cols>, <color> and <cfRule>
-    # are not rows or cells, while <row/>, <c/> and a tab or newline after the name are.
-    hits &= np.less_equal(grid[len(name):], ord(">"), out=masks[1, :len(hits)])
-    return int(np.count_nonzero(hits[max(seen - len(name), 0):]))
-
-
-def _may_reach_far(grid: np.ndarray, digits: int, masks: np.ndarray) -> bool:
-    """Whether an r="..." might name a column past Z or a row of `digits` digits; the regexes then say exactly."""
-    at = np.flatnonzero(_starts(grid[:max(len(grid) - digits - 1, 0)], b' r="', masks)) + 4
-    if (_byte_in(grid, at, 0, b"AZ") & _byte_in(grid, at, 1, b"AZ")).any():
-        return True
-    # Past that, one letter at most: a far row's digits fill offsets 0 .. digits - 1 or 1 .. digits, so one is at
-    # digits - 1 and another at 0 or `digits`. One letter and digits - 1 digits, the common case, fail this sieve.
-    if digits > 1:
-        at = at[_byte_in(grid, at, digits - 1, b"09") & (_byte_in(grid, at, 0, b"09") | _byte_in(grid, at, digits, b"09"))]
-    return bool((sum(_byte_in(grid, at, i, b"09") for i in range(digits + 1)) >= digits).any())
-
-
-def _byte_in(grid: np.ndarray, at: np.ndarray, offset: int, span: bytes) -> np.ndarray:
-    """Whether the byte `offset` after each of `at` lies in span[0]..span[1] (uint8 wraps below span[0])."""
-    return grid[offset:][at] - span[0] <= span[1] - span[0]
 
 
 def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> Iterator[bytes]:
