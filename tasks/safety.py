@@ -11,7 +11,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 
 from fupin.errors import FupinError
-from tasks.xml_scan import TAIL, blocks, count_tags, may_reach_far, scratch
+from tasks.xml_scan import TAIL, blocks, count_tags, may_reach_far, odd_syntax, scratch
 
 if TYPE_CHECKING:
     import numpy as np
@@ -20,12 +20,17 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="([A-Z]{1,3})?(\d+)?(?::([A-Z]{1,3})(\d+))?"')
+_DIMENSION = re.compile(rb'<(?:[\w.-]+:)?dimension\s+ref\s*=\s*["\']([A-Z]{1,3})?(\d+)?(?::([A-Z]{1,3})(\d+))?["\']')
 # Only references that could break a limit are matched (two- or three-letter columns; rows with as many digits as the
 # limit); limits are far above 26 columns.
 _WIDE_REF = re.compile(rb' r="([A-Z]{2,3})\d')
 _ROW_TAG = b"<row"
 _CELL_TAG = b"<c"
+# Spellings XML allows that the fast scan does not see (single quotes, blanks around "=", a tab or line break before
+# r, a namespace prefix): a block holding any of them is also read with these general patterns, slower but exact.
+_ANY_REF = re.compile(rb'\sr\s*=\s*["\']\s*([A-Z]{0,3})(\d*)')
+_PREFIXED_ROW = re.compile(rb"<[\w.-]+:row[\s/>]")
+_PREFIXED_CELL = re.compile(rb"<[\w.-]+:c[\s/>]")
 _CHUNK = 1 << 20
 # Inflate in 64 KB steps: malloc reuses buffers this small, while 1 MB ones came back as fresh pages (+50% time).
 _STEP = 1 << 16
@@ -202,12 +207,25 @@ def _stream_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits) -> None:
         refs = block if may_reach_far(block, digits, masks) else block[-TAIL:]
         max_row = max([max_row, *map(_number, far_row.findall(refs))])
         max_col = max([max_col, *map(column_number, set(_WIDE_REF.findall(refs)))])
+        if odd_syntax(block):
+            more_rows, more_cells, far, wide = _general_scan(block, seen)
+            rows, cells, max_row, max_col = rows + more_rows, cells + more_cells, max(max_row, far), max(max_col, wide)
         if max(rows, max_row) > limits.max_rows:
             raise _too_many(info.filename, "rows", max(rows, max_row), limits.max_rows)
         if max_col > limits.max_cols:
             raise _too_many(info.filename, "columns", max_col, limits.max_cols)
         if cells > limits.max_cells:
             raise _too_many(info.filename, "cells", cells, limits.max_cells)
+
+
+def _general_scan(block: np.ndarray, seen: int) -> tuple[int, int, int, int]:
+    """Prefixed rows and cells past the first `seen` bytes, and the farthest row and column of any r attribute."""
+    rows = sum(1 for m in _PREFIXED_ROW.finditer(block) if m.end() > seen)
+    cells = sum(1 for m in _PREFIXED_CELL.finditer(block) if m.end() > seen)
+    refs = _ANY_REF.findall(block)
+    far = max((_number(d) for _, d in refs if d), default=0)
+    wide = max((column_number(c) for c, _ in refs if c), default=0)
+    return rows, cells, far, wide
 
 
 def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> Iterator[bytes]:

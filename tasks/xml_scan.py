@@ -63,3 +63,18 @@ def may_reach_far(grid: np.ndarray, digits: int, masks: np.ndarray) -> bool:
 def _byte_in(grid: np.ndarray, at: np.ndarray, offset: int, span: bytes) -> np.ndarray:
     """Whether the byte `offset` after each of `at` lies in span[0]..span[1] (uint8 wraps below span[0])."""
     return grid[offset:][at] - span[0] <= span[1] - span[0]
+
+
+_BLANKS = np.frombuffer(b" \t\r\n", np.uint8)
+
+
+def odd_syntax(grid: np.ndarray) -> bool:
+    """Whether any attribute or tag is spelt other than ` r="`, `name="` and an unprefixed tag, as Excel writes."""
+    eq = np.flatnonzero(grid[2:-1] == ord("=")) + 2
+    if np.isin(grid[eq - 1], _BLANKS).any():
+        return True
+    r_eq = eq[grid[eq - 1] == ord("r")]
+    if ((grid[r_eq - 2] != ord(" ")) | (grid[r_eq + 1] != ord('"'))).any():
+        return True
+    colon = np.flatnonzero(grid[:-1] == ord(":"))
+    return bool(np.isin(grid[colon + 1], np.frombuffer(b"cr", np.uint8)).any())

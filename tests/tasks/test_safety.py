@@ -204,3 +204,31 @@ def test_a_row_number_of_thousands_of_digits_is_refused_not_a_crash() -> None:
     assert _rule(_sheet_zip(sheet)) == "too_many_rows"
     sheet = b'<worksheet><dimension ref="A1:B' + huge + b'"/><sheetData/></worksheet>'
     assert _rule(_sheet_zip(sheet)) == "too_many_rows"
+
+
+@pytest.mark.parametrize("ref", [b"<c r='XFD1'/>", b"<c r='A1048577'/>", b'<c r = "A1048577"/>', b'<c\tr="A1048577"/>',
+                                 b'<c\nr="ZZ1"/>', b'<c r=\n"A1048577"/>', b'<x:c r="A1048577"/>',
+                                 b"<row r='1048577'/>"])
+def test_a_far_reference_in_any_spelling_xml_allows_is_refused(monkeypatch: pytest.MonkeyPatch, ref: bytes) -> None:
+    _small_blocks(monkeypatch)
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (i, i) for i in range(1, 60))
+    for shift in range(0, 64, 5):
+        sheet = b"<worksheet><sheetData>" + b" " * shift + rows[:700] + ref + rows[700:] + b"</sheetData></worksheet>"
+        assert _rule(_sheet_zip(sheet), limits=_limits()) in {"too_many_rows", "too_many_columns"}, (shift, ref)
+
+
+def test_prefixed_rows_and_cells_are_counted_once_across_block_edges(monkeypatch: pytest.MonkeyPatch) -> None:
+    _small_blocks(monkeypatch)
+    rows = b"".join(b'<x:row r="%d"><x:c r="A%d"><x:v>1</x:v></x:c><x:c r="B%d"/></x:row>' % (i, i, i)
+                    for i in range(1, 41))
+    for shift in range(64):
+        sheet = (b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+                 + b" " * shift + rows + b"</x:sheetData></x:worksheet>")
+        data = _sheet_zip(sheet)
+        check_file(data, ".xlsx", _limits(40, 200, 80))
+        assert _rule(data, limits=_limits(40, 200, 79)) == "too_many_cells", shift
+
+
+def test_a_single_quoted_dimension_is_read() -> None:
+    sheet = b"<worksheet><dimension ref='A1:C2000000'/><sheetData/></worksheet>"
+    assert _rule(_sheet_zip(sheet), limits=LABOR_LIMITS) == "too_many_rows"
