@@ -196,7 +196,8 @@ def _stream_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits) -> None:
     """Inflate one sheet with a hard byte cap, checking <dimension>, rows, cells and the farthest cell in 1 MB blocks."""
     rows = cells = max_row = max_col = 0
     digits = len(str(limits.max_rows))
-    far_row = re.compile(rb' r="[A-Z]{0,3}(\d{%d,})"' % digits)
+    # No closing quote: a reference cut at a block's end still shows a lower bound, so an overlong one is not missed.
+    far_row = re.compile(rb' r="[A-Z]{0,3}(\d{%d,})' % digits)
     masks = scratch(_CHUNK, _STEP)
     for block, seen in blocks(_inflate(data, info, min(info.file_size, limits.max_member_bytes)), _CHUNK, _STEP):
         if not seen:

@@ -232,3 +232,12 @@ def test_prefixed_rows_and_cells_are_counted_once_across_block_edges(monkeypatch
 def test_a_single_quoted_dimension_is_read() -> None:
     sheet = b"<worksheet><dimension ref='A1:C2000000'/><sheetData/></worksheet>"
     assert _rule(_sheet_zip(sheet), limits=LABOR_LIMITS) == "too_many_rows"
+
+
+def test_an_overlong_reference_across_a_block_edge_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    _small_blocks(monkeypatch)
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (i, i) for i in range(1, 60))
+    for shift in range(0, 700, 23):
+        ref = b'<c r="A' + b"1" * 400 + b'"/>'
+        sheet = b"<worksheet><sheetData>" + b" " * shift + rows[:300] + ref + rows[300:] + b"</sheetData></worksheet>"
+        assert _rule(_sheet_zip(sheet), limits=_limits()) == "too_many_rows", shift
