@@ -10,3 +10,10 @@ class FupinError(Exception):
 
 class UsageError(FupinError):
     exit_code = 2
+
+
+def unreadable_warehouse(exc: Exception) -> FupinError:
+    """The one-line error for a warehouse that is missing, unreachable or not initialised (exc: a DBAPIError)."""
+    cause = getattr(exc, "orig", None) or exc
+    return FupinError(f"cannot read the warehouse ({type(cause).__name__}): run `fupin init` first, "
+                      "or check FUPIN_WAREHOUSE_URL")

@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from fupin.errors import FupinError, UsageError
+from fupin.errors import FupinError, UsageError, unreadable_warehouse
 from fupin.runtime import load_runtime
 from tasks.archive import sha256_of
 from tasks.parse_workbook import SUFFIXES
@@ -44,8 +44,7 @@ def ingest(paths: list[Path] = PATHS) -> None:
         with rt.engine.connect() as conn:
             before = {r.sha256: r.status for r in conn.execute(select(fct_submission.c.sha256, fct_submission.c.status))}
     except DBAPIError as exc:
-        raise FupinError(f"cannot read the warehouse ({type(exc.orig).__name__}): run `fupin init` first, "
-                         "or check FUPIN_WAREHOUSE_URL") from exc
+        raise unreadable_warehouse(exc) from exc
     files = _expand(paths) if paths else new_inbox_files.fn(rt.settings.paths.inbox, rt.engine)
     if not files:
         console.print("nothing to ingest")
