@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, and_, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from config import Config
-from fupin.errors import FupinError
+from fupin.errors import FupinError, unreadable_warehouse
 from tasks.labor_ids import mask_ids, person_keys
 from tasks.labor_validate import LaborCheck
 from tasks.retry import transient_retries
@@ -66,8 +66,7 @@ def require_warehouse(engine: Engine, cfg: Config) -> None:
             found = conn.execute(select(dim_unit.c.unit_key)
                                  .where(dim_unit.c.unit_code == cfg.labor.sender_unit)).first()
     except DBAPIError as exc:
-        raise FupinError(f"cannot read the warehouse ({type(exc.orig).__name__}): run `fupin init` first, "
-                         "or check FUPIN_WAREHOUSE_URL") from exc
+        raise unreadable_warehouse(exc) from exc
     if found is None:
         raise FupinError(f"the HR bureau ({cfg.labor.sender_unit}) is not in dim_unit: run `fupin init`")
 
@@ -155,21 +154,16 @@ def _origin_keys(conn: Connection, cfg: Config, valid: pd.DataFrame) -> pd.Serie
     return pd.Series(lookup.reindex(pd.MultiIndex.from_frame(valid[cols])).to_numpy(), index=valid.index)
 
 
-PERSON_COLUMNS = ["submission_id", "district_key", "person_key", "origin_key", "is_insured", "name", "id_masked",
-                  "employer", "insurance_status", "source_row"]
-
-
 def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, sid: int) -> pd.DataFrame:
-    """The restricted person rows, without their keys yet, ordered by district."""
+    """The restricted person rows, without their keys yet (keyed_by_district adds them)."""
     districts = dict(conn.execute(select(dim_district.c.district, dim_district.c.district_key)).all())
     valid = valid.reset_index(drop=True)
-    people = pd.DataFrame({
+    return pd.DataFrame({
         "submission_id": sid, "district_key": valid["work_district"].map(districts).astype(np.int64),
         "origin_key": _origin_keys(conn, cfg, valid).astype(np.int64), "is_insured": valid["is_insured"].astype(bool),
         "name": valid["name"], "id_masked": mask_ids(valid["id_number"]), "employer": valid["employer"],
         "insurance_status": valid["insurance_status"], "source_row": valid["source_row"], "id_number": valid["id_number"],
     })
-    return people.iloc[np.argsort(people["district_key"].to_numpy(), kind="stable")]
 
 
 def keyed_by_district(people: pd.DataFrame, key: bytes) -> Iterator[pd.DataFrame]:
@@ -208,9 +202,10 @@ def load_labor(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck,
         sid = _save_submission(conn, existing, {**values, "status": "received"})
         version = _version(conn, values, sid)
         people = _people(conn, cfg, check.valid, sid)
-        insert_frames(conn, restricted_labor_person, PERSON_COLUMNS, keyed_by_district(people, key))
-        insured = people.loc[people["is_insured"]]
-        counts = employment_counts(insured, ["origin_key", "district_key"])
+        insert_frames(conn, restricted_labor_person, list(restricted_labor_person.c.keys()),
+                      keyed_by_district(people, key))
+        insured = int(people["is_insured"].sum())
+        counts = employment_counts(people, ["origin_key", "district_key"])
         mk = values["month_key"]
         cells = [(sid, int(o), int(d), mk, int(n)) for o, d, n in counts.itertuples(index=False)]
         bulk_insert(conn, fct_labor_employment, cells,
@@ -224,5 +219,5 @@ def load_labor(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck,
         conn.execute(update(fct_submission).where(fct_submission.c.submission_id == sid).values(
             status="accepted", version=version, is_current=True, n_errors=0,
             n_warnings=len(check.duplicates) + check.n_invalid_rows, n_rows=check.n_rows,
-            message=f"{len(people)} persons, {len(insured)} insured, {check.n_invalid_rows} rows excluded"))
-        return LoadResult(sid, "accepted", version, len(people), len(insured))
+            message=f"{len(people)} persons, {insured} insured, {check.n_invalid_rows} rows excluded"))
+        return LoadResult(sid, "accepted", version, len(people), insured)

@@ -41,9 +41,8 @@ def find_header(rows: list[list[object]], cfg: Config, name: str) -> int | None:
     aliases = header_map(cfg)
     wanted = set(cfg.labor.columns)
     for i, row in enumerate(rows):
-        found = {aliases.get(normalize_text(v)) for v in row if v is not None and str(v).strip()}
-        if wanted <= found:
-            names = [aliases.get(normalize_text(v)) for v in row if v is not None and str(v).strip()]
+        names = [aliases.get(normalize_text(v)) for v in row if v is not None and str(v).strip()]
+        if wanted <= set(names):
             repeated = sorted({cfg.labor.columns[n][0] for n in names if n and names.count(n) > 1})
             if repeated:  # two columns claiming to be the same field: which one is right cannot be guessed
                 raise LaborFileError(f"{name}: 表头列重复：{'、'.join(repeated)} / header column repeated: "

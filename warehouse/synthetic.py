@@ -139,7 +139,7 @@ def _labor_rows(cfg: Config, plan: Plan, keys: dict, next_id: int):
             district = districts[(person + m_no // 6) % len(districts)]   # a few move district every half year
             origin = origins[person % len(origins)]
             insured = (person + m_no) % 23 != 0
-            people.append((sid, district, person_keys[person], origin, insured, f"劳动者{person}",
+            people.append((sid, district, person_keys[person], origin, insured, f"劳动者{person}",  # the table's order
                            f"000000********{person % 10000:04d}", "", "在保" if insured else "停保", person + 2))
             if insured:
                 cells[(sid, origin, district, month_key(month))] = cells.get((sid, origin, district, month_key(month)), 0) + 1
@@ -158,9 +158,7 @@ def load_synthetic(engine: Engine, cfg: Config, plan: Plan) -> dict[str, int]:
         bulk_insert(conn, fct_submission, subs + lsubs, SUBMISSION_COLUMNS)
         bulk_insert(conn, fct_indicator_value, facts,
                     ("submission_id", "indicator_key", "region_key", "unit_key", "month_key", "value"))
-        bulk_insert(conn, restricted_labor_person, people,
-                    ("submission_id", "district_key", "person_key", "origin_key", "is_insured", "name", "id_masked",
-                     "employer", "insurance_status", "source_row"))
+        bulk_insert(conn, restricted_labor_person, people, list(restricted_labor_person.c.keys()))
         bulk_insert(conn, fct_labor_employment, employment,
                     ("submission_id", "origin_key", "district_key", "month_key", "persons"))
     return {"fct_submission": len(subs) + len(lsubs), "fct_indicator_value": len(facts),
