@@ -64,9 +64,9 @@ def _alive(pid: int) -> bool:
 
 def sweep_dead_temps(folder: Path) -> list[Path]:
     """Remove the temp files of writers on this host that died mid-write (kill -9); they may hold personal data."""
-    removed = []
-    for tmp in folder.glob(f".tmp-{_host()}-*"):
-        pid = tmp.name.removeprefix(f".tmp-{_host()}-").split("-", 1)[0]
+    removed, mine = [], f".tmp-{_host()}-"
+    for tmp in folder.glob(f"{mine}*"):
+        pid = tmp.name.removeprefix(mine).split("-", 1)[0]
         # Another host's writer (a shared archive) or a live one here is left alone.
         if pid.isdigit() and not _alive(int(pid)):
             tmp.unlink(missing_ok=True)

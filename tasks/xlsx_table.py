@@ -89,7 +89,7 @@ def _concat(rows: pa.Array) -> bytes:
     if len(rows) == 0:
         return b""
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset:rows.offset + len(rows) + 1]
-    return rows.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
+    return rows.buffers()[2][offsets[0]:offsets[-1]].to_pybytes()
 
 
 def _sheet_xml(sheet: Sheet) -> tuple[str, bytes, str]:

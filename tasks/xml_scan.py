@@ -6,6 +6,8 @@ from collections.abc import Iterator
 import numpy as np
 
 TAIL = 256  # bytes a block repeats from the one before, so a tag or reference cut at a block edge is seen whole
+_BLANKS = np.frombuffer(b" \t\r\n", np.uint8)
+_PREFIXED = np.frombuffer(b"cr", np.uint8)  # after ":", the start of a prefixed <x:c> or <x:row>
 
 
 def scratch(size: int, step: int) -> np.ndarray:
@@ -65,8 +67,6 @@ def _byte_in(grid: np.ndarray, at: np.ndarray, offset: int, span: bytes) -> np.n
     return grid[offset:][at] - span[0] <= span[1] - span[0]
 
 
-_BLANKS = np.frombuffer(b" \t\r\n", np.uint8)
-
 
 def odd_syntax(grid: np.ndarray) -> bool:
     """Whether any attribute or tag is spelt other than ` r="`, `name="` and an unprefixed tag, as Excel writes."""
@@ -77,4 +77,4 @@ def odd_syntax(grid: np.ndarray) -> bool:
     if ((grid[r_eq - 2] != ord(" ")) | (grid[r_eq + 1] != ord('"'))).any():
         return True
     colon = np.flatnonzero(grid[:-1] == ord(":"))
-    return bool(np.isin(grid[colon + 1], np.frombuffer(b"cr", np.uint8)).any())
+    return bool(np.isin(grid[colon + 1], _PREFIXED).any())
