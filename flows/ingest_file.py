@@ -1,22 +1,21 @@
 """One flow run per received report file: archive, parse, validate, load; a rejection fails the run visibly."""
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from prefect import flow, task
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from contracts.messages import Issue
 from contracts.report import check_report
 from fupin.errors import FupinError
 from fupin.runtime import load_runtime
-from tasks.archive import archive_file, quarantine_file, sha256_of
+from tasks.archive import quarantine_file, receive_file
+from tasks.intake import name_hex, name_of, param_path
 from tasks.load_report import Receipt, load_report
-from tasks.parse_report import parse_report
+from tasks.parse_report import ParsedReport, parse_report
+from tasks.safety import REPORT_LIMITS
 from tasks.warnings import report_warnings
 
 
@@ -24,10 +23,17 @@ class ReportRejected(FupinError):
     """A report broke the rules; its problems are in quarantine and in the run's artifact."""
 
 
-@task(name="read-file", cache_policy=NO_CACHE)
-def read_file(path: Path) -> tuple[bytes, dt.datetime]:
-    """The file's bytes and when it arrived (its modification time), read fresh on every run and retry."""
-    return path.read_bytes(), dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+def too_large(name: str, size: int) -> ParsedReport:
+    """A report refused for its size, read from the open file before any of its bytes were."""
+    limit = REPORT_LIMITS.max_file_bytes
+    return ParsedReport(file_name=name, issues=[Issue(
+        "error", "file_too_large", name, message_zh=f"文件过大（{size >> 20} MB，上限 {limit >> 20} MB）",
+        message_en=f"file too large ({size >> 20} MB, limit {limit >> 20} MB)")])
+
+
+def run_name() -> str:
+    """The run's name from the file's name as text, whatever bytes the sender's system wrote."""
+    return f"ingest-file {name_of(param_path(flow_run.parameters['path']))}"
 
 
 def rejection_markdown(name: str, issues: list[Issue]) -> str:
@@ -42,30 +48,32 @@ def rejection_markdown(name: str, issues: list[Issue]) -> str:
     return "\n".join(lines)
 
 
-@flow(name="ingest-file", flow_run_name="ingest-file {path}", retries=0, log_prints=True)
+@flow(name="ingest-file", flow_run_name=run_name, retries=0, log_prints=True)
 def ingest_file(path: str) -> dict:
     """Ingest one report workbook; fails (no automatic retry) when the file is rejected."""
     rt = load_runtime()
-    src = Path(path)
-    data, received_at = read_file(src)
-    archived = archive_file(data, src.suffix, rt.settings.paths.archive)
-    receipt = Receipt(sha256_of(data), src.name, str(archived.relative_to(rt.settings.home)), received_at,
+    src = param_path(path)
+    name = name_of(src)
+    got = receive_file(src, rt.settings.paths.archive, REPORT_LIMITS.max_file_bytes)
+    received_at = got.first_seen
+    receipt = Receipt(got.sha256, name, str(got.path.relative_to(rt.settings.home)), received_at,
                       str(flow_run.id) if flow_run.id else None)
-    parsed = parse_report(data, src.name, rt.config)
+    parsed = parse_report(got.data, name, rt.config) if got.data is not None else too_large(name, got.size)
     errors = check_report(parsed, rt.config, received_at.astimezone(ZoneInfo(rt.config.calendar.timezone)).date())
     warnings = [] if errors else report_warnings(rt.engine, parsed, rt.config)
     result = load_report(rt.engine, parsed, rt.config, receipt, errors, warnings)
-    summary = {"file": src.name, "sha256": receipt.sha256, "status": result.status,
+    summary = {"file": name, "name_hex": name_hex(src), "sha256": receipt.sha256, "status": result.status,
                "submission_id": result.submission_id, "version": result.version, "superseded": result.superseded,
                "unit": parsed.unit.code if parsed.unit else None, "month": parsed.month,
                "n_errors": result.n_errors, "n_warnings": result.n_warnings}
     if errors:
-        folder = quarantine_file(data, src.name, rt.settings.paths.quarantine, errors,
+        folder = quarantine_file(got.data, name, rt.settings.paths.quarantine, errors,
                                  {"received_at": received_at.isoformat(), "unit": summary["unit"],
-                                  "month": parsed.month, "submission_id": result.submission_id})
-        create_markdown_artifact(markdown=rejection_markdown(src.name, errors), key=f"rejection-{receipt.sha256[:16]}",
-                                 description=f"rejection report for {src.name}")
-        raise ReportRejected(f"{src.name} rejected with {len(errors)} problem(s); first: {errors[0].line('en')}; "
+                                  "month": parsed.month, "submission_id": result.submission_id,
+                                  "name_hex": summary["name_hex"]}, archived=got.path)
+        create_markdown_artifact(markdown=rejection_markdown(name, errors), key=f"rejection-{receipt.sha256[:16]}",
+                                 description=f"rejection report for {name}")
+        raise ReportRejected(f"{name} rejected with {len(errors)} problem(s); first: {errors[0].line('en')}; "
                              f"report in {folder}")
-    print(f"{src.name}: {result.status} (submission {result.submission_id}, version {result.version})")
+    print(f"{name}: {result.status} (submission {result.submission_id}, version {result.version})")
     return summary

@@ -8,14 +8,16 @@ from pathlib import Path
 
 from config import load_config
 from fupin.demo.bad_files import make_all
+from fupin.demo.bad_files_arrival import arrival_files
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path, help="folder to write into (created if missing)")
-    parser.add_argument("--no-bombs", action="store_true", help="skip the two 1.1 GB decompression bombs")
+    parser.add_argument("--no-bombs", action="store_true", help="skip the two 1.1 GB decompression bombs and the sparse 1 GB file")
     args = parser.parse_args()
-    files = make_all(load_config(), args.out, with_bombs=not args.no_bombs)
+    cfg = load_config()
+    files = make_all(cfg, args.out, with_bombs=not args.no_bombs) + arrival_files(cfg, args.out, not args.no_bombs)
     manifest = args.out / "manifest.json"
     manifest.write_text(json.dumps([asdict(f) for f in files], ensure_ascii=False, indent=1), encoding="utf-8")
     for f in files:

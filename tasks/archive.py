@@ -1,6 +1,7 @@
 """Keep every received file: original bytes by SHA-256 first, and rejected reports in quarantine with their report."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import io
@@ -10,7 +11,9 @@ import re
 import socket
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
@@ -20,12 +23,16 @@ from prefect.cache_policies import NO_CACHE
 
 from contracts.messages import Issue
 from tasks.crashpoint import pause_at
+from tasks.intake import CHUNK, open_received
 from tasks.safety import check_file
 
 _UNSAFE = re.compile(r"[\x00-\x1f\\/:*?\"<>|]+")
 _BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 ISSUES_SHEET = "问题清单"
 MAX_NAME_BYTES = 200  # under the usual 255-byte limit, with room for "_标注.xlsx"
+ARCHIVE_MODE = 0o400  # the original bytes: read-only, owner only
+PRIVATE_MODE = 0o600
+FIRST_SEEN = ".first-seen"  # "-" keeps it apart from any archive copy's own extension
 
 
 def sha256_of(data: bytes) -> str:
@@ -86,15 +93,103 @@ def _write_once(path: Path, data: bytes, mode: int) -> None:
     os.replace(tmp, path)
 
 
+def _place_once(tmp: Path, path: Path) -> None:
+    """Give a finished temp file its final name unless that name exists already (the first one stays)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _archive_path(archive_dir: Path, sha: str, suffix: str) -> Path:
+    ext = suffix.lower() if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix.lower()) else ""
+    return Path(archive_dir) / sha[:2] / f"{sha}{ext}"
+
+
+def note_first_seen(archive_dir: Path, sha: str, seen: dt.datetime | None = None) -> dt.datetime:
+    """When the pipeline first saw these bytes, by its own clock: stored once beside their archive copy.
+
+    A later sighting (a re-send, a retry, the sweep before the run) returns the first time; `seen` (the archive
+    copy's own time, which we wrote) stands in for copies archived before this record existed.
+    """
+    path = Path(archive_dir) / sha[:2] / f"{sha}{FIRST_SEEN}"
+    if not path.exists():
+        when = (seen or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(when.isoformat().encode())
+        _place_once(Path(tmp), path)
+    return dt.datetime.fromisoformat(path.read_text())
+
+
+def _first_seen_of(path: Path) -> dt.datetime:
+    sha = path.name.split(".")[0]
+    return note_first_seen(path.parent.parent, sha, dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC))
+
+
 @task(name="archive-file", cache_policy=NO_CACHE)
 def archive_file(data: bytes, suffix: str, archive_dir: Path) -> Path:
     """Store the original bytes at archive/<sha[:2]>/<sha><ext>, read-only; an existing copy is left untouched."""
-    sha = sha256_of(data)
-    ext = suffix.lower() if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix.lower()) else ""
-    path = Path(archive_dir) / sha[:2] / f"{sha}{ext}"
+    path = _archive_path(archive_dir, sha256_of(data), suffix)
     if not path.exists():
-        _write_once(path, data, 0o440)
+        _write_once(path, data, ARCHIVE_MODE)
+    _first_seen_of(path)
     return path
+
+
+def first_seen(archived: Path) -> dt.datetime:
+    """When the pipeline first saw the bytes of an archive copy (never the sender's file times)."""
+    return _first_seen_of(archived)
+
+
+@dataclass(frozen=True)
+class Received:
+    """A received file once archived: where, its SHA-256 and size, when first seen, and its bytes if small."""
+
+    path: Path
+    sha256: str
+    size: int
+    first_seen: dt.datetime
+    data: bytes | None
+
+
+def _stream(src: BinaryIO, out: BinaryIO, keep_up_to: int) -> tuple[str, int, bytes | None]:
+    """Copy and hash in 1 MB chunks, holding the bytes only while they stay within `keep_up_to`."""
+    digest, kept, size = hashlib.sha256(), [], 0
+    while chunk := src.read(CHUNK):
+        digest.update(chunk)
+        out.write(chunk)
+        size += len(chunk)
+        if size <= keep_up_to:
+            kept.append(chunk)
+    return digest.hexdigest(), size, b"".join(kept) if size <= keep_up_to else None
+
+
+@task(name="receive-file", cache_policy=NO_CACHE)
+def receive_file(source: Path, archive_dir: Path, max_bytes: int) -> Received:
+    """Archive a received file in one streamed, hashed copy; its bytes are kept in memory only up to `max_bytes`.
+
+    The size is read from the open file before any byte is, and a symlink or special file is refused unread.
+    """
+    fd = open_received(source)
+    keep_up_to = max_bytes if os.fstat(fd).st_size <= max_bytes else -1
+    Path(archive_dir).mkdir(parents=True, exist_ok=True)
+    sweep_dead_temps(Path(archive_dir))
+    out_fd, tmp = tempfile.mkstemp(dir=archive_dir, prefix=_temp_prefix())
+    try:
+        with os.fdopen(fd, "rb") as src, os.fdopen(out_fd, "wb") as out:
+            sha, size, data = _stream(src, out, keep_up_to)
+        os.chmod(tmp, ARCHIVE_MODE)
+        pause_at("archive")
+        path = _archive_path(archive_dir, sha, source.suffix)
+        _place_once(Path(tmp), path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return Received(path, sha, size, _first_seen_of(path), data)
 
 
 def _own_workbook(data: bytes, suffix: str) -> Workbook:
@@ -140,18 +235,42 @@ def report_text(issues: Sequence[Issue]) -> str:
     return "\n".join([f"退回原因(共 {len(issues)} 处):", *zh, "", f"Rejected ({len(issues)} problems):", *en]) + "\n"
 
 
+def _original_copy(folder: Path, name: str, data: bytes | None, archived: Path | None) -> str | None:
+    """The original beside its report: a hard link to the archive copy (no second copy), else a copy if small."""
+    target = folder / name
+    if target.exists():
+        return name
+    if archived is not None:
+        try:
+            os.link(archived, target)
+            return name
+        except OSError:
+            pass  # another file system, or links not allowed: report.json names the archive copy instead
+    if data is None:
+        return None
+    _write_once(target, data, ARCHIVE_MODE)
+    return name
+
+
 @task(name="quarantine-file", cache_policy=NO_CACHE)
-def quarantine_file(data: bytes, original_name: str, quarantine_dir: Path, issues: Sequence[Issue],
-                    meta: dict) -> Path:
-    """quarantine/<sha[:16]>/: the original (safe name), report.json, report.txt and <stem>_标注.xlsx."""
-    sha = sha256_of(data)
+def quarantine_file(data: bytes | None, original_name: str, quarantine_dir: Path, issues: Sequence[Issue],
+                    meta: dict, archived: Path | None = None) -> Path:
+    """quarantine/<sha[:16]>/: the original (safe name), report.json, report.txt and <stem>_标注.xlsx.
+
+    With `archived`, the original is a hard link to the archive copy and `data` may be None (a file too large to
+    hold); report.json always names the archive copy.
+    """
+    sha = archived.name.split(".")[0] if archived is not None else sha256_of(data or b"")
     folder = Path(quarantine_dir) / sha[:16]
+    folder.mkdir(parents=True, exist_ok=True)
     name = safe_name(original_name)
-    if not (folder / name).exists():
-        _write_once(folder / name, data, 0o440)
-    report = {**meta, "file": original_name, "sha256": sha, "issues": [i.as_dict() for i in issues]}
-    _write_once(folder / "report.json", json.dumps(report, ensure_ascii=False, indent=2, default=str).encode(), 0o640)
-    _write_once(folder / "report.txt", report_text(issues).encode(), 0o640)
+    kept = _original_copy(folder, name, data, archived)
+    report = {**meta, "file": original_name, "sha256": sha, "original": kept,
+              "archive": str(archived.relative_to(archived.parents[2])) if archived is not None else None,
+              "issues": [i.as_dict() for i in issues]}
+    _write_once(folder / "report.json", json.dumps(report, ensure_ascii=False, indent=2, default=str).encode(),
+                PRIVATE_MODE)
+    _write_once(folder / "report.txt", report_text(issues).encode(), PRIVATE_MODE)
     stem = os.path.splitext(name)[0]
-    _write_once(folder / f"{stem}_标注.xlsx", highlight(data, os.path.splitext(name)[1], issues), 0o640)
+    _write_once(folder / f"{stem}_标注.xlsx", highlight(data or b"", os.path.splitext(name)[1], issues), PRIVATE_MODE)
     return folder

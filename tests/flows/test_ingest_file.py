@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import stat
 from collections.abc import Iterator
@@ -17,9 +16,10 @@ from sqlalchemy import Engine, func, select, text
 
 from config import Config
 from flows.ingest_file import ingest_file
+from fupin.demo.bad_files_arrival import FUTURE, dated
 from fupin.demo.report_fixtures import catalogue, write_fixture
 from fupin.demo.reports import report_values, write_filled_report
-from tasks.archive import sha256_of
+from tasks.archive import note_first_seen, sha256_of
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
 from warehouse.schema import fct_indicator_value, fct_submission, fct_validation_issue
@@ -81,7 +81,7 @@ def test_good_report_lands_cell_by_cell(env, cfg: Config, unit_code: str) -> Non
     [sub] = submissions(env.engine)
     archived = env.home / sub.archive_path
     assert archived.read_bytes() == path.read_bytes() and archived.name.startswith(sha256_of(path.read_bytes()))
-    assert stat.S_IMODE(archived.stat().st_mode) == 0o440
+    assert stat.S_IMODE(archived.stat().st_mode) == 0o400
     assert (sub.status, sub.is_current, sub.sent_on, sub.n_rows) == ("accepted", True, dt.date(2020, 10, 8), len(got))
     assert sub.is_late is True  # received now, years after the 2020-10 deadline
 
@@ -155,8 +155,8 @@ def _assert_artifact(sha: str, cell: str) -> None:
 
 def test_on_time_file_is_not_late(lite, cfg: Config) -> None:
     path = write_filled_report(cfg, cfg.unit("hotan"), "2020-09", lite.files / "r.xlsx")
-    on_time = dt.datetime(2020, 10, 10, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))).timestamp()
-    os.utime(path, (on_time, on_time))
+    on_time = dt.datetime(2020, 10, 10, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    note_first_seen(lite.home / "archive", sha256_of(path.read_bytes()), on_time)  # the sweep saw it then
     ingest_file(str(path))
     [sub] = submissions(lite.engine)
     assert sub.is_late is False
@@ -191,3 +191,35 @@ def test_warnings_are_kept_without_rejecting(lite, cfg: Config) -> None:
     with lite.engine.connect() as conn:
         [w] = conn.execute(select(fct_validation_issue)).all()
     assert (w.severity, w.rule, w.cell, w.row_no) == ("warning", "ytd_decrease", "E5", 1)
+
+
+def test_a_file_dated_2030_does_not_stay_current_over_a_later_correction(env, cfg: Config) -> None:
+    unit = cfg.unit("chaoyang")
+    future = dated(write_filled_report(cfg, unit, "2020-09", env.files / "future.xlsx", seed=1), FUTURE)
+    assert ingest_file(str(future))["status"] == "accepted"
+    correction = write_filled_report(cfg, unit, "2020-09", env.files / "correction.xlsx", seed=2)
+    assert ingest_file(str(correction))["superseded"] is not None
+    rows = submissions(env.engine)
+    assert {r.original_name: (r.version, r.is_current) for r in rows} == {"future.xlsx": (1, False),
+                                                                          "correction.xlsx": (2, True)}
+    assert all(r.received_at.year < FUTURE.year for r in rows), "arrival is the pipeline's clock, not the file's"
+
+
+def test_a_backdated_late_file_counts_as_late(env, cfg: Config) -> None:
+    on_time = dt.datetime(2020, 10, 10, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    path = dated(write_filled_report(cfg, cfg.unit("hotan"), "2020-09", env.files / "r.xlsx"), on_time)
+    ingest_file(str(path))
+    [sub] = submissions(env.engine)
+    assert sub.is_late is True
+
+
+def test_a_retry_of_the_same_bytes_keeps_the_first_arrival(lite, cfg: Config) -> None:
+    path = write_filled_report(cfg, cfg.unit("hotan"), "2020-09", lite.files / "r.xlsx", unit_text="火星区扶贫办",
+                               no_marker=True)
+    with pytest.raises(Exception, match="rejected"):
+        ingest_file(str(path))
+    [first] = submissions(lite.engine)
+    with pytest.raises(Exception, match="rejected"):
+        ingest_file(str(path))
+    [again] = submissions(lite.engine)
+    assert again.received_at == first.received_at

@@ -73,7 +73,7 @@ def test_rejected_whole_then_accepted_on_rerun_with_a_higher_ratio(prefect_api, 
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=run))
     assert logs and not [i for i in people["公民身份号码"] if any(i in log.message for log in logs)]
     archived = list((fupin_home / "archive").rglob("*.xlsx"))
-    assert len(archived) == 1 and stat.S_IMODE(archived[0].stat().st_mode) == 0o440
+    assert len(archived) == 1 and stat.S_IMODE(archived[0].stat().st_mode) == 0o400
     assert len(list((fupin_home / "outputs" / "2020-07" / "labor").glob("*.xlsx"))) == len(cfg.districts)
 
 

@@ -50,13 +50,13 @@ def test_kill_9_then_rerun_gives_one_clean_submission(point: str, cfg, prefect_a
     assert submissions(engine) == [] and facts(engine) == [], "a killed load left data behind"
     if point == "archive":
         assert not final.exists(), "the archive must never hold half a file under its final name"
-        assert list(final.parent.glob(".tmp-*")), "the kill came after the temporary copy was written"
+        assert list(final.parents[1].glob(".tmp-*")), "the kill came after the temporary copy was written"
     assert path.read_bytes() == data, "the inbox file was lost or changed"
 
     result = ingest_file(str(path))
     assert result["status"] == "accepted" and result["version"] == 1
-    assert final.read_bytes() == data and (final.stat().st_mode & 0o777) == 0o440
-    assert not list(final.parent.glob(".tmp-*")), "the killed run's temporary copy is swept on the re-run"
+    assert final.read_bytes() == data and (final.stat().st_mode & 0o777) == 0o400
+    assert not list(final.parents[1].rglob(".tmp-*")), "the killed run's temporary copy is swept on the re-run"
     rows = submissions(engine)
     assert len(rows) == 1 and rows[0].is_current and rows[0].version == 1
     n_facts = count(engine, "fct_indicator_value")

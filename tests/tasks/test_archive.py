@@ -25,10 +25,10 @@ def test_archive_is_content_addressed_read_only_and_written_once(tmp_path: Path)
     path = archive_file.fn(data, ".XLSX", tmp_path)
     sha = sha256_of(data)
     assert path == tmp_path / sha[:2] / f"{sha}.xlsx" and path.read_bytes() == data
-    assert stat.S_IMODE(path.stat().st_mode) == 0o440
+    assert stat.S_IMODE(path.stat().st_mode) == 0o400
     assert archive_file.fn(data, ".xlsx", tmp_path) == path
     assert archive_file.fn(data, "/../../x", tmp_path) == tmp_path / sha[:2] / sha  # an odd suffix is dropped
-    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == sorted([path.name, sha])
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted([path.name, sha, f"{sha}.first-seen"])
 
 
 def test_quarantine_of_a_non_workbook_still_gives_the_problem_list(tmp_path: Path) -> None:
