@@ -76,6 +76,9 @@ def main() -> None:
     """Run the CLI: 0 success, 1 an input was rejected or a step failed, 2 a usage error."""
     from prefect.settings import temporary_settings
 
+    from fupin.settings import owner_only
+
+    owner_only()  # before Prefect creates its home and database under FUPIN_HOME, and for every child process
     try:
         with temporary_settings(updates=_embedded_prefect(dict(os.environ))):
             app(standalone_mode=True)

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+PRIVATE_UMASK = 0o077  # personal data lives under FUPIN_HOME: no other local user may read any of it
+PRIVATE_DIR = 0o700
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
@@ -44,9 +47,18 @@ class Paths:
     def prefect_home(self) -> Path: return self.home / "prefect"
 
     def ensure(self) -> Paths:
-        for p in (self.inbox, self.archive, self.quarantine, self.outputs, self.outbox, self.logs):
-            p.mkdir(parents=True, exist_ok=True)
+        """FUPIN_HOME and its folders, owner-only (0700) whatever the umask, also when made earlier without it."""
+        owner_only()
+        for p in (self.home, self.inbox, self.archive, self.quarantine, self.outputs, self.outbox, self.logs):
+            p.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+            if p.stat().st_uid == os.getuid():  # a drop folder owned by a file-sharing account is left as it is
+                p.chmod(PRIVATE_DIR)
         return self
+
+
+def owner_only() -> None:
+    """Everything this process and its children create from now on is owner-only: files 0600, folders 0700."""
+    os.umask(PRIVATE_UMASK)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, exists, func, insert, select
 from warehouse.months import month_key
 from warehouse.schema import fct_mail, fct_publication
 
-FROZEN_MODE = 0o444
+FROZEN_MODE = 0o400  # read-only, and owner-only like everything under FUPIN_HOME
 
 
 @dataclass(frozen=True)
