@@ -1,7 +1,6 @@
 """Flow: ingest one month of the HR bureau's labor records, from archived file to district lists."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from prefect import flow, get_run_logger
@@ -10,7 +9,7 @@ from prefect.runtime import flow_run
 from fupin.errors import FupinError
 from fupin.runtime import load_runtime
 from fupin.settings import Settings, SettingsError
-from tasks.archive import archive_file
+from tasks.archive import archive_file, first_seen
 from tasks.labor_lists import write_district_lists
 from tasks.labor_load import (
     FileFacts,
@@ -66,8 +65,8 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
     source = Path(path)
     if not source.is_file():
         raise FupinError(f"no such file: {source.name}")
-    received = dt.datetime.now(dt.UTC)
     archived = archive_file(source.read_bytes(), source.suffix, rt.settings.paths.archive)
+    received = first_seen(archived)
     require_warehouse(rt.engine, rt.config)
     sha = archived.name.split(".")[0]
     facts = FileFacts(sha, source.name, str(archived.relative_to(rt.settings.paths.home)), received, month,

@@ -126,9 +126,10 @@ def note_first_seen(archive_dir: Path, sha: str, seen: dt.datetime | None = None
     return dt.datetime.fromisoformat(path.read_text())
 
 
-def _first_seen_of(path: Path) -> dt.datetime:
-    sha = path.name.split(".")[0]
-    return note_first_seen(path.parent.parent, sha, dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC))
+def first_seen(archived: Path) -> dt.datetime:
+    """When the pipeline first saw the bytes of an archive copy (never the sender's file times)."""
+    sha = archived.name.split(".")[0]
+    return note_first_seen(archived.parent.parent, sha, dt.datetime.fromtimestamp(archived.stat().st_mtime, dt.UTC))
 
 
 @task(name="archive-file", cache_policy=NO_CACHE)
@@ -137,13 +138,8 @@ def archive_file(data: bytes, suffix: str, archive_dir: Path) -> Path:
     path = _archive_path(archive_dir, sha256_of(data), suffix)
     if not path.exists():
         _write_once(path, data, ARCHIVE_MODE)
-    _first_seen_of(path)
+    first_seen(path)
     return path
-
-
-def first_seen(archived: Path) -> dt.datetime:
-    """When the pipeline first saw the bytes of an archive copy (never the sender's file times)."""
-    return _first_seen_of(archived)
 
 
 @dataclass(frozen=True)
@@ -175,10 +171,10 @@ def receive_file(source: Path, archive_dir: Path, max_bytes: int) -> Received:
 
     The size is read from the open file before any byte is, and a symlink or special file is refused unread.
     """
-    fd = open_received(source)
-    keep_up_to = max_bytes if os.fstat(fd).st_size <= max_bytes else -1
     Path(archive_dir).mkdir(parents=True, exist_ok=True)
     sweep_dead_temps(Path(archive_dir))
+    fd = open_received(source)
+    keep_up_to = max_bytes if os.fstat(fd).st_size <= max_bytes else -1
     out_fd, tmp = tempfile.mkstemp(dir=archive_dir, prefix=_temp_prefix())
     try:
         with os.fdopen(fd, "rb") as src, os.fdopen(out_fd, "wb") as out:
@@ -189,7 +185,7 @@ def receive_file(source: Path, archive_dir: Path, max_bytes: int) -> Received:
         _place_once(Path(tmp), path)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return Received(path, sha, size, _first_seen_of(path), data)
+    return Received(path, sha, size, first_seen(path), data)
 
 
 def _own_workbook(data: bytes, suffix: str) -> Workbook:
