@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from tasks.formula import Budget, Parser, Unevaluable, Unsupported
 from tasks.parse_cells import parse_value
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
 Pos = tuple[int, int]
 OPENPYXL_SUFFIXES = (".xlsx", ".xlsm")
@@ -88,7 +92,7 @@ def _read_openpyxl(data: bytes, extent: Extent) -> list[Grid]:
         cached.close()
 
 
-def _read_sheet(ws, cached_ws, extent: Extent) -> Grid:  # noqa: ANN001 - openpyxl's read-only worksheets
+def _read_sheet(ws: ReadOnlyWorksheet, cached_ws: ReadOnlyWorksheet, extent: Extent) -> Grid:
     grid = Grid(ws.title, hidden=ws.sheet_state != "visible", extent=extent)
     bounds = {"max_row": extent.rows, "max_col": extent.cols}
     rows = zip(ws.iter_rows(**bounds), cached_ws.iter_rows(**bounds, values_only=True), strict=False)
