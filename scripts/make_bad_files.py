@@ -13,7 +13,7 @@ from fupin.demo.bad_files import make_all
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path, help="folder to write into (created if missing)")
-    parser.add_argument("--no-bombs", action="store_true", help="skip the two 1.1 GB decompression bombs")
+    parser.add_argument("--no-bombs", action="store_true", help="skip the decompression bombs (two 1.1 GB sheets, a 1.5 GB shared-strings part)")
     args = parser.parse_args()
     files = make_all(load_config(), args.out, with_bombs=not args.no_bombs)
     manifest = args.out / "manifest.json"
