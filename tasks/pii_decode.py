@@ -18,7 +18,8 @@ MAX_DEPTH = 4
 MAX_INFLATED = 256 * 1024 * 1024
 # Raw buffers inside a pickle (Arrow string data, NumPy arrays) hold values packed with no separator between them.
 PACKED = "!packed"
-_B64_RUN = re.compile(rb"[A-Za-z0-9+/]{24,}={0,2}(?:(?:\\n|\n)[A-Za-z0-9+/]+={0,2})*")
+# A base64 run is decoded from 12 characters: a 3-character name is 9 bytes of UTF-8, 12 in base64.
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/]{12,}={0,2}(?:(?:\\n|\n)[A-Za-z0-9+/]+={0,2})*")
 _B64_BREAKS = re.compile(rb"\\n|\n|=")
 _JSON_ESCAPE = re.compile(r"\\+u([0-9a-fA-F]{4})")  # JSON inside JSON doubles the backslash
 _PICKLE_PROTOCOLS = frozenset(range(2, 6))
