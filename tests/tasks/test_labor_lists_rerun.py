@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from fupin.demo.labor import generate_labor, write_csv
 from tasks.archive import sha256_of
 from tasks.crashpoint import PAUSE_ENV, PAUSED
