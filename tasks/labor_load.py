@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from config import Config
 from fupin.errors import FupinError, unreadable_warehouse
+from tasks.labor_errors import redacted
 from tasks.labor_ids import mask_ids, person_keys
 from tasks.labor_validate import LaborCheck
 from tasks.retry import transient_retries
@@ -115,7 +116,7 @@ def _reject(conn: Connection, cfg: Config, facts: FileFacts, reason: str, n_erro
                                              "message": reason})
 
 
-@task(name="record-rejected-labor-file", cache_policy=NO_CACHE, **transient_retries())
+@task(name="record-rejected-labor-file", cache_policy=NO_CACHE, persist_result=False, **transient_retries())
 def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, reason: str) -> None:
     """Record the file as rejected (no facts) with its located errors; an accepted twin is left untouched."""
     with engine.begin() as conn:
@@ -124,7 +125,7 @@ def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: Labor
             _issues(conn, sid, check, "error")
 
 
-@task(name="record-unreadable-labor-file", cache_policy=NO_CACHE, **transient_retries())
+@task(name="record-unreadable-labor-file", cache_policy=NO_CACHE, persist_result=False, **transient_retries())
 def record_unreadable(engine: Engine, cfg: Config, facts: FileFacts, reason: str, rule: str) -> None:
     """Record a file that could not be read at all as rejected, its reason the one error; an accepted twin stays."""
     with engine.begin() as conn:
@@ -190,9 +191,15 @@ def _version(conn: Connection, values: dict, sid: int) -> int:
     return before + 1
 
 
-@task(name="load-labor-file", cache_policy=NO_CACHE, **transient_retries())
+@task(name="load-labor-file", cache_policy=NO_CACHE, persist_result=False, **transient_retries())
 def load_labor(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
-    """Accept the file: people (restricted, keyed by HMAC), the month × origin × district fact, exclusions."""
+    """Accept the file: people (restricted, keyed by HMAC), the month × origin × district fact, exclusions; a database
+    error is re-raised redacted (drivers quote the rows they refuse)."""
+    with redacted("load"):
+        return _load(engine, cfg, facts, check, key)
+
+
+def _load(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
     with engine.begin() as conn:
         existing, status, values = _submission(conn, cfg, facts)
         if status == "accepted":

@@ -213,6 +213,16 @@ restricted_labor_person = Table(
              "names and masked numbers, for the district lists; analysts see only counts, through views."),
 )
 
+# One row: which PII key the person keys were made with. A different key would silently match no one (retention 0).
+restricted_pii_key = Table(
+    "restricted_pii_key", metadata,
+    Column("purpose", String(32), primary_key=True, comment="what the key keys: 'labor_person'"),
+    Column("fingerprint", String(64), nullable=False, comment="HMAC-SHA256 of a fixed label under the key, hex"),
+    Column("first_used_at", TIMESTAMP, nullable=False),
+    Column("rekeyed_at", TIMESTAMP, comment="when `fupin rekey` last replaced the key"),
+    comment="Grain: one row per keyed purpose. The fingerprint proves a key is the one used, and reveals nothing of it.",
+)
+
 fct_labor_invalid_row = Table(
     "fct_labor_invalid_row", metadata,
     Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), primary_key=True),
