@@ -240,4 +240,6 @@ def make_all(cfg: Config, out: Path, with_bombs: bool = True) -> list[BadFile]:
     for name in HOSTILE_NAMES:
         (out / name).write_bytes(good)
         files.append(BadFile(name, "a good file with a hostile name", None))
-    return files + labor_files(cfg, out)
+    from fupin.demo.bad_files_bounds import bounds_files
+
+    return files + labor_files(cfg, out) + bounds_files(cfg, out)
