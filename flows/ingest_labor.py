@@ -24,6 +24,7 @@ from tasks.labor_read import LaborFileError, read_labor
 from tasks.labor_report import invalid_rows_markdown, labor_artifact, totals_markdown
 from tasks.labor_totals import attachment1_by_district
 from tasks.labor_validate import validate_labor
+from tasks.provenance import cli_source
 from warehouse.months import parse_month
 
 SECRET_BLOCK = "fupin-pii-key"
@@ -52,8 +53,10 @@ def pii_key(settings: Settings) -> bytes:
 
 
 @flow(name="ingest-labor", retries=0, log_prints=False)
-def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
-    """Archive, read, validate, key and load one labor file; reject it whole if too many rows are invalid."""
+def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0, source: str | None = None) -> dict:
+    """Archive, read, validate, key and load one labor file; reject it whole if too many rows are invalid.
+    `source` says where it came from (cli:<user>, web:<account>; default cli:<the OS user running the flow>)."""
+    came_from = source or cli_source()
     try:
         parse_month(month)
     except ValueError as exc:
@@ -71,7 +74,7 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
     require_warehouse(rt.engine, rt.config)
     sha = archived.name.split(".")[0]
     facts = FileFacts(sha, source.name, str(archived.relative_to(rt.settings.paths.home)), received, month,
-                      str(flow_run.get_id() or "") or None)
+                      str(flow_run.get_id() or "") or None, came_from)
     try:
         frame = read_labor(archived, rt.config, source.name)
     except LaborFileError as exc:
@@ -96,7 +99,7 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
     labor_artifact(totals_markdown(month, by_district, total), "labor-attachment1", f"Attachment 1 {month}")
     log.info("%s: submission %d v%s, %d persons, %d insured; %d district lists", month, result.submission_id,
              result.version, result.persons, result.insured, len(lists))
-    return {"submission_id": result.submission_id, "version": result.version, "persons": result.persons,
-            "insured": result.insured, "central_western": total, "excluded_rows": check.n_invalid_rows,
+    return {"submission_id": result.submission_id, "status": result.status, "version": result.version,
+            "persons": result.persons, "insured": result.insured, "central_western": total, "excluded_rows": check.n_invalid_rows,
             "repeated": len(check.duplicates), "already_loaded": result.already_loaded,
             "lists": [str(p) for p in lists]}
