@@ -17,6 +17,7 @@ from fupin.runtime import load_runtime
 from tasks.archive import archive_file, quarantine_file, sha256_of
 from tasks.load_report import Receipt, load_report
 from tasks.parse_report import parse_report
+from tasks.provenance import cli_source, folder_unit, inbox_source
 from tasks.warnings import report_warnings
 
 
@@ -43,16 +44,19 @@ def rejection_markdown(name: str, issues: list[Issue]) -> str:
 
 
 @flow(name="ingest-file", flow_run_name="ingest-file {path}", retries=0, log_prints=True)
-def ingest_file(path: str) -> dict:
-    """Ingest one report workbook; fails (no automatic retry) when the file is rejected."""
+def ingest_file(path: str, source: str | None = None) -> dict:
+    """Ingest one report workbook; fails (no automatic retry) when the file is rejected. `source` says where it came
+    from (cli:<user>, web:<account>); a file in the inbox is always inbox:<its path there>."""
     rt = load_runtime()
     src = Path(path)
+    inbox = rt.settings.paths.inbox
     data, received_at = read_file(src)
     archived = archive_file(data, src.suffix, rt.settings.paths.archive)
     receipt = Receipt(sha256_of(data), src.name, str(archived.relative_to(rt.settings.home)), received_at,
-                      str(flow_run.id) if flow_run.id else None)
+                      str(flow_run.id) if flow_run.id else None, inbox_source(src, inbox) or source or cli_source())
     parsed = parse_report(data, src.name, rt.config)
-    errors = check_report(parsed, rt.config, received_at.astimezone(ZoneInfo(rt.config.calendar.timezone)).date())
+    errors = check_report(parsed, rt.config, received_at.astimezone(ZoneInfo(rt.config.calendar.timezone)).date(),
+                          folder_unit(src, inbox))
     warnings = [] if errors else report_warnings(rt.engine, parsed, rt.config)
     result = load_report(rt.engine, parsed, rt.config, receipt, errors, warnings)
     summary = {"file": src.name, "sha256": receipt.sha256, "status": result.status,

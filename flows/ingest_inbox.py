@@ -10,18 +10,22 @@ from sqlalchemy import Engine, select
 from fupin.runtime import load_runtime
 from tasks.archive import sha256_of
 from tasks.parse_workbook import SUFFIXES
-from warehouse.schema import fct_submission
+from tasks.provenance import inbox_entries
+from warehouse.schema import dim_unit, fct_submission
 
 INGEST_DEPLOYMENT = "ingest-file/ingest-file"
 
 
 @task(name="new-inbox-files", cache_policy=NO_CACHE)
 def new_inbox_files(inbox: Path, engine: Engine) -> list[Path]:
-    """Inbox workbooks whose bytes were never accepted or rejected (same bytes twice = one submission).
+    """Inbox workbooks, units' own folders included, whose bytes were never accepted or rejected (same bytes twice =
+    one submission).
 
     Only finished files count as known, so a file whose run died is picked up again (loading is idempotent).
     """
-    files = sorted((p for p in Path(inbox).iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES
+    with engine.connect() as conn:
+        units = set(conn.execute(select(dim_unit.c.unit_code)).scalars())
+    files = sorted((p for p in inbox_entries(inbox, units) if p.is_file() and p.suffix.lower() in SUFFIXES
                     and not p.name.startswith((".", "~$"))), key=lambda p: (p.stat().st_mtime, p.name))
     with engine.connect() as conn:
         known = set(conn.execute(select(fct_submission.c.sha256)

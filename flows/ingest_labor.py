@@ -25,6 +25,7 @@ from tasks.labor_read import LaborFileError, read_labor
 from tasks.labor_report import invalid_rows_markdown, labor_artifact, totals_markdown
 from tasks.labor_totals import attachment1_by_district
 from tasks.labor_validate import validate_labor
+from tasks.provenance import cli_source
 from warehouse.months import parse_month
 
 SECRET_BLOCK = "fupin-pii-key"
@@ -59,9 +60,11 @@ def _secret_block() -> bytes:
 
 
 @flow(name="ingest-labor", retries=0, log_prints=False, persist_result=False)
-def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
+def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0, source: str | None = None) -> dict:
     """Archive, read, validate, key and load one labor file; reject it whole if too many rows are invalid. Person data
-    stays in this process: no result is persisted, and every error names a row and column, never a value."""
+    stays in this process: no result is persisted, and every error names a row and column, never a value.
+    `source` says where it came from (cli:<user>, web:<account>; default cli:<the OS user running the flow>)."""
+    came_from = source or cli_source()
     try:
         parse_month(month)
     except ValueError as exc:
@@ -80,7 +83,7 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
     require_key(rt.engine, key)
     sha = archived.name.split(".")[0]
     facts = FileFacts(sha, source.name, str(archived.relative_to(rt.settings.paths.home)), received, month,
-                      str(flow_run.get_id() or "") or None)
+                      str(flow_run.get_id() or "") or None, came_from)
     try:
         check = validate_labor(read_labor(archived, rt.config, source.name), rt.config)
     except LaborFileError as exc:
@@ -107,7 +110,8 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
     labor_artifact(totals_markdown(month, by_district, total), "labor-attachment1", f"Attachment 1 {month}")
     log.info("%s: submission %d v%s, %d persons, %d insured; %d district lists", month, result.submission_id,
              result.version, result.persons, result.insured, len(lists.paths))
-    return {"submission_id": result.submission_id, "version": result.version, "persons": result.persons,
-            "insured": result.insured, "central_western": total, "excluded_rows": check.n_invalid_rows,
+    return {"submission_id": result.submission_id, "status": result.status, "version": result.version,
+            "persons": result.persons, "insured": result.insured, "central_western": total,
+            "excluded_rows": check.n_invalid_rows,
             "repeated": len(check.duplicates), "already_loaded": result.already_loaded,
             "lists": [str(p) for p in lists.paths], "lists_written": lists.written}

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING_CONVENTION = {
@@ -150,8 +151,12 @@ fct_submission = Table(
     Column("n_rows", Integer),
     Column("flow_run_id", String(40)),
     Column("message", Text),
+    Column("source", Text, comment="where the file came from: inbox:<path under the inbox>, cli:<OS user>, web:<account>"),
     CheckConstraint("status in ('received', 'accepted', 'rejected')", name="status"),
     Index("ix_fct_submission_unit_month", "unit_key", "month_key"),
+    # One current version per kind, unit and month, even when two loads race past the loaders' own lock.
+    Index("uq_fct_submission_current", "kind", "unit_key", "month_key", unique=True,
+          sqlite_where=text("is_current"), postgresql_where=text("is_current")),
     comment="Grain: one row per distinct file received (by SHA-256); every fact points at one.",
 )
 

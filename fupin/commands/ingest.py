@@ -14,6 +14,7 @@ from fupin.errors import FupinError, UsageError, unreadable_warehouse
 from fupin.runtime import load_runtime
 from tasks.archive import sha256_of
 from tasks.parse_workbook import SUFFIXES
+from tasks.provenance import cli_source
 from warehouse.schema import dim_month, dim_unit, fct_submission
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
@@ -55,7 +56,7 @@ def ingest(paths: list[Path] = PATHS) -> None:
         for f in files:
             shas[f] = sha256_of(f.read_bytes())
             if before.get(shas[f]) != "accepted":
-                ingest_file(str(f), return_state=True)
+                ingest_file(str(f), source=cli_source(), return_state=True)
             progress.advance(bar)
     query = (select(fct_submission, dim_unit.c.unit_name, dim_month.c.month)
              .outerjoin(dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key)

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fupin.errors import UsageError
+from tasks.provenance import cli_source
 from warehouse.months import parse_month
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
@@ -48,7 +49,8 @@ def labor(
         raise UsageError(f"no such file: {path}")
     preflight()
     with console.status(f"ingesting {path.name} for {month} …"):
-        result = ingest_labor(path=str(path.resolve()), month=month, max_invalid_ratio=max_invalid_ratio)
+        result = ingest_labor(path=str(path.resolve()), month=month, max_invalid_ratio=max_invalid_ratio,
+                              source=cli_source())
     table = Table("", "", title=f"labor {month}: submission {result['submission_id']}")
     for label, value in (("persons (distinct)", result["persons"]), ("insured", result["insured"]),
                          ("central/western, insured (附件1 表1)", result["central_western"]),

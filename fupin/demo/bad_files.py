@@ -245,6 +245,7 @@ def make_all(cfg: Config, out: Path, with_bombs: bool = True) -> list[BadFile]:
     for name in HOSTILE_NAMES:
         (out / name).write_bytes(good)
         files.append(BadFile(name, "a good file with a hostile name", None))
+    from fupin.demo.bad_files_bounds import bounds_files
     from fupin.demo.bad_files_labor import hostile_files  # it builds on BadFile, defined here
 
-    return files + labor_files(cfg, out) + hostile_files(cfg, out)
+    return files + labor_files(cfg, out) + hostile_files(cfg, out) + bounds_files(cfg, out)

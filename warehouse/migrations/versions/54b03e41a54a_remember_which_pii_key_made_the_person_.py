@@ -1,7 +1,7 @@
 """remember which PII key made the person keys
 
 Revision ID: 54b03e41a54a
-Revises: c8af26bbf34f
+Revises: 8191c3059517
 Create Date: 2026-12-01 23:37:23.912988
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '54b03e41a54a'
-down_revision = 'c8af26bbf34f'
+down_revision = '8191c3059517'
 branch_labels = None
 depends_on = None
 
