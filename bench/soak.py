@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--url", help="warehouse URL (default: a SQLite file in a temporary FUPIN_HOME)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="fupin-soak-"))
-    os.environ.update({"FUPIN_HOME": str(home), "FUPIN_PII_KEY": "bench-only-key"})
+    os.environ.update({"FUPIN_HOME": str(home), "FUPIN_PII_KEY": "bench-only-key-not-a-secret-0123456789"})
     # On a busy 2-core machine the ephemeral Prefect server can take longer than its default 20 s to come up.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     if args.url:

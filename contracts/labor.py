@@ -6,11 +6,17 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from config import Config
-from tasks.labor_ids import id_birth_date_ok, id_checksum_ok, id_format_ok, mask_ids, mask_name
+from tasks.labor_ids import id_ascii_ok, id_birth_date_ok, id_checksum_ok, id_format_ok, mask_ids, mask_name
 
-ID_PATTERN = r"^\d{17}[\dXx]$"
+# C0 and C1 controls: PostgreSQL refuses NUL in text (COPY breaks), and none belongs in a name or an employer.
+CONTROL = r"[\x00-\x1f\x7f-\x9f]"
+TEXT_COLUMNS = ("name", "id_number", "origin_province", "origin_city", "origin_county", "work_district", "employer",
+                "insurance_status")
 RULES: dict[str, tuple[str, str]] = {
-    "str_matches": ("身份证号须为18位（末位可为X）", "identity number must be 18 characters (X allowed last)"),
+    "control_character": ("含控制字符（如 NUL、换行），请删除", "holds a control character (NUL, line break...): remove it"),
+    "id_digits": ("身份证号只能用数字 0-9 和 X（含其他文字的数字或符号）",
+                  "identity number may hold only the digits 0-9 and X (found another script's digits or a symbol)"),
+    "id_format": ("身份证号须为18位（末位可为X）", "identity number must be 18 characters (X allowed last)"),
     "id_checksum": ("身份证号校验码错误", "identity number check character is wrong"),
     "id_birth_date": ("身份证号中的出生日期不存在", "identity number holds no real birth date"),
     "str_length": ("不能为空", "must not be empty"),
@@ -26,13 +32,21 @@ class LaborRecord(pa.DataFrameModel):
 
     source_row: Series[int] = pa.Field(ge=1, unique=True)
     name: Series[str] = pa.Field(str_length={"min_value": 1})
-    id_number: Series[str] = pa.Field(str_matches=ID_PATTERN)
+    id_number: Series[str]
     origin_province: Series[str] = pa.Field(str_length={"min_value": 1})
     origin_city: Series[str] = pa.Field(str_length={"min_value": 1})
     origin_county: Series[str] = pa.Field(str_length={"min_value": 1})
     work_district: Series[str]
     employer: Series[str]
     insurance_status: Series[str]
+
+    @pa.check("id_number", name="id_digits")
+    def _ascii(cls, ids: Series[str]) -> Series[bool]:
+        return pd.Series(id_ascii_ok(ids), index=ids.index)
+
+    @pa.check("id_number", name="id_format")
+    def _format(cls, ids: Series[str]) -> Series[bool]:
+        return pd.Series(~id_ascii_ok(ids) | id_format_ok(ids), index=ids.index)
 
     @pa.check("id_number", name="id_checksum")
     def _checksum(cls, ids: Series[str]) -> Series[bool]:
@@ -60,13 +74,26 @@ def _member_of(allowed: list[str], name: str) -> pa.Check:
     return pa.Check(lambda s: s.isin(values), name=name)
 
 
+def _no_control() -> pa.Check:
+    return pa.Check(lambda s: ~s.str.contains(CONTROL, regex=True), name="control_character")
+
+
 def labor_schema(cfg: Config) -> pa.DataFrameSchema:
-    """LaborRecord plus the declared districts and insurance statuses (from config, not code)."""
+    """LaborRecord plus the declared districts and insurance statuses (from config, not code), no control characters."""
     statuses = [*cfg.labor.insured_values, *cfg.labor.lapsed_values]
-    return LaborRecord.to_schema().update_columns({
-        "work_district": {"checks": [_member_of([u.name for u in cfg.districts], "district")]},
-        "insurance_status": {"checks": [_member_of(statuses, "insurance_status")]},
-    })
+    schema = LaborRecord.to_schema()
+    extra = {"work_district": [_member_of([u.name for u in cfg.districts], "district")],
+             "insurance_status": [_member_of(statuses, "insurance_status")]}
+    return schema.update_columns({c: {"checks": [*schema.columns[c].checks, *extra.get(c, []), _no_control()]}
+                                  for c in TEXT_COLUMNS})
+
+
+def _message(row: int, column: str, rule: str, value: str, lang: int) -> str:
+    """第3行 姓名: 不能为空（张**） / row 3, 姓名: must not be empty (张**); no brackets when nothing may be shown."""
+    text = RULES.get(rule, (rule, rule))[lang]
+    if lang == 0:
+        return f"第{row}行 {column}: {text}" + (f"（{value}）" if value else "")
+    return f"row {row}, {column}: {text}" + (f" ({value})" if value else "")
 
 
 def located_failures(errors: pa.errors.SchemaErrors, frame: pd.DataFrame, cfg: Config) -> pd.DataFrame:
@@ -80,15 +107,18 @@ def located_failures(errors: pa.errors.SchemaErrors, frame: pd.DataFrame, cfg: C
         sel = cases["column"] == column
         if sel.any():
             raw.loc[sel] = mask(raw.loc[sel].astype(str))
+    # A value with a control character is never shown, masked or not: the character would travel with it.
+    raw.loc[cases["rule"] == "control_character"] = ""
     headers = {name: aliases[0] for name, aliases in cfg.labor.columns.items()}
     out = pd.DataFrame({
         "index": cases["index"], "source_row": frame.loc[cases["index"], "source_row"].to_numpy(),
         "column_name": cases["column"].map(headers).fillna(cases["column"]), "rule": cases["rule"],
         "value_masked": raw.astype(str),
     })
-    out["message_zh"] = [f"第{r}行 {c}: {RULES.get(k, (k, k))[0]}（{v}）" for r, c, k, v in
-                         zip(out["source_row"], out["column_name"], out["rule"], out["value_masked"])]
-    out["message_en"] = [f"row {r}, {c}: {RULES.get(k, (k, k))[1]} ({v})" for r, c, k, v in
-                         zip(out["source_row"], out["column_name"], out["rule"], out["value_masked"])]
-    out = out.drop_duplicates(["source_row", "column_name"])
-    return out.sort_values(["source_row", "column_name"]).reset_index(drop=True)
+    cells = list(zip(out["source_row"], out["column_name"], out["rule"], out["value_masked"]))
+    out["message_zh"] = [_message(*cell, lang=0) for cell in cells]
+    out["message_en"] = [_message(*cell, lang=1) for cell in cells]
+    # One message per cell, the most telling first: the order of RULES.
+    priority = out["rule"].map({rule: n for n, rule in enumerate(RULES)}).fillna(len(RULES))
+    out = out.assign(_p=priority).sort_values(["source_row", "column_name", "_p"], kind="stable")
+    return out.drop_duplicates(["source_row", "column_name"]).drop(columns="_p").reset_index(drop=True)

@@ -7,13 +7,18 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from config import Config
+from config import Config, Unit
 from config.model import MEASURE_KINDS, MONEY_DECIMALS
 from contracts.messages import Issue, make_issue
 from tasks.parse_report import ParsedReport
 from warehouse.months import month_of
+from warehouse.schema import VALUE
 
 _EPS = 1e-6
+# The largest magnitude fct_indicator_value.value holds: Numeric(18, 4) keeps 14 digits before the point. SQLite
+# would store more; PostgreSQL refuses it, so the contract refuses it on both, as a located error.
+WAREHOUSE_DIGITS = VALUE.precision - VALUE.scale
+WAREHOUSE_LIMIT = 10.0**WAREHOUSE_DIGITS
 
 
 def _lookup(df: pd.DataFrame, rows: pd.Series) -> pd.Series:
@@ -67,6 +72,10 @@ class ReportValues(pa.DataFrameModel):
         return (df["kind"] != "money") | df["value"].isna() | ((scaled - scaled.round()).abs() < 1e-4)
 
     @pa.dataframe_check
+    def within_warehouse(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["value"].isna() | (df["value"].abs() < WAREHOUSE_LIMIT)
+
+    @pa.dataframe_check
     def rate_range(cls, df: pd.DataFrame) -> Series[bool]:
         return (df["kind"] != "rate") | df["value"].isna() | (df["value"] <= 100)
 
@@ -102,6 +111,11 @@ class ReportHeader(pa.DataFrameModel):
     month: Series[str] = pa.Field(nullable=False)
     first_month: Series[str]
     last_month: Series[str]
+    folder_unit: Series[str] = pa.Field(nullable=True)
+
+    @pa.dataframe_check
+    def folder_mismatch(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["folder_unit"].isna() | df["unit_code"].isna() | (df["folder_unit"] == df["unit_code"])
 
     @pa.dataframe_check
     def wrong_form(cls, df: pd.DataFrame) -> Series[bool]:
@@ -126,11 +140,18 @@ def values_frame(parsed: ParsedReport, cfg: Config) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def header_frame(parsed: ParsedReport, cfg: Config, received_on: dt.date) -> pd.DataFrame:
+def _unit_named(cfg: Config, code: str | None) -> Unit | None:
+    return next((u for u in cfg.units if u.code == code), None)
+
+
+def header_frame(parsed: ParsedReport, cfg: Config, received_on: dt.date, folder: str | None = None) -> pd.DataFrame:
+    """The header as one row; `folder` is the inbox sub-folder the file was found in (a unit's own, or another)."""
+    folder_unit = _unit_named(cfg, folder)
     return pd.DataFrame([{
         "unit_code": parsed.unit.code if parsed.unit else None, "form_code": parsed.form_code,
         "unit_form": parsed.unit.form_code if parsed.unit else None, "month": parsed.month,
         "first_month": cfg.calendar.first_month, "last_month": month_of(received_on),
+        "folder_unit": folder_unit.code if folder_unit else None,
     }]).astype(object)
 
 
@@ -163,7 +184,7 @@ def _value_issue(rule: str, i: int, df: pd.DataFrame, parsed: ParsedReport, cfg:
     form = cfg.form(parsed.form_code)
     rec = df.loc[i]
     ind = form.row(int(rec["row_no"]))
-    detail: dict[str, object] = {"measure_unit": ind.measure_unit}
+    detail: dict[str, object] = {"measure_unit": ind.measure_unit, "digits": WAREHOUSE_DIGITS}
     if rule == "total_sum":
         detail["expected"] = _num(region_sum(df)[i])
     elif rule == "total_rate":
@@ -180,14 +201,17 @@ def _value_issue(rule: str, i: int, df: pd.DataFrame, parsed: ParsedReport, cfg:
                       indicator=ind.indicator, region=rec["region"], value=rec["raw"], **detail)
 
 
-def check_report(parsed: ParsedReport, cfg: Config, received_on: dt.date) -> list[Issue]:
-    """Every error in a parsed report: what parsing met, then the header and figure contracts, all at once."""
+def check_report(parsed: ParsedReport, cfg: Config, received_on: dt.date, folder: str | None = None) -> list[Issue]:
+    """Every error in a parsed report: what parsing met, then the header and figure contracts, all at once;
+    `folder` is the inbox sub-folder the file was found in, if any."""
     issues = list(parsed.issues)
-    header = header_frame(parsed, cfg, received_on)
+    header = header_frame(parsed, cfg, received_on, folder)
+    folder_unit = _unit_named(cfg, header.loc[0, "folder_unit"])
     for rule, _ in _failures(ReportHeader, header):
         detail = {"unit_text": parsed.unit_text or "", "month": parsed.month, "first": cfg.calendar.first_month,
                   "last": header.loc[0, "last_month"], "form": parsed.form_code,
-                  "unit": parsed.unit.name if parsed.unit else "", "unit_form": header.loc[0, "unit_form"]}
+                  "unit": parsed.unit.name if parsed.unit else "", "unit_form": header.loc[0, "unit_form"],
+                  "folder": folder_unit.name if folder_unit else ""}
         issues.append(make_issue(rule, parsed.file_name, sheet=parsed.sheet, **detail))
     if parsed.form_code and len(parsed.cells):
         df = values_frame(parsed, cfg)

@@ -15,6 +15,7 @@ from tasks.archive import quarantine_file, receive_file
 from tasks.intake import name_hex, name_of, param_path
 from tasks.load_report import Receipt, load_report
 from tasks.parse_report import ParsedReport, parse_report
+from tasks.provenance import cli_source, folder_unit, inbox_source
 from tasks.safety import REPORT_LIMITS
 from tasks.warnings import report_warnings
 
@@ -49,17 +50,20 @@ def rejection_markdown(name: str, issues: list[Issue]) -> str:
 
 
 @flow(name="ingest-file", flow_run_name=run_name, retries=0, log_prints=True)
-def ingest_file(path: str) -> dict:
-    """Ingest one report workbook; fails (no automatic retry) when the file is rejected."""
+def ingest_file(path: str, source: str | None = None) -> dict:
+    """Ingest one report workbook; fails (no automatic retry) when the file is rejected. `source` says where it came
+    from (cli:<user>, web:<account>); a file in the inbox is always inbox:<its path there>."""
     rt = load_runtime()
     src = param_path(path)
     name = name_of(src)
+    inbox = rt.settings.paths.inbox
     got = receive_file(src, rt.settings.paths.archive, REPORT_LIMITS.max_file_bytes)
     received_at = got.first_seen
     receipt = Receipt(got.sha256, name, str(got.path.relative_to(rt.settings.home)), received_at,
-                      str(flow_run.id) if flow_run.id else None)
+                      str(flow_run.id) if flow_run.id else None, inbox_source(src, inbox) or source or cli_source())
     parsed = parse_report(got.data, name, rt.config) if got.data is not None else too_large(name, got.size)
-    errors = check_report(parsed, rt.config, received_at.astimezone(ZoneInfo(rt.config.calendar.timezone)).date())
+    errors = check_report(parsed, rt.config, received_at.astimezone(ZoneInfo(rt.config.calendar.timezone)).date(),
+                          folder_unit(src, inbox))
     warnings = [] if errors else report_warnings(rt.engine, parsed, rt.config)
     result = load_report(rt.engine, parsed, rt.config, receipt, errors, warnings)
     summary = {"file": name, "name_hex": name_hex(src), "sha256": receipt.sha256, "status": result.status,

@@ -13,7 +13,8 @@ from fupin.runtime import load_runtime
 from tasks.archive import note_first_seen
 from tasks.intake import Refusal, RefusedFile, drop_folder, hash_file, name_of, path_param
 from tasks.parse_workbook import SUFFIXES
-from warehouse.schema import fct_submission
+from tasks.provenance import unit_folders
+from warehouse.schema import dim_unit, fct_submission
 
 INGEST_DEPLOYMENT = "ingest-file/ingest-file"
 
@@ -33,15 +34,21 @@ def _landed(path: Path) -> tuple[int, str]:
 
 @task(name="new-inbox-files", cache_policy=NO_CACHE)
 def new_inbox_files(inbox: Path, archive: Path, engine: Engine) -> InboxScan:
-    """Inbox workbooks whose bytes were never accepted or rejected (same bytes twice = one submission).
+    """Inbox workbooks, units' own folders included, whose bytes were never accepted or rejected (same bytes twice =
+    one submission).
 
     Only finished files count as known, so a file whose run died is picked up again (loading is idempotent).
     Each new file's first sighting is noted by the pipeline's clock; symlinks and non-files are refused unread.
     """
-    files, refused = drop_folder(inbox, SUFFIXES)
     with engine.connect() as conn:
+        units = set(conn.execute(select(dim_unit.c.unit_code)).scalars())
         known = set(conn.execute(select(fct_submission.c.sha256)
                                  .where(fct_submission.c.status.in_(("accepted", "rejected")))).scalars())
+    files, refused = [], []
+    for folder in (inbox, *unit_folders(inbox, units)):
+        found, why = drop_folder(folder, SUFFIXES)
+        files += found
+        refused += why
     new = []
     for path in sorted(files, key=_landed):
         try:

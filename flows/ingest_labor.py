@@ -6,10 +6,11 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from fupin.errors import FupinError
+from fupin.errors import FupinError, UsageError
 from fupin.runtime import load_runtime
-from fupin.settings import Settings, SettingsError
+from fupin.settings import Settings, SettingsError, checked_pii_key
 from tasks.archive import archive_file, first_seen
+from tasks.labor_key import require_key
 from tasks.labor_lists import write_district_lists
 from tasks.labor_load import (
     FileFacts,
@@ -23,6 +24,7 @@ from tasks.labor_read import LaborFileError, read_labor
 from tasks.labor_report import invalid_rows_markdown, labor_artifact, totals_markdown
 from tasks.labor_totals import attachment1_by_district
 from tasks.labor_validate import validate_labor
+from tasks.provenance import cli_source
 from warehouse.months import parse_month
 
 SECRET_BLOCK = "fupin-pii-key"
@@ -33,26 +35,35 @@ class LaborRejected(FupinError):
 
 
 def pii_key(settings: Settings) -> bytes:
-    """FUPIN_PII_KEY, else the Prefect Secret block 'fupin-pii-key'; never logged."""
+    """FUPIN_PII_KEY or FUPIN_PII_KEY_FILE, else the Prefect Secret block 'fupin-pii-key'; at least 32 bytes; never
+    logged. A missing or unusable key is a usage error (exit 2), said in one line."""
     try:
-        return settings.require_pii_key()
-    except SettingsError:
-        from prefect.blocks.system import Secret
-
-        try:
-            value = Secret.load(SECRET_BLOCK).get()
-        except (ValueError, RuntimeError) as exc:
-            raise FupinError(str(SettingsError(
-                "FUPIN_PII_KEY is not set and there is no Prefect Secret block 'fupin-pii-key' / 未设置身份证号加密密钥"
-            ))) from exc
-        if not value:
-            raise FupinError("the Prefect Secret block 'fupin-pii-key' is empty / 密钥为空")
-        return str(value).encode()
+        if settings.pii_key is not None or settings.pii_key_file is not None:
+            return settings.require_pii_key()
+        return checked_pii_key(_secret_block(), f"the Prefect Secret block '{SECRET_BLOCK}'")
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
 
 
-@flow(name="ingest-labor", retries=0, log_prints=False)
-def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
-    """Archive, read, validate, key and load one labor file; reject it whole if too many rows are invalid."""
+def _secret_block() -> bytes:
+    from prefect.blocks.system import Secret
+
+    try:
+        value = Secret.load(SECRET_BLOCK).get()
+    except (ValueError, RuntimeError):
+        value = None
+    if not value:
+        raise SettingsError(f"no PII key: set FUPIN_PII_KEY, or FUPIN_PII_KEY_FILE to a key file (or a Prefect Secret "
+                            f"block '{SECRET_BLOCK}') before ingesting labor records / 未设置身份证号加密密钥")
+    return str(value).encode()
+
+
+@flow(name="ingest-labor", retries=0, log_prints=False, persist_result=False)
+def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0, source: str | None = None) -> dict:
+    """Archive, read, validate, key and load one labor file; reject it whole if too many rows are invalid. Person data
+    stays in this process: no result is persisted, and every error names a row and column, never a value.
+    `source` says where it came from (cli:<user>, web:<account>; default cli:<the OS user running the flow>)."""
+    came_from = source or cli_source()
     try:
         parse_month(month)
     except ValueError as exc:
@@ -68,15 +79,16 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
     archived = archive_file(source.read_bytes(), source.suffix, rt.settings.paths.archive)
     received = first_seen(archived)
     require_warehouse(rt.engine, rt.config)
+    require_key(rt.engine, key)
     sha = archived.name.split(".")[0]
     facts = FileFacts(sha, source.name, str(archived.relative_to(rt.settings.paths.home)), received, month,
-                      str(flow_run.get_id() or "") or None)
+                      str(flow_run.get_id() or "") or None, came_from)
     try:
-        frame = read_labor(archived, rt.config, source.name)
+        check = validate_labor(read_labor(archived, rt.config, source.name), rt.config)
     except LaborFileError as exc:
-        record_unreadable(rt.engine, rt.config, facts, str(exc), exc.rule)
-        raise
-    check = validate_labor(frame, rt.config)
+        reason = str(exc) if str(exc).startswith(source.name) else f"{source.name}: {exc}"
+        record_unreadable(rt.engine, rt.config, facts, reason, exc.rule)
+        raise LaborFileError(reason, exc.rule) from None
     log.info("%s: %d rows, %d invalid (%.4f%%), %d repeated numbers", source.name, check.n_rows,
              check.n_invalid_rows, 100 * check.invalid_ratio, len(check.duplicates))
     report = invalid_rows_markdown(check, max_invalid_ratio, source.name)
@@ -90,12 +102,15 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0) -> dict:
         labor_artifact(report, "labor-invalid-rows", f"excluded rows {month}")
     result: LoadResult = load_labor(rt.engine, rt.config, facts, check, key)
     lists = write_district_lists(rt.engine, rt.config, month, rt.settings.paths.outputs / month / "labor")
+    if not lists.written:
+        log.info("%s: the district lists are already up to date; nothing rewritten", month)
     by_district = attachment1_by_district(rt.engine, month)
     total = int(by_district["persons"].sum())
     labor_artifact(totals_markdown(month, by_district, total), "labor-attachment1", f"Attachment 1 {month}")
     log.info("%s: submission %d v%s, %d persons, %d insured; %d district lists", month, result.submission_id,
-             result.version, result.persons, result.insured, len(lists))
-    return {"submission_id": result.submission_id, "version": result.version, "persons": result.persons,
-            "insured": result.insured, "central_western": total, "excluded_rows": check.n_invalid_rows,
+             result.version, result.persons, result.insured, len(lists.paths))
+    return {"submission_id": result.submission_id, "status": result.status, "version": result.version,
+            "persons": result.persons, "insured": result.insured, "central_western": total,
+            "excluded_rows": check.n_invalid_rows,
             "repeated": len(check.duplicates), "already_loaded": result.already_loaded,
-            "lists": [str(p) for p in lists]}
+            "lists": [str(p) for p in lists.paths], "lists_written": lists.written}

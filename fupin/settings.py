@@ -10,10 +10,29 @@ from pydantic import SecretStr
 
 PRIVATE_UMASK = 0o077  # personal data lives under FUPIN_HOME: no other local user may read any of it
 PRIVATE_DIR = 0o700
+MIN_PII_KEY_BYTES = 32
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def checked_pii_key(key: bytes, where: str) -> bytes:
+    """The key if it holds at least MIN_PII_KEY_BYTES bytes; a short key makes identity numbers guessable."""
+    if len(key) < MIN_PII_KEY_BYTES:
+        raise SettingsError(f"{where} holds {len(key)} bytes; a PII key needs at least {MIN_PII_KEY_BYTES} "
+                            f"(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`) / 密钥至少 "
+                            f"{MIN_PII_KEY_BYTES} 字节")
+    return key
+
+
+def read_key_file(path: Path, where: str) -> bytes:
+    """A key file's content without its trailing newline, checked for length."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"{where}: cannot read {path} ({exc.strerror}) / 无法读取密钥文件") from None
+    return checked_pii_key(raw.strip(), where)
 
 
 @dataclass(frozen=True)
@@ -71,6 +90,7 @@ class Settings:
     smtp: SmtpSettings | None = None
     mail_from: str = "fupin@office.example.org"
     pii_key: SecretStr | None = field(default=None, repr=False)
+    pii_key_file: Path | None = None
     ui_url: str = "http://127.0.0.1:4200"
 
     @property
@@ -78,13 +98,18 @@ class Settings:
         return Paths(self.home)
 
     def require_pii_key(self) -> bytes:
-        """The HMAC key for identity numbers; refuses to run without one rather than hash with an empty key."""
+        """The HMAC key for identity numbers, from FUPIN_PII_KEY or the file FUPIN_PII_KEY_FILE names; refuses to run
+        without one (or with a short one) rather than hash with a guessable key."""
+        if self.pii_key is not None and self.pii_key_file is not None:
+            raise SettingsError("set FUPIN_PII_KEY or FUPIN_PII_KEY_FILE, not both / 两者只能设置其一")
+        if self.pii_key_file is not None:
+            return read_key_file(self.pii_key_file, "FUPIN_PII_KEY_FILE")
         if self.pii_key is None or not self.pii_key.get_secret_value():
             raise SettingsError(
-                "FUPIN_PII_KEY is not set: set it (or a Prefect Secret block 'fupin-pii-key') before ingesting "
-                "labor records / 未设置 FUPIN_PII_KEY"
+                "no PII key: set FUPIN_PII_KEY, or FUPIN_PII_KEY_FILE to a key file (or a Prefect Secret block "
+                "'fupin-pii-key') before ingesting labor records / 未设置身份证号加密密钥"
             )
-        return self.pii_key.get_secret_value().encode()
+        return checked_pii_key(self.pii_key.get_secret_value().encode(), "FUPIN_PII_KEY")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -109,5 +134,6 @@ class Settings:
             config_dir=Path(env["FUPIN_CONFIG_DIR"]) if env.get("FUPIN_CONFIG_DIR") else None,
             smtp=smtp, mail_from=env.get("FUPIN_MAIL_FROM") or "fupin@office.example.org",
             pii_key=SecretStr(key) if key else None,
+            pii_key_file=Path(env["FUPIN_PII_KEY_FILE"]) if env.get("FUPIN_PII_KEY_FILE") else None,
             ui_url=env.get("FUPIN_UI_URL") or "http://127.0.0.1:4200",
         )

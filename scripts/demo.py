@@ -26,14 +26,21 @@ PREVIOUS, MONTH = "2020-08", "2020-09"
 MISSING = ("yanqing", "grain")
 
 
-def _env(home: Path) -> dict[str, str]:
-    """The environment every demo step runs in: FUPIN_HOME, a local PII key, Prefect's data under FUPIN_HOME."""
+def demo_key_file(home: Path) -> Path:
+    """FUPIN_HOME/secrets/pii.key: made once (64 hex characters, owner-only), then reused by every later run."""
     key_file = home / "secrets" / "pii.key"
     if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_hex(32), encoding="ascii")
-        key_file.chmod(0o600)
-    env = {**os.environ, "FUPIN_HOME": str(home), "FUPIN_PII_KEY": key_file.read_text(encoding="ascii").strip()}
+        key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+    return key_file
+
+
+def _env(home: Path) -> dict[str, str]:
+    """The environment every demo step runs in: FUPIN_HOME, the demo's key file, Prefect's data under FUPIN_HOME."""
+    env = {k: v for k, v in os.environ.items() if k != "FUPIN_PII_KEY"}
+    env.update({"FUPIN_HOME": str(home), "FUPIN_PII_KEY_FILE": str(demo_key_file(home))})
     env.setdefault("PREFECT_HOME", str(home / "prefect"))
     env.pop("FUPIN_SMTP_HOST", None)
     return env
@@ -94,7 +101,8 @@ def write_labor(home: Path) -> Path:
 
 def summary(home: Path, env: dict[str, str]) -> None:
     """Attachment 1 and completeness as the warehouse now holds them, and where to look next."""
-    os.environ.update({k: env[k] for k in ("FUPIN_HOME", "FUPIN_PII_KEY")})
+    os.environ.update({k: env[k] for k in ("FUPIN_HOME", "FUPIN_PII_KEY_FILE")})
+    os.environ.pop("FUPIN_PII_KEY", None)
     rt = load_runtime(Settings.from_env())
     with rt.engine.connect() as conn:
         rows = conn.execute(text("select district, persons from v_labor_by_district where month = :m "

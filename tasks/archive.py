@@ -81,11 +81,16 @@ def sweep_dead_temps(folder: Path) -> list[Path]:
     return removed
 
 
+def new_temp(folder: Path) -> tuple[int, str]:
+    """A new 0600 temp file in `folder` named for this host and process (fd, path), once dead writers' are swept."""
+    sweep_dead_temps(folder)
+    return tempfile.mkstemp(dir=folder, prefix=_temp_prefix())
+
+
 def _write_once(path: Path, data: bytes, mode: int) -> None:
     """Write atomically (temp file + rename) so a crash never leaves half a file under the final name."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    sweep_dead_temps(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix())
+    fd, tmp = new_temp(path.parent)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     os.chmod(tmp, mode)

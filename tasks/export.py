@@ -9,6 +9,7 @@ from typing import Literal
 import pandas as pd
 from sqlalchemy import Engine, text
 
+from tasks.workbook_style import escape_text
 from warehouse.views import View
 
 Format = Literal["csv", "parquet"]
@@ -26,11 +27,22 @@ def month_frame(engine: Engine, view: View, month: str) -> pd.DataFrame:
     return frame
 
 
+def inert_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell escaped by the workbooks' one rule; numbers, dates and blanks untouched."""
+    out = frame.copy()
+    for name in out.columns:
+        if out[name].dtype == object or pd.api.types.is_string_dtype(out[name]):
+            out[name] = out[name].map(lambda v: escape_text(v) if isinstance(v, str) else v)
+    return out
+
+
 def write_frame(frame: pd.DataFrame, path: Path, fmt: Format) -> Path:
     """Write atomically: a half-written file is never left under the final name."""
     tmp = path.with_name(path.name + ".part")
-    if fmt == "csv":
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig")  # the BOM lets Excel open Chinese text correctly
+    if fmt == "csv":  # a spreadsheet opens CSV text as formulas; Parquet keeps types, so its text stays exact
+        # The BOM lets Excel read Chinese text; CRLF rows (RFC 4180) make the writer quote a lone CR inside a text,
+        # which would otherwise end the row there.
+        inert_text(frame).to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     else:
         frame.to_parquet(tmp, index=False)
     tmp.replace(path)

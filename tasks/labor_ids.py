@@ -19,9 +19,22 @@ _IPAD = bytes(b ^ 0x36 for b in range(256))
 _OPAD = bytes(b ^ 0x5C for b in range(256))
 
 
+def normalize_ids(ids: pd.Series) -> pd.Series:
+    """NFKC then upper case, before anything else: full-width １２３ and a lowercase x are the same person's number."""
+    arr = pa.array(ids, type=pa.large_string(), from_pandas=True)
+    arr = pc.utf8_upper(pc.utf8_normalize(arr, form="NFKC"))
+    return pd.Series(arr, index=ids.index, name=ids.name, dtype=pd.StringDtype("pyarrow"))
+
+
+def id_ascii_ok(ids: pd.Series) -> np.ndarray:
+    """True where the number holds only ASCII: digits of any other script (Arabic-Indic, Devanagari...) are refused."""
+    arr = pc.fill_null(pa.array(ids, type=pa.large_string(), from_pandas=True), "")
+    return pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
+
+
 def _matrix(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 18) uint8 bytes of each upper-cased number, read straight from the Arrow buffer; and its 18-byte mask."""
-    arr = pc.utf8_upper(pc.fill_null(pa.array(ids, type=pa.large_string(), from_pandas=True), ""))
+    """(n, 18) uint8 bytes of each number, read straight from the Arrow buffer; and its 18-byte mask."""
+    arr = pc.fill_null(pa.array(ids, type=pa.large_string(), from_pandas=True), "")
     ok18 = pc.equal(pc.binary_length(arr), 18)
     fixed = pc.if_else(ok18, arr, "0" * 18)
     fixed = fixed.combine_chunks() if isinstance(fixed, pa.ChunkedArray) else fixed
@@ -35,7 +48,7 @@ def _is_digit(m: np.ndarray) -> np.ndarray:
 
 
 def id_format_ok(ids: pd.Series) -> np.ndarray:
-    """True where the number is 17 digits then a digit or X."""
+    """True where the number is ASCII [0-9]{17}[0-9X] (run normalize_ids first: lowercase x is not upper-cased here)."""
     m, ok18 = _matrix(ids)
     return ok18 & _is_digit(m[:, :17]).all(axis=1) & (_is_digit(m[:, 17]) | (m[:, 17] == ord("X")))
 
@@ -65,7 +78,8 @@ def id_birth_date_ok(ids: pd.Series, today: dt.date | None = None) -> np.ndarray
 
 
 def id_valid(ids: pd.Series, today: dt.date | None = None) -> np.ndarray:
-    """Format, check character and birth date all right."""
+    """Format, check character and birth date all right, after normalize_ids."""
+    ids = normalize_ids(ids)
     return id_format_ok(ids) & id_checksum_ok(ids) & id_birth_date_ok(ids, today)
 
 
@@ -93,9 +107,9 @@ def hmac_sha256(key: bytes) -> Callable[[bytes], bytes]:
 
 
 def person_keys(ids: pd.Series, key: bytes) -> pd.Series:
-    """HMAC-SHA256 (32 bytes) of each upper-cased number under the PII key."""
+    """HMAC-SHA256 (32 bytes) of each number, normalised as the contract checked it, under the PII key."""
     digest = hmac_sha256(key)
-    values = ids.astype(str).str.upper().tolist()
+    values = normalize_ids(ids).astype(str).tolist()
     return pd.Series([digest(v.encode()) for v in values], index=ids.index, dtype=object)
 
 

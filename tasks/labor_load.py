@@ -9,11 +9,13 @@ import numpy as np
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Connection, Engine, and_, func, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config import Config
 from fupin.errors import FupinError, unreadable_warehouse
+from tasks.crashpoint import pause_at
+from tasks.labor_errors import redacted
 from tasks.labor_ids import mask_ids, person_keys
 from tasks.labor_validate import LaborCheck
 from tasks.retry import transient_retries
@@ -30,6 +32,7 @@ from warehouse.schema import (
     restricted_labor_person,
 )
 from warehouse.seed import ensure_months
+from warehouse.versions import lock_unit, next_version
 
 KIND = "labor"
 ISSUE_COLUMNS = ["submission_id", "severity", "rule", "sheet", "cell", "row_no", "value", "message_zh", "message_en",
@@ -47,6 +50,7 @@ class FileFacts:
     received_at: dt.datetime
     month: str
     flow_run_id: str | None = None
+    source: str | None = None  # cli:<OS user>, inbox:<path under the inbox> or web:<account>
 
 
 @dataclass(frozen=True)
@@ -72,14 +76,16 @@ def require_warehouse(engine: Engine, cfg: Config) -> None:
 
 
 def _submission(conn: Connection, cfg: Config, facts: FileFacts) -> tuple[int | None, str | None, dict]:
-    """(existing id, its status, the column values this file's submission row should have)."""
-    ensure_months(conn, cfg, [facts.month])
+    """(existing id, its status, the column values this file's submission row should have), under the HR bureau's
+    row lock: a second labor write waits here for the first to commit, then sees its rows."""
     unit_key = conn.execute(select(dim_unit.c.unit_key)
                             .where(dim_unit.c.unit_code == cfg.labor.sender_unit)).scalar_one()
+    lock_unit(conn, unit_key)
+    ensure_months(conn, cfg, [facts.month])
     values = {"kind": KIND, "sha256": facts.sha256, "original_name": facts.original_name[:255],
               "archive_path": facts.archive_path, "received_at": facts.received_at, "unit_key": unit_key,
               "month_key": month_key(facts.month), "is_late": cfg.is_late(facts.month, facts.received_at),
-              "flow_run_id": facts.flow_run_id}
+              "flow_run_id": facts.flow_run_id, "source": facts.source}
     row = conn.execute(select(fct_submission.c.submission_id, fct_submission.c.status)
                        .where(fct_submission.c.sha256 == facts.sha256)).first()
     return (row[0], row[1], values) if row else (None, None, values)
@@ -115,7 +121,7 @@ def _reject(conn: Connection, cfg: Config, facts: FileFacts, reason: str, n_erro
                                              "message": reason})
 
 
-@task(name="record-rejected-labor-file", cache_policy=NO_CACHE, **transient_retries())
+@task(name="record-rejected-labor-file", cache_policy=NO_CACHE, persist_result=False, **transient_retries())
 def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, reason: str) -> None:
     """Record the file as rejected (no facts) with its located errors; an accepted twin is left untouched."""
     with engine.begin() as conn:
@@ -124,7 +130,7 @@ def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: Labor
             _issues(conn, sid, check, "error")
 
 
-@task(name="record-unreadable-labor-file", cache_policy=NO_CACHE, **transient_retries())
+@task(name="record-unreadable-labor-file", cache_policy=NO_CACHE, persist_result=False, **transient_retries())
 def record_unreadable(engine: Engine, cfg: Config, facts: FileFacts, reason: str, rule: str) -> None:
     """Record a file that could not be read at all as rejected, its reason the one error; an accepted twin stays."""
     with engine.begin() as conn:
@@ -181,43 +187,46 @@ def employment_counts(people: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return insured.groupby(by, sort=True).size().rename("persons").reset_index()
 
 
-def _version(conn: Connection, values: dict, sid: int) -> int:
-    same = and_(fct_submission.c.kind == KIND, fct_submission.c.unit_key == values["unit_key"],
-                fct_submission.c.month_key == values["month_key"], fct_submission.c.status == "accepted",
-                fct_submission.c.submission_id != sid)
-    before = conn.execute(select(func.coalesce(func.max(fct_submission.c.version), 0)).where(same)).scalar_one()
-    conn.execute(update(fct_submission).where(same).values(is_current=False))
-    return before + 1
+def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
+    existing, status, values = _submission(conn, cfg, facts)
+    if status == "accepted":
+        persons = conn.execute(select(func.count()).select_from(restricted_labor_person)
+                               .where(restricted_labor_person.c.submission_id == existing)).scalar_one()
+        return LoadResult(existing, "duplicate", None, persons, 0, already_loaded=True)
+    sid = _save_submission(conn, existing, {**values, "status": "received"})
+    numbered = next_version(conn, KIND, values["unit_key"], values["month_key"], facts.received_at)
+    pause_at("load")
+    people = _people(conn, cfg, check.valid, sid)
+    insert_frames(conn, restricted_labor_person, list(restricted_labor_person.c.keys()),
+                  keyed_by_district(people, key))
+    insured = int(people["is_insured"].sum())
+    counts = employment_counts(people, ["origin_key", "district_key"])
+    mk = values["month_key"]
+    cells = [(sid, int(o), int(d), mk, int(n)) for o, d, n in counts.itertuples(index=False)]
+    bulk_insert(conn, fct_labor_employment, cells,
+                ["submission_id", "origin_key", "district_key", "month_key", "persons"])
+    excluded = check.failures
+    bulk_insert(conn, fct_labor_invalid_row,
+                [(sid, int(r), c, k, v) for r, c, k, v in zip(excluded["source_row"], excluded["column_name"],
+                                                              excluded["rule"], excluded["value_masked"])],
+                ["submission_id", "source_row", "column_name", "rule", "value_masked"])
+    _issues(conn, sid, check, "warning")
+    conn.execute(update(fct_submission).where(fct_submission.c.submission_id == sid).values(
+        status="accepted", version=numbered.number, is_current=numbered.is_current, n_errors=0,
+        n_warnings=len(check.duplicates) + check.n_invalid_rows, n_rows=check.n_rows,
+        message=f"{len(people)} persons, {insured} insured, {check.n_invalid_rows} rows excluded"))
+    return LoadResult(sid, "accepted", numbered.number, len(people), insured)
 
 
-@task(name="load-labor-file", cache_policy=NO_CACHE, **transient_retries())
+@task(name="load-labor-file", cache_policy=NO_CACHE, persist_result=False, **transient_retries())
 def load_labor(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
-    """Accept the file: people (restricted, keyed by HMAC), the month × origin × district fact, exclusions."""
-    with engine.begin() as conn:
-        existing, status, values = _submission(conn, cfg, facts)
-        if status == "accepted":
-            persons = conn.execute(select(func.count()).select_from(restricted_labor_person)
-                                   .where(restricted_labor_person.c.submission_id == existing)).scalar_one()
-            return LoadResult(existing, "accepted", None, persons, 0, already_loaded=True)
-        sid = _save_submission(conn, existing, {**values, "status": "received"})
-        version = _version(conn, values, sid)
-        people = _people(conn, cfg, check.valid, sid)
-        insert_frames(conn, restricted_labor_person, list(restricted_labor_person.c.keys()),
-                      keyed_by_district(people, key))
-        insured = int(people["is_insured"].sum())
-        counts = employment_counts(people, ["origin_key", "district_key"])
-        mk = values["month_key"]
-        cells = [(sid, int(o), int(d), mk, int(n)) for o, d, n in counts.itertuples(index=False)]
-        bulk_insert(conn, fct_labor_employment, cells,
-                    ["submission_id", "origin_key", "district_key", "month_key", "persons"])
-        excluded = check.failures
-        bulk_insert(conn, fct_labor_invalid_row,
-                    [(sid, int(r), c, k, v) for r, c, k, v in zip(excluded["source_row"], excluded["column_name"],
-                                                                  excluded["rule"], excluded["value_masked"])],
-                    ["submission_id", "source_row", "column_name", "rule", "value_masked"])
-        _issues(conn, sid, check, "warning")
-        conn.execute(update(fct_submission).where(fct_submission.c.submission_id == sid).values(
-            status="accepted", version=version, is_current=True, n_errors=0,
-            n_warnings=len(check.duplicates) + check.n_invalid_rows, n_rows=check.n_rows,
-            message=f"{len(people)} persons, {insured} insured, {check.n_invalid_rows} rows excluded"))
-        return LoadResult(sid, "accepted", version, len(people), insured)
+    """Accept the file: people (restricted, keyed by HMAC), the month × origin × district fact, exclusions; a database
+    error is re-raised redacted (drivers quote the rows they refuse)."""
+    with redacted("load"):
+        try:
+            with engine.begin() as conn:
+                return _load(conn, cfg, facts, check, key)
+        except IntegrityError:
+            # A concurrent write got past the lock (the same bytes, or a current version): decide again, now seeing it.
+            with engine.begin() as conn:
+                return _load(conn, cfg, facts, check, key)

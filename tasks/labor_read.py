@@ -16,19 +16,13 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from config import Config, normalize_text
-from fupin.errors import FupinError
+from tasks.labor_errors import LaborFileError, csv_field_count_error, redacted, xlsx_error_cell
 from tasks.safety import LABOR_LIMITS, UnsafeFileError, check_file
 
 HEADER_SCAN_ROWS = 30
 ENCODINGS = ("utf-8-sig", "gb18030")
 
-
-class LaborFileError(FupinError):
-    """The file cannot be read as a labor export: the message says what is missing, `rule` names the check."""
-
-    def __init__(self, message: str, rule: str = "unreadable_file") -> None:
-        super().__init__(message)
-        self.rule = rule
+__all__ = ["LaborFileError", "read_labor"]
 
 
 def header_map(cfg: Config) -> dict[str, str]:
@@ -84,9 +78,15 @@ def read_xlsx(data: bytes, name: str, cfg: Config) -> pd.DataFrame:
     """The first sheet (visible first) whose top rows hold the header; calamine via fastexcel, all text."""
     try:
         reader = fastexcel.read_excel(data)
-    except Exception as exc:
-        raise LaborFileError(f"{name}: 不是可读取的 xlsx 文件 / not a readable xlsx file ({exc})",
-                             rule="not_a_workbook") from exc
+        return _read_sheets(reader, name, cfg)
+    except LaborFileError:
+        raise
+    except Exception:  # noqa: BLE001 - calamine quotes the cell it refuses: locate it ourselves instead
+        failure = xlsx_error_cell(data, name)
+    raise failure from None
+
+
+def _read_sheets(reader: fastexcel.ExcelReader, name: str, cfg: Config) -> pd.DataFrame:
     sheets = sorted(reader.sheet_names, key=lambda n: n.startswith("_"))
     scanned: list[list[object]] = []
     for sheet in sheets:
@@ -124,21 +124,27 @@ def read_csv(raw: bytes, name: str, cfg: Config) -> pd.DataFrame:
         raise LaborFileError(_missing_message(head, cfg, name), rule="header_missing")
     # The parser wants UTF-8 bytes without a BOM; re-encoding GB18030 text costs far less than a str-based parse.
     body = raw.removeprefix(codecs.BOM_UTF8) if encoding == "utf-8-sig" else text.encode("utf-8")
-    data = pd.read_csv(io.BytesIO(body), skiprows=h, dtype=str, keep_default_na=False, engine="pyarrow")
-    return _canonical(data, cfg, first_row=h + 2)
+    try:
+        data = pd.read_csv(io.BytesIO(body), skiprows=h, dtype=str, keep_default_na=False, engine="pyarrow")
+    except (pd.errors.ParserError, pa.ArrowInvalid):  # Arrow quotes the whole offending row: locate it ourselves
+        failure = csv_field_count_error(text, h, name)
+    else:
+        return _canonical(data, cfg, first_row=h + 2)
+    raise failure from None
 
 
-
-@task(name="read-labor-file", cache_policy=NO_CACHE)
+@task(name="read-labor-file", cache_policy=NO_CACHE, persist_result=False)
 def read_labor(path: Path, cfg: Config, name: str | None = None) -> pd.DataFrame:
-    """source_row plus the configured columns as text, whatever the format and encoding; errors say `name`."""
+    """source_row plus the configured columns as text, whatever the format and encoding; errors say `name`, never
+    a cell's content."""
     suffix, data, name = path.suffix.lower(), path.read_bytes(), name or path.name
     try:
         check_file(data, suffix, LABOR_LIMITS)
     except UnsafeFileError as exc:
         raise LaborFileError(f"{name}: {exc}", rule=exc.rule) from exc
-    if suffix in {".xlsx", ".xlsm"}:
-        return read_xlsx(data, name, cfg)
-    if suffix in {".csv", ".txt"}:
-        return read_csv(data, name, cfg)
+    with redacted(name):
+        if suffix in {".xlsx", ".xlsm"}:
+            return read_xlsx(data, name, cfg)
+        if suffix in {".csv", ".txt"}:
+            return read_csv(data, name, cfg)
     raise LaborFileError(f"{name}: 只接受 .xlsx 或 .csv / only .xlsx or .csv is accepted", rule="file_type")

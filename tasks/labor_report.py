@@ -37,6 +37,6 @@ def totals_markdown(month: str, by_district: pd.DataFrame, total: int) -> str:
     return "\n".join(lines)
 
 
-@task(name="publish-labor-artifact", cache_policy=NO_CACHE)
+@task(name="publish-labor-artifact", cache_policy=NO_CACHE, persist_result=False)
 def labor_artifact(markdown: str, key: str, description: str) -> None:
     create_markdown_artifact(markdown=markdown, key=key, description=description)

@@ -12,7 +12,8 @@ from prefect.cache_policies import NO_CACHE
 
 from config import Config, normalize_text
 from contracts.labor import LaborPerson, labor_schema, located_failures
-from tasks.labor_ids import mask_ids
+from tasks.labor_errors import redacted
+from tasks.labor_ids import mask_ids, normalize_ids
 
 FAILURE_COLUMNS = ["source_row", "column_name", "rule", "value_masked", "message_zh", "message_en"]
 
@@ -48,12 +49,18 @@ def canonical_district(text: str, cfg: Config) -> str:
     return unit.name if unit is not None and unit.kind == "district" else text
 
 
-@task(name="validate-labor-rows", cache_policy=NO_CACHE)
+@task(name="validate-labor-rows", cache_policy=NO_CACHE, persist_result=False)
 def validate_labor(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
-    """Run the contract lazily; keep the valid rows, the first (insured first) of each repeated number."""
+    """Run the contract lazily; keep the valid rows, the first (insured first) of each repeated number. Any error
+    but a row's own failure is re-raised redacted (pandera's messages quote the failing values)."""
+    with redacted("validate"):
+        return _validate(frame, cfg)
+
+
+def _validate(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
     frame = frame.assign(work_district=translate(frame["work_district"], lambda text: canonical_district(text, cfg)),
                          insurance_status=translate(frame["insurance_status"], normalize_text),
-                         id_number=frame["id_number"].str.upper())
+                         id_number=normalize_ids(frame["id_number"]))
     try:
         labor_schema(cfg).validate(frame, lazy=True)
         failures = pd.DataFrame(columns=["index", *FAILURE_COLUMNS])

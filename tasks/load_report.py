@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config import Config
@@ -28,6 +28,7 @@ from warehouse.schema import (
     fct_validation_issue,
 )
 from warehouse.seed import ensure_months
+from warehouse.versions import Version, lock_unit, next_version
 
 KIND = "report"
 
@@ -41,6 +42,7 @@ class Receipt:
     archive_path: str
     received_at: dt.datetime
     flow_run_id: str | None = None
+    source: str | None = None  # inbox:<path under the inbox>, cli:<OS user> or web:<account>
 
 
 @dataclass(frozen=True)
@@ -81,41 +83,28 @@ def _fact_rows(conn: Connection, parsed: ParsedReport, cfg: Config, ids: dict) -
 
 def _record(conn: Connection, parsed: ParsedReport, cfg: Config, receipt: Receipt, errors: Sequence[Issue],
             warnings: Sequence[Issue]) -> LoadResult:
+    unit_key = _key(conn, dim_unit, "unit_code", parsed.unit.code if parsed.unit else None, "unit_key")
+    lock_unit(conn, unit_key)
     existing = conn.execute(select(fct_submission).where(fct_submission.c.sha256 == receipt.sha256)).first()
     if existing is not None and existing.status == "accepted":
         return LoadResult(existing.submission_id, "duplicate", existing.version)
     accepted = not errors
-    unit_key = _key(conn, dim_unit, "unit_code", parsed.unit.code if parsed.unit else None, "unit_key")
-    if unit_key is not None:
-        conn.execute(select(dim_unit.c.unit_key).where(dim_unit.c.unit_key == unit_key).with_for_update()).all()
     if accepted:
         ensure_months(conn, cfg, [parsed.month])
     valid_month = parsed.month and _valid(parsed.month)
     ids = {"unit_key": unit_key, "form_key": _key(conn, dim_form, "form_code", parsed.form_code, "form_key"),
            "month_key": _key(conn, dim_month, "month_key", month_key(parsed.month), "month_key") if valid_month
            else None}
-    current = None
-    version = None
-    latest = True
-    if accepted:
-        same = (fct_submission.c.kind == KIND, fct_submission.c.unit_key == unit_key,
-                fct_submission.c.month_key == ids["month_key"], fct_submission.c.status == "accepted")
-        # Versions follow received order even when a later file's load won the race (concurrent runs).
-        later = (*same, fct_submission.c.received_at > receipt.received_at)
-        version = conn.execute(select(func.count()).where(*same, fct_submission.c.received_at <= receipt.received_at)
-                               ).scalar_one() + 1
-        conn.execute(update(fct_submission).where(*later).values(version=fct_submission.c.version + 1))
-        latest = not conn.execute(select(func.count()).where(*later)).scalar_one()
-        if latest:
-            current = conn.execute(select(fct_submission.c.submission_id).where(*same, fct_submission.c.is_current)
-                                   ).scalar()
-            conn.execute(update(fct_submission).where(*same).values(is_current=False))
+    numbered = (next_version(conn, KIND, unit_key, ids["month_key"], receipt.received_at) if accepted
+                else Version(0, False, None))
+    version = numbered.number or None
     row = {"kind": KIND, "sha256": receipt.sha256, "original_name": receipt.original_name,
            "archive_path": receipt.archive_path, "received_at": receipt.received_at, **ids, "sent_on": parsed.sent_on,
-           "status": "accepted" if accepted else "rejected", "version": version, "is_current": accepted and latest,
+           "status": "accepted" if accepted else "rejected", "version": version, "is_current": numbered.is_current,
            "is_late": cfg.is_late(parsed.month, receipt.received_at) if valid_month else None,
            "n_errors": len(errors), "n_warnings": len(warnings), "n_rows": len(parsed.cells),
-           "flow_run_id": receipt.flow_run_id, "message": errors[0].message_en if errors else None}
+           "flow_run_id": receipt.flow_run_id, "message": errors[0].message_en if errors else None,
+           "source": receipt.source}
     if existing is None:
         sid = conn.execute(insert(fct_submission).values(**row).returning(fct_submission.c.submission_id)).scalar_one()
     else:
@@ -128,7 +117,7 @@ def _record(conn: Connection, parsed: ParsedReport, cfg: Config, receipt: Receip
     pause_at("load")
     if accepted:
         conn.execute(insert(fct_indicator_value), _fact_rows(conn, parsed, cfg, {**ids, "submission_id": sid}))
-    return LoadResult(sid, row["status"], version, current, len(errors), len(warnings))
+    return LoadResult(sid, row["status"], version, numbered.replaced, len(errors), len(warnings))
 
 
 def _valid(month: str) -> bool:

@@ -13,11 +13,13 @@ from config import Config, Form, Unit, normalize_text
 from contracts.messages import Issue, make_issue
 from tasks.marker import MARKER_SHEET, Marker
 from tasks.parse_cells import month_in_text, parse_date, parse_value
-from tasks.parse_workbook import Grid, WorkbookError, address, read_grids
+from tasks.parse_workbook import UNEVALUABLE, Extent, Grid, WorkbookError, address, read_grids
 from tasks.safety import UnsafeFileError, check_file
 from warehouse.months import reporting_month_for
 
 CELL_COLUMNS = ["row_no", "region", "value", "raw", "cell"]
+HEADER_SCAN_ROWS = 40
+UNEVALUABLE_ZH, UNEVALUABLE_EN = "公式无法计算，请填写数值", "the formula cannot be evaluated; enter a number"
 
 
 @dataclass
@@ -43,7 +45,7 @@ def _text(value: object) -> str:
 
 def _find_header(grid: Grid, cfg: Config) -> tuple[int, dict[str, int]] | None:
     wanted = {"序号", "指标", cfg.total_column}
-    for r in range(1, min(grid.max_row, 40) + 1):
+    for r in range(1, min(grid.max_row, HEADER_SCAN_ROWS) + 1):
         texts = {_text(v): c for c, v in enumerate(grid.row_values(r), start=1) if v is not None}
         if wanted <= set(texts):
             return r, texts
@@ -126,7 +128,11 @@ def _read_rows(out: ParsedReport, grid: Grid, cfg: Config, form: Form, header_ro
             raw = grid.values.get(pos)
             parsed = parse_value(raw, grid.formats.get(pos), ind.kind)
             problem = "formula_uncomputed" if pos in grid.formulas and raw is None else parsed.problem
-            if problem:
+            if pos in grid.problems and grid.problems[pos] == UNEVALUABLE:
+                out.issues.append(Issue("error", "formula_unevaluable", out.file_name, grid.name, address(*pos),
+                                        ind.row_no, ind.indicator, column, grid.formulas[pos][:200],
+                                        UNEVALUABLE_ZH, UNEVALUABLE_EN))
+            elif problem:
                 err(problem, cell=address(*pos), row_no=ind.row_no, indicator=ind.indicator, region=column,
                     value=raw if raw is not None else grid.formulas.get(pos), formula=grid.formulas.get(pos),
                     measure_unit=ind.measure_unit)
@@ -162,9 +168,26 @@ def _identify(out: ParsedReport, grids: list[Grid], cfg: Config, marker: Marker 
             return
 
 
+def form_extent(cfg: Config) -> Extent:
+    """How far a form can reach: its header within HEADER_SCAN_ROWS, its rows with room for blank and note rows."""
+    rows = max(len(f.rows) for f in cfg.forms)
+    cols = max(len(cfg.columns(f)) for f in cfg.forms)
+    return Extent(rows=HEADER_SCAN_ROWS + 4 * rows + 100, cols=4 * cols + 20)
+
+
 @task(name="parse-report", cache_policy=NO_CACHE)
 def parse_report(data: bytes, file_name: str, cfg: Config) -> ParsedReport:
-    """Parse a report workbook's bytes; never raises for bad content: problems land in `issues`."""
+    """Parse a report workbook's bytes; never raises: problems, and any failure of the parser, land in `issues`."""
+    try:
+        return _parse(data, file_name, cfg)
+    except Exception as exc:  # noqa: BLE001 - a file that breaks the parser is rejected, not retried on every sweep
+        # The type only: an exception's text may quote a cell, and a cell may hold a person's name.
+        out = ParsedReport(file_name=file_name)
+        out.issues.append(make_issue("unreadable", file_name, reason=f"parser failed ({type(exc).__name__})"))
+        return out
+
+
+def _parse(data: bytes, file_name: str, cfg: Config) -> ParsedReport:
     out = ParsedReport(file_name=file_name)
     try:
         check_file(data, Path(file_name).suffix)
@@ -172,7 +195,7 @@ def parse_report(data: bytes, file_name: str, cfg: Config) -> ParsedReport:
         out.issues.append(Issue("error", exc.rule, file_name, message_zh=exc.zh, message_en=exc.en))
         return out
     try:
-        grids = read_grids(data, Path(file_name).suffix)
+        grids = read_grids(data, Path(file_name).suffix, form_extent(cfg))
     except WorkbookError as exc:
         out.issues.append(make_issue("unreadable", file_name, reason=str(exc)))
         return out

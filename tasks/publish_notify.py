@@ -9,6 +9,7 @@ from sqlalchemy import Engine, and_, exists, select
 
 from config import Config, Unit
 from tasks.mail import XLSX_MIME, Attachment, Mail
+from tasks.provenance import source_folder
 from warehouse.months import month_key
 from warehouse.schema import dim_month, dim_unit, fct_mail, fct_submission
 
@@ -22,7 +23,8 @@ def pending_submissions(engine: Engine) -> list[dict]:
     delivered = exists().where(fct_mail.c.submission_id == s.c.submission_id, fct_mail.c.status.in_(DELIVERED))
     query = (
         select(s.c.submission_id, s.c.sha256, s.c.original_name, s.c.status, s.c.version, s.c.is_late,
-               s.c.n_errors, s.c.n_warnings, s.c.received_at, s.c.message, dim_unit.c.unit_code, dim_month.c.month)
+               s.c.n_errors, s.c.n_warnings, s.c.received_at, s.c.message, s.c.source, dim_unit.c.unit_code,
+               dim_month.c.month)
         .select_from(s.outerjoin(dim_unit, dim_unit.c.unit_key == s.c.unit_key)
                      .outerjoin(dim_month, dim_month.c.month_key == s.c.month_key))
         .where(s.c.kind == "report", s.c.status.in_(("accepted", "rejected")), ~delivered)
@@ -32,15 +34,34 @@ def pending_submissions(engine: Engine) -> list[dict]:
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
+def _replaced(version: int) -> str:
+    """The receipt's warning that this file replaced the unit's earlier version; empty for a first version."""
+    if version <= 1:
+        return ""
+    return (f"\n新版本已替换第{version - 1}版 / a new version replaced version {version - 1}\n"
+            "如果这份文件不是贵单位报送的，请立即与办公室联系。/ If your unit did not send this file, "
+            "tell the office at once.\n")
+
+
 def receipt(cfg: Config, sub: dict) -> Mail:
-    """The unit's receipt for an accepted file: version counted, lateness and warnings."""
+    """The unit's receipt for an accepted file: version counted, what it replaced, where it came from, lateness
+    and warnings."""
     unit = cfg.unit(sub["unit_code"])
     late = "（逾期报送）" if sub["is_late"] else ""
+    version = sub["version"]
+    replaced = f"，已替换第{version - 1}版" if version > 1 else ""
     body = (f"{unit.name}：\n\n贵单位报送的《{sub['original_name']}》已通过校验并入库{late}。\n"
-            f"月份：{sub['month']}　版本：第{sub['version']}版　警告：{sub['n_warnings']}条\n"
+            f"月份：{sub['month']}　版本：第{version}版　警告：{sub['n_warnings']}条\n"
+            f"来源 / source：{sub.get('source') or '—'}\n{_replaced(version)}"
             f"如有警告，请核实后如需更正可重新报送，以最新版本为准。\n\n北京市扶贫支援办")
-    return Mail("receipt", (unit.email,), f"【回执】{unit.name} {sub['month']} 报表已接收（第{sub['version']}版）",
+    return Mail("receipt", (unit.email,), f"【回执】{unit.name} {sub['month']} 报表已接收（第{version}版{replaced}）",
                 body, month=sub["month"], unit_code=unit.code, submission_id=sub["submission_id"])
+
+
+def _sender(cfg: Config, sub: dict) -> Unit | None:
+    """Who sent the file: the unit whose inbox folder it came from, else the unit it names, else nobody known."""
+    code = source_folder(sub.get("source")) or sub["unit_code"]
+    return next((u for u in cfg.units if u.code == code), None)
 
 
 def rejection(cfg: Config, sub: dict, quarantine: Path) -> Mail:
@@ -51,7 +72,7 @@ def rejection(cfg: Config, sub: dict, quarantine: Path) -> Mail:
     attachments = [Attachment(p.name, p.read_bytes(), XLSX_MIME) for p in sorted(folder.glob("*_标注.xlsx"))]
     if report.is_file():
         attachments.append(Attachment(report.name, report.read_bytes(), TEXT_MIME))
-    unit = cfg.unit(sub["unit_code"]) if sub["unit_code"] else None
+    unit = _sender(cfg, sub)
     to = (unit.email,) if unit else tuple(cfg.mail.operators)
     who = unit.name if unit else "（未能识别填报单位）"
     body = (f"{who}：\n\n贵单位报送的《{sub['original_name']}》未通过校验，共 {sub['n_errors']} 处错误，未入库。\n"

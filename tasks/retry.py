@@ -1,4 +1,5 @@
-"""Retry policy: transient failures (database connection, SMTP, network) back off and retry; rejected input never."""
+"""Retry policy: transient failures (database connection, lock, serialisation; SMTP; network) back off and retry;
+rejected input, and a database error that will not heal with time (bad data, a broken constraint, bad SQL), never."""
 from __future__ import annotations
 
 import smtplib
@@ -8,19 +9,56 @@ from prefect.tasks import exponential_backoff
 from sqlalchemy import exc as sa_exc
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError,
+    sa_exc.DisconnectionError, sa_exc.TimeoutError,
     smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError,
 )
+# PostgreSQL SQLSTATEs that heal with time: connection exceptions (class 08), serialisation failure and deadlock
+# (40), lock not available, too many connections, and a server shutting down or starting up.
+TRANSIENT_SQLSTATE_CLASSES = ("08", "40")
+TRANSIENT_SQLSTATES = frozenset({"55P03", "53300", "57P01", "57P02", "57P03"})
+# SQLite says it only in words; these are what another writer or a brief outage causes.
+TRANSIENT_SQLITE = ("database is locked", "database table is locked", "unable to open database file",
+                    "disk i/o error")
+DRIVERS = ("psycopg", "sqlite3")
+
+
+def _driver_transient(orig: BaseException) -> bool:
+    """Whether a database driver's own error heals with time: by its SQLSTATE, else by its DB-API class."""
+    if isinstance(orig, ConnectionError | TimeoutError):
+        return True
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate:
+        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES or sqlstate in TRANSIENT_SQLSTATES
+    names = {c.__name__ for c in type(orig).__mro__}
+    if "InterfaceError" in names:
+        return True
+    if "OperationalError" not in names:
+        return False  # DataError, IntegrityError, ProgrammingError, ...: the same statement fails the same way
+    if type(orig).__module__.startswith("sqlite3"):
+        return any(words in str(orig).lower() for words in TRANSIENT_SQLITE)
+    return True  # no SQLSTATE: the server never answered (refused, reset, closed)
+
+
+def _decision(error: BaseException) -> bool | None:
+    """True or False when this error decides, None to look at what it was raised from."""
+    if isinstance(error, sa_exc.DBAPIError):
+        return error.connection_invalidated or _driver_transient(error.orig)
+    if type(error).__module__.startswith(DRIVERS):
+        return _driver_transient(error)
+    if isinstance(error, TRANSIENT_ERRORS):
+        return True
+    if isinstance(error, smtplib.SMTPResponseException) and 400 <= error.smtp_code < 500:
+        return True
+    return None
 
 
 def is_transient(error: BaseException | None) -> bool:
-    """True if the error, or any error it was raised from, is a connection-level failure worth retrying."""
+    """True if the first error in the chain that decides (this one, or what it was raised from) is worth retrying."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
-        if isinstance(error, TRANSIENT_ERRORS):
-            return True
-        if isinstance(error, smtplib.SMTPResponseException) and 400 <= error.smtp_code < 500:
-            return True
+        decided = _decision(error)
+        if decided is not None:
+            return decided
         seen.add(id(error))
         error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
     return False

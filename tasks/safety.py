@@ -31,6 +31,10 @@ _CELL_TAG = b"<c"
 _ANY_REF = re.compile(rb'\sr\s*=\s*["\']\s*([A-Z]{0,3})(\d*)')
 _PREFIXED_ROW = re.compile(rb"<[\w.-]+:row[\s/>]")
 _PREFIXED_CELL = re.compile(rb"<[\w.-]+:c[\s/>]")
+# A DTD can declare entities that expand past every count the scan makes (and XML never needs one here). UTF-16 and
+# UTF-32 parts put NULs between the letters.
+_DTD = re.compile(rb"<\s*!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_DTD_TAIL = 64
 _CHUNK = 1 << 20
 # Inflate in 64 KB steps: malloc reuses buffers this small, while 1 MB ones came back as fresh pages (+50% time).
 _STEP = 1 << 16
@@ -46,7 +50,11 @@ class UnsafeFileError(FupinError):
 
 @dataclass(frozen=True)
 class Limits:
-    """How big a received file may be, checked from the zip directory and a capped streaming pass."""
+    """How big a received file may be, checked from the zip directory and a capped streaming pass of every part.
+
+    `max_grid` caps a sheet's rectangle (farthest row x farthest column), which readers build cell by cell even
+    when it is empty; the part caps fit what Excel writes in each kind of part.
+    """
 
     max_file_bytes: int
     max_members: int
@@ -56,6 +64,17 @@ class Limits:
     max_rows: int
     max_cols: int
     max_cells: int
+    max_grid: int = 200_000
+    max_total_cells: int = 300_000
+    max_strings_bytes: int = 16 << 20
+    max_styles_bytes: int = 2 << 20
+    max_part_bytes: int = 16 << 20
+
+    def part_cap(self, name: str) -> int:
+        """The most a part that is not a sheet may inflate to."""
+        base = name.rsplit("/", 1)[-1].lower()
+        cap = {"sharedstrings.xml": self.max_strings_bytes, "styles.xml": self.max_styles_bytes}.get(base)
+        return min(cap or self.max_part_bytes, self.max_member_bytes)
 
 
 # A report form has at most ~60 rows and 11 columns; these leave room for notes, extra sheets and old copies.
@@ -63,10 +82,12 @@ REPORT_LIMITS = Limits(max_file_bytes=20 << 20, max_members=500, max_member_byte
                        max_total_bytes=128 << 20, max_ratio=200.0, max_rows=5_000, max_cols=200,
                        max_cells=200_000)
 # The HR export holds ~330k people x ~10 columns; Excel's own ceiling is 1,048,576 rows. A reader holds every cell
-# of the grid in memory, so cells are capped as well as rows and columns.
+# of the grid in memory, so cells are capped as well as rows and columns; the rectangle may be Excel's full height
+# over 26 columns. Shared strings hold every name and employer (~50 MB for 330k people).
 LABOR_LIMITS = Limits(max_file_bytes=300 << 20, max_members=500, max_member_bytes=768 << 20,
                       max_total_bytes=800 << 20, max_ratio=200.0, max_rows=1_048_576, max_cols=200,
-                      max_cells=20_000_000)
+                      max_cells=20_000_000, max_grid=1_048_576 * 26, max_total_cells=20_000_000,
+                      max_strings_bytes=256 << 20, max_styles_bytes=8 << 20, max_part_bytes=32 << 20)
 
 
 @dataclass(frozen=True)
@@ -139,9 +160,15 @@ def _check_zip(data: bytes, suffix: str, limits: Limits) -> Verdict:
         names = {i.filename for i in infos}
         kind = _ooxml_kind(names, suffix)
         _check_directory(infos, limits)
+        cells = 0
         for info in infos:
-            if _is_sheet(info.filename, kind):
-                _stream_sheet(data, info, limits)
+            if not _is_sheet(info.filename, kind):
+                for _ in _inflate(data, info, min(info.file_size, limits.part_cap(info.filename))):
+                    pass
+                continue
+            cells += _check_sheet(data, info, limits)
+            if cells > limits.max_total_cells:
+                raise _too_many("(all sheets)", "cells", cells, limits.max_total_cells)
     notes = ("宏（vbaProject）已忽略，只读取数值 / macros ignored: values only, nothing executed",) \
         if "xl/vbaProject.bin" in names else ()
     return Verdict("xlsm" if notes else kind, notes)
@@ -192,10 +219,43 @@ def _is_sheet(name: str, kind: str) -> bool:
     return name.startswith("xl/worksheets/") and name.endswith((".xml", ".bin"))
 
 
-def _stream_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits) -> None:
-    """Inflate one sheet with a hard byte cap, checking <dimension>, rows, cells and the farthest cell in 1 MB blocks."""
+@dataclass(frozen=True)
+class _Scan:
+    """What one pass over a sheet saw: row and cell tags, and the farthest row and column referenced."""
+
+    rows: int
+    cells: int
+    far_row: int
+    far_col: int
+
+
+def _digits(n: int) -> int:
+    return len(str(n))
+
+
+def _check_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits) -> int:
+    """Refuse a sheet past any limit, its rectangle included; return its cell count."""
+    scan = _stream_sheet(data, info, limits, _digits(limits.max_rows))
+    # The first pass sees rows of as many digits as max_rows, and columns past Z. A sheet as wide as that may break
+    # max_grid with a nearer row: then read again, seeing rows from where they could.
+    wide = max(scan.far_col, 26)
+    if _digits(limits.max_grid // wide) < _digits(limits.max_rows):
+        scan = _stream_sheet(data, info, limits, _digits(limits.max_grid // wide))
+    # Rows below the sieve's reach are < 10 ** (digits - 1) <= max_grid // wide, so they cannot break it.
+    grid = max(scan.rows, scan.far_row) * max(scan.far_col, 26)
+    if grid > limits.max_grid:
+        raise UnsafeFileError("too_large_grid", f"{info.filename} 的表格范围过大（{grid} 个单元格，上限 {limits.max_grid}）",
+                              f"{info.filename} spans {grid} cells from its first to its farthest cell "
+                              f"(limit {limits.max_grid})", info.filename)
+    return scan.cells
+
+
+def _stream_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits, digits: int) -> _Scan:
+    """Inflate one sheet with a hard byte cap, checking <dimension>, rows, cells and the farthest cell in 1 MB blocks.
+
+    Rows are seen from `digits` digits on, columns from two letters on.
+    """
     rows = cells = max_row = max_col = 0
-    digits = len(str(limits.max_rows))
     # No closing quote: a reference cut at a block's end still shows a lower bound, so an overlong one is not missed.
     far_row = re.compile(rb' r="[A-Z]{0,3}(\d{%d,})' % digits)
     masks = scratch(_CHUNK, _STEP)
@@ -217,6 +277,7 @@ def _stream_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits) -> None:
             raise _too_many(info.filename, "columns", max_col, limits.max_cols)
         if cells > limits.max_cells:
             raise _too_many(info.filename, "cells", cells, limits.max_cells)
+    return _Scan(rows, cells, max_row, max_col)
 
 
 def _general_scan(block: np.ndarray, seen: int) -> tuple[int, int, int, int]:
@@ -239,9 +300,13 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> Iterator[bytes]:
         raise _damaged(f"bad local header for {info.filename}")
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     start = info.header_offset + 30 + name_len + extra_len
-    produced = 0
+    produced, tail = 0, b""
     for out in _steps(memoryview(data)[start:start + info.compress_size], info):
         produced += len(out)
+        # memchr for "!" keeps this off the hot path: sheets, strings and styles hardly ever hold one.
+        if b"!" in out or b"!" in tail:
+            _refuse_dtd(tail + out, info.filename)
+        tail = out[-_DTD_TAIL:]
         if produced > cap:
             if produced > info.file_size:
                 raise UnsafeFileError("size_mismatch", f"{info.filename} 实际解压大小超过声明（疑似压缩炸弹）",
@@ -250,6 +315,13 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> Iterator[bytes]:
             raise _too_big(info.filename, produced, cap)
         if out:
             yield out
+
+
+def _refuse_dtd(window: bytes, member: str) -> None:
+    if _DTD.search(window.replace(b"\0", b"")):
+        raise UnsafeFileError("dtd", f"{member} 含有 DTD 或实体声明（<!DOCTYPE / <!ENTITY），Excel 从不写入，已拒收",
+                              f"{member} holds a DTD or entity declaration (<!DOCTYPE / <!ENTITY), which Excel never "
+                              "writes: refused", member)
 
 
 def _steps(raw: memoryview, info: zipfile.ZipInfo) -> Iterator[bytes]:

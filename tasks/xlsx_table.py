@@ -1,6 +1,7 @@
 """A plain-table xlsx writer (bold frozen header, text cells) that builds each sheet's XML in Arrow, not per cell."""
 from __future__ import annotations
 
+import os
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,6 +12,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from tasks.archive import new_temp
+from tasks.crashpoint import pause_at
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -129,15 +133,21 @@ def write_table_workbook(path: Path, sheets: Sequence[Sheet]) -> Path:
         + f'<Relationship Id="rId{len(sheets) + 1}" Type="{_REL}/styles" Target="styles.xml"/></Relationships>',
         "xl/styles.xml": _STYLES,
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for name, xml in parts.items():
-            zf.writestr(name, xml)
-        for i, sheet in enumerate(sheets, start=1):
-            head, body, tail = _sheet_xml(sheet)
-            with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as out:
-                out.write(head.encode())
-                out.write(body)
-                out.write(tail.encode())
-    tmp.replace(path)
+    # The archive's temp rule: 0600, named for host and pid, swept once its writer is dead (it holds names).
+    fd, tmp = new_temp(path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            for name, xml in parts.items():
+                zf.writestr(name, xml)
+            for i, sheet in enumerate(sheets, start=1):
+                head, body, tail = _sheet_xml(sheet)
+                with zf.open(f"xl/worksheets/sheet{i}.xml", "w", force_zip64=True) as out:
+                    out.write(head.encode())
+                    out.write(body)
+                    out.write(tail.encode())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    pause_at("lists")
+    os.replace(tmp, path)
     return path

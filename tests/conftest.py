@@ -15,7 +15,7 @@ from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
 
 PG_ADMIN_URL = os.environ.get("FUPIN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-TEST_PII_KEY = "test-only-pii-key-not-a-secret"
+TEST_PII_KEY = "test-only-pii-key-not-a-secret-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")

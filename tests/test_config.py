@@ -9,14 +9,13 @@ import pytest
 from config import Config, load_config
 from config.model import MEASURE_KINDS
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed"
-NOTICE = SEED / "000_33f39aae07102303.txt"
-READING = SEED / "READING.md"
+NOTICE_DIR = Path(__file__).resolve().parents[1] / "docs" / "notice"
+NOTICE = NOTICE_DIR / "000_33f39aae07102303.txt"
+READING = NOTICE_DIR / "READING.md"
 
 
 def _needs(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path.name} is not beside the checkout")
+    assert path.exists(), f"{path} is missing: the notice and its reading are part of the repository"
     return path
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 NAMING_CONVENTION = {
@@ -150,8 +151,12 @@ fct_submission = Table(
     Column("n_rows", Integer),
     Column("flow_run_id", String(40)),
     Column("message", Text),
+    Column("source", Text, comment="where the file came from: inbox:<path under the inbox>, cli:<OS user>, web:<account>"),
     CheckConstraint("status in ('received', 'accepted', 'rejected')", name="status"),
     Index("ix_fct_submission_unit_month", "unit_key", "month_key"),
+    # One current version per kind, unit and month, even when two loads race past the loaders' own lock.
+    Index("uq_fct_submission_current", "kind", "unit_key", "month_key", unique=True,
+          sqlite_where=text("is_current"), postgresql_where=text("is_current")),
     comment="Grain: one row per distinct file received (by SHA-256); every fact points at one.",
 )
 
@@ -211,6 +216,16 @@ restricted_labor_person = Table(
     Column("source_row", Integer, nullable=False),
     comment=("Grain: one person per labor submission (the loader keeps one row per identity number). Restricted: "
              "names and masked numbers, for the district lists; analysts see only counts, through views."),
+)
+
+# One row: which PII key the person keys were made with. A different key would silently match no one (retention 0).
+restricted_pii_key = Table(
+    "restricted_pii_key", metadata,
+    Column("purpose", String(32), primary_key=True, comment="what the key keys: 'labor_person'"),
+    Column("fingerprint", String(64), nullable=False, comment="HMAC-SHA256 of a fixed label under the key, hex"),
+    Column("first_used_at", TIMESTAMP, nullable=False),
+    Column("rekeyed_at", TIMESTAMP, comment="when `fupin rekey` last replaced the key"),
+    comment="Grain: one row per keyed purpose. The fingerprint proves a key is the one used, and reveals nothing of it.",
 )
 
 fct_labor_invalid_row = Table(

@@ -60,6 +60,9 @@ def grant_analyst(
 ) -> None:
     """Grant a PostgreSQL role SELECT on the documented views only: nothing on the tables or restricted data.
 
+    Refuses superusers, the role the pipeline connects as and owners of the warehouse or its objects (exit 2).
+    Revokes CONNECT and TEMP on the warehouse database from PUBLIC, so other roles connect only where granted.
+
     `fupin init` re-creates the views and keeps the grants; new views need this command again.
     """
     from warehouse.access import ROLE_NAME, analyst_views
@@ -73,9 +76,10 @@ def grant_analyst(
         raise FupinError("grant-analyst needs a PostgreSQL warehouse (FUPIN_WAREHOUSE_URL); SQLite has no roles")
     names = [v.name for v in analyst_views(rt.config, all_views())]
     _require_views(rt.engine, names)
-    with rt.engine.begin() as conn:
+    with rt.engine.begin() as conn:  # a refusal raises before anything is changed, and the transaction rolls back
         grant(conn, role, names, login=login)
     console.print(f"role [bold]{role}[/] may read {len(names)} views: {', '.join(names)}")
+    console.print("the warehouse database is closed to PUBLIC: roles connect only where CONNECT is granted")
 
 
 def export(

@@ -15,6 +15,7 @@ from fupin.errors import FupinError, UsageError, unreadable_warehouse
 from fupin.runtime import load_runtime
 from tasks.intake import Refusal, RefusedFile, drop_folder, hash_file, name_of, path_param, refusal
 from tasks.parse_workbook import SUFFIXES
+from tasks.provenance import cli_source
 from warehouse.schema import dim_month, dim_unit, fct_submission
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
@@ -87,7 +88,7 @@ def _run(files: list[Path], before: dict, refused: list[Refusal]) -> dict[Path, 
                 continue
             if before.get(shas[f]) != "accepted":
                 try:
-                    ingest_file(path_param(f), return_state=True)
+                    ingest_file(path_param(f), source=cli_source(), return_state=True)
                 except Exception as exc:  # noqa: BLE001 - shown as "failed" below; the other files still run
                     console.print(f"{name_of(f)}: the run could not start: {type(exc).__name__}")
     return shas

@@ -8,9 +8,26 @@ from rich.console import Console
 from rich.table import Table
 
 from fupin.errors import UsageError
+from tasks.provenance import cli_source
 from warehouse.months import parse_month
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
+
+
+def preflight() -> None:
+    """Say a missing, short or different PII key (or a missing warehouse) in one line, before any run starts."""
+    from flows.ingest_labor import pii_key
+    from fupin.runtime import load_runtime
+    from tasks.labor_key import require_key
+    from tasks.labor_load import require_warehouse
+
+    rt = load_runtime()
+    try:
+        key = pii_key(rt.settings)
+        require_warehouse(rt.engine, rt.config)
+        require_key(rt.engine, key)
+    finally:
+        rt.engine.dispose()
 
 
 def labor(
@@ -30,18 +47,47 @@ def labor(
         raise UsageError(str(exc)) from exc
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
+    preflight()
     with console.status(f"ingesting {path.name} for {month} …"):
-        result = ingest_labor(path=str(path.resolve()), month=month, max_invalid_ratio=max_invalid_ratio)
+        result = ingest_labor(path=str(path.resolve()), month=month, max_invalid_ratio=max_invalid_ratio,
+                              source=cli_source())
     table = Table("", "", title=f"labor {month}: submission {result['submission_id']}")
     for label, value in (("persons (distinct)", result["persons"]), ("insured", result["insured"]),
                          ("central/western, insured (附件1 表1)", result["central_western"]),
                          ("rows excluded", result["excluded_rows"]), ("repeated numbers", result["repeated"]),
                          ("district lists", len(result["lists"]))):
         table.add_row(label, str(value))
-    if result["already_loaded"]:
-        console.print("[yellow]this exact file was already loaded; nothing changed[/]")
+    if result["already_loaded"] and not result["lists_written"]:
+        console.print("[yellow]this exact file was already loaded and its district lists are up to date; "
+                      "nothing changed[/]")
+    elif result["already_loaded"]:
+        console.print("[yellow]this exact file was already loaded; only its district lists were written again[/]")
     console.print(table)
+
+
+def rekey(
+    new_key_file: Path = typer.Option(..., "--new-key-file", help="A file holding the new key (at least 32 bytes)."),
+    old_key_file: Path | None = typer.Option(
+        None, "--old-key-file", help="A file holding the old key; default: the configured FUPIN_PII_KEY(_FILE)."),
+) -> None:
+    """Re-key every stored person under a new PII key, in one transaction (the archived labor files are read back)."""
+    from flows.ingest_labor import pii_key
+    from fupin.runtime import load_runtime
+    from fupin.settings import SettingsError, read_key_file
+    from tasks.labor_rekey import rekey as rekey_all
+
+    rt = load_runtime()
+    try:
+        old = read_key_file(old_key_file, "--old-key-file") if old_key_file else pii_key(rt.settings)
+        new = read_key_file(new_key_file, "--new-key-file")
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    with console.status("re-keying the stored persons …"):
+        done = rekey_all(rt.engine, rt.config, rt.settings.paths.home, old, new)
+    console.print(f"re-keyed {done.persons} persons of {done.submissions} labor files; the warehouse now expects the "
+                  "new key: point FUPIN_PII_KEY / FUPIN_PII_KEY_FILE at it")
 
 
 def register(app: typer.Typer) -> None:
     app.command()(labor)
+    app.command()(rekey)

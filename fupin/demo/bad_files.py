@@ -64,11 +64,13 @@ def _write_zip(path: Path, entries: list[tuple[bytes, bytes, int, int]]) -> Path
     return path
 
 
-def _bomb_sheet(total: int) -> tuple[bytes, int, int]:
-    """Deflate one 1 MB block of rows after a full flush and repeat it: the stream stays valid and tiny."""
-    head = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-            b'spreadsheetml/2006/main"><sheetData>')
-    row = b"<row><c><v>1</v></c></row>"
+_SHEET_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+               b'spreadsheetml/2006/main"><sheetData>')
+
+
+def _bomb_sheet(total: int, head: bytes = _SHEET_HEAD, row: bytes = b"<row><c><v>1</v></c></row>"
+                ) -> tuple[bytes, int, int]:
+    """Deflate one 1 MB block of `row`s after a full flush and repeat it: the stream stays valid and tiny."""
     block = row * ((1 << 20) // len(row))
     first, repeat = zlib.compressobj(9, zlib.DEFLATED, -15), zlib.compressobj(9, zlib.DEFLATED, -15)
     n = total // len(block) + 1
@@ -237,7 +239,13 @@ def make_all(cfg: Config, out: Path, with_bombs: bool = True) -> list[BadFile]:
     files.append(BadFile("unknown_unit.xlsx", "a unit nobody declared", "unknown_unit"))
     formula_text(cfg, out / "formula_text.xlsx")
     files.append(BadFile("formula_text.xlsx", "=HYPERLINK / =cmd| typed as text in 备注", None))
+    from fupin.demo import bad_files_parse  # it builds on good_report above
+
+    files += bad_files_parse.make_all(cfg, out, with_bombs)
     for name in HOSTILE_NAMES:
         (out / name).write_bytes(good)
         files.append(BadFile(name, "a good file with a hostile name", None))
-    return files + labor_files(cfg, out)
+    from fupin.demo.bad_files_bounds import bounds_files
+    from fupin.demo.bad_files_labor import hostile_files  # it builds on BadFile, defined here
+
+    return files + labor_files(cfg, out) + hostile_files(cfg, out) + bounds_files(cfg, out)

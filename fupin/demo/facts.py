@@ -81,10 +81,11 @@ def insert_labor(conn: Connection, cfg: Config, month: str, counts: dict[tuple[s
     """Record an accepted labor submission: persons by (province, city, county, district); its id."""
     s = fct_submission
     sha = hashlib.sha256(f"labor|{month}|{received_at.isoformat()}|{sorted(counts.items())}".encode()).hexdigest()
+    hr = _key(conn, dim_unit.c.unit_key, dim_unit.c.unit_code == cfg.labor.sender_unit)
     conn.execute(update(s).where(s.c.kind == "labor", s.c.month_key == month_key(month)).values(is_current=False))
     sid = conn.execute(insert(s).values(
         kind="labor", sha256=sha, original_name=f"labor_{month}.xlsx", archive_path=f"archive/{sha[:2]}/{sha}.xlsx",
-        received_at=received_at, month_key=month_key(month), status="accepted", version=1, is_current=True,
+        received_at=received_at, unit_key=hr, month_key=month_key(month), status="accepted", version=1, is_current=True,
         is_late=False, n_rows=sum(counts.values()),
     ).returning(s.c.submission_id)).scalar_one()
     districts = dict(conn.execute(select(dim_district.c.district, dim_district.c.district_key)).all())

@@ -1,6 +1,7 @@
 """`fupin grant-analyst`, `fupin export` and `fupin docs`, run as the real command on real databases."""
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 import uuid
@@ -101,6 +102,59 @@ def test_export_writes_the_month_of_every_view(fmt: str, fupin_home: Path, cfg: 
         next(v for v in views if v.name == "v_submission").columns)
     history = read(out / f"v_indicator_history.{fmt}")
     assert len(history) > 1000 and set(history["month"]) == {"2020-09"}
+
+
+FORMULA_REMARKS = ('=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1",
+                   "=cmd|' /C calc'!A0")
+
+
+def plant_formula_text(url: str) -> None:
+    """Remarks, a file name and a message that a spreadsheet would run, and one negative figure."""
+    eng = make_engine(url)
+    with eng.begin() as conn:
+        rows = conn.execute(text("SELECT submission_id, indicator_key, region_key FROM fct_indicator_value "
+                                 "WHERE month_key = 202009 ORDER BY submission_id, indicator_key, region_key "
+                                 f"LIMIT {len(FORMULA_REMARKS) + 1}")).all()
+        for (sid, ind, reg), remark in zip(rows, FORMULA_REMARKS):
+            conn.execute(text("UPDATE fct_indicator_value SET remark = :r WHERE submission_id = :s "
+                              "AND indicator_key = :i AND region_key = :g"), {"r": remark, "s": sid, "i": ind, "g": reg})
+        sid, ind, reg = rows[-1]
+        conn.execute(text("UPDATE fct_indicator_value SET value = -5 WHERE submission_id = :s "
+                          "AND indicator_key = :i AND region_key = :g"), {"s": sid, "i": ind, "g": reg})
+        conn.execute(text("UPDATE fct_submission SET original_name = '=1+2.xlsx', message = '@evil' "
+                          "WHERE submission_id = :s"), {"s": sid})
+    eng.dispose()
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def test_csv_export_escapes_text_a_spreadsheet_would_run_and_keeps_numbers(
+        warehouse_url: str, fupin_home: Path, cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FUPIN_WAREHOUSE_URL", warehouse_url)
+    loaded(warehouse_url, cfg)
+    plant_formula_text(warehouse_url)
+    run = fupin("export", "--month", "2020-09", "--format", "csv")
+    assert run.returncode == 0, run.stderr
+    out = fupin_home / "exports" / "2020-09"
+    for path in out.glob("*.csv"):
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            for row in csv.reader(fh):
+                live = [c for c in row if c.startswith(("=", "+", "-", "@", "\t", "\r")) and not _is_number(c)]
+                assert not live, f"{path.name}: {live}"
+    history = pd.read_csv(out / "v_indicator_history.csv", encoding="utf-8-sig")
+    assert set(FORMULA_REMARKS) <= {r[1:] for r in history["remark"].dropna() if r.startswith("'")}
+    assert history["value"].dtype == "float64" and (history["value"] == -5).sum() == 1, "a negative stays a number"
+    assert {"'=1+2.xlsx"} <= set(history["original_name"])
+    parquet = fupin("export", "--month", "2020-09", "--format", "parquet")
+    assert parquet.returncode == 0, parquet.stderr
+    exact = pd.read_parquet(out / "v_indicator_history.parquet")
+    assert set(FORMULA_REMARKS) <= set(exact["remark"].dropna()), "Parquet keeps the text exactly"
 
 
 def test_export_rejects_a_bad_format_with_usage_exit(fupin_home: Path) -> None:

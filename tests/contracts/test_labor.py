@@ -40,7 +40,7 @@ def test_each_rule_is_reported_at_its_row_and_column_with_masked_values(rows, cf
     check = validate_labor.fn(rows, cfg)
     got = {(r.source_row, r.column_name, r.rule) for r in check.failures.itertuples()}
     assert got == {(2, "公民身份号码", "id_checksum"), (3, "公民身份号码", "id_birth_date"),
-                   (4, "公民身份号码", "str_matches"), (5, "就业区", "district"), (6, "参保状态", "insurance_status"),
+                   (4, "公民身份号码", "id_format"), (5, "就业区", "district"), (6, "参保状态", "insurance_status"),
                    (7, "姓名", "str_length")}
     assert check.n_invalid_rows == 6 and len(check.valid) == 4 and check.invalid_ratio == pytest.approx(0.6)
     text = check.failures.to_string() + " ".join(check.failures["message_zh"])
@@ -67,3 +67,33 @@ def test_the_kept_rows_hold_each_person_once_and_the_grain_contract_says_so(rows
     assert len(LaborPerson.validate(kept, lazy=True)) == len(kept) == len(rows)
     with pytest.raises(pa.errors.SchemaErrors, match="id_number"):
         LaborPerson.validate(pd.concat([kept, kept.tail(1).assign(source_row=999)]), lazy=True)
+
+
+FULL_WIDTH = {ord(c): ord(c) + 0xFEE0 for c in "0123456789"}
+ARABIC_INDIC = {ord(c): 0x0660 + int(c) for c in "0123456789"}
+
+
+def test_a_full_width_twin_is_the_same_person_and_other_digit_scripts_are_refused(rows, cfg) -> None:
+    twin = rows.iloc[[0]].assign(source_row=100, id_number=rows.at[0, "id_number"].translate(FULL_WIDTH))
+    rows.loc[1, "id_number"] = rows.at[1, "id_number"].translate(ARABIC_INDIC)
+    bad_body = "110105" + "19990230" + "123"                       # full width no longer skips the date check
+    rows.loc[2, "id_number"] = (bad_body + check_char(bad_body)).translate(FULL_WIDTH)
+    check = validate_labor.fn(pd.concat([rows, twin], ignore_index=True), cfg)
+    assert {(r.source_row, r.rule) for r in check.failures.itertuples()} == {(3, "id_digits"), (4, "id_birth_date")}
+    assert "0-9" in check.failures.loc[check.failures["rule"] == "id_digits", "message_en"].iloc[0]
+    assert check.duplicates["source_row"].tolist() == [100]
+    assert len(check.valid) == 8 and check.valid["id_number"].str.isascii().all()
+
+
+def test_a_control_character_is_a_located_rejection_that_shows_nothing_of_the_value(rows, cfg) -> None:
+    rows.loc[0, "name"] = "张\x00三"
+    rows.loc[1, "employer"] = "北京\x1b[31m公司"
+    rows.loc[2, "id_number"] = rows.at[2, "id_number"][:17] + "\x00"
+    check = validate_labor.fn(rows, cfg)
+    got = {(r.source_row, r.column_name, r.rule) for r in check.failures.itertuples()}
+    assert got == {(2, "姓名", "control_character"), (3, "用工单位", "control_character"),
+                   (4, "公民身份号码", "control_character")}
+    text = check.failures.to_string() + "".join(check.failures["message_zh"]) + "".join(check.failures["message_en"])
+    assert "张" not in text and "北京" not in text and "\x00" not in text and rows.at[2, "id_number"][:6] not in text
+    assert check.failures["message_en"].tolist()[0] == "row 2, 姓名: holds a control character (NUL, line break...): " \
+        "remove it"

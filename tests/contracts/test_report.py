@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from config import Config, load_config
 from contracts.report import ReportValues, check_report
 from fupin.demo.report_fixtures import catalogue, cell, write_fixture
+from fupin.demo.reports import write_filled_report
 from tasks.parse_report import parse_report
 
 RECEIVED = dt.date(2020, 10, 9)
@@ -93,3 +94,14 @@ def test_money_sums_to_four_decimals_are_exact(units: list[int]) -> None:
     df = _frame([0] * len(values), round(sum(units) / 10_000, 4))
     df.loc[1:, "value"] = values
     ReportValues.validate(df.assign(kind="money"), lazy=True)
+
+
+@pytest.mark.parametrize(("row_no", "value", "rule"), [
+    (2, 10**14, "within_warehouse"), (2, 10**14 - 1, None), (4, 1.5e14, "within_warehouse"), (4, 99_999_999_999.5, None),
+], ids=["count_10e14", "count_below", "money_too_large", "money_large_but_held"])
+def test_figures_are_held_to_what_the_warehouse_column_keeps(row_no: int, value: float, rule: str | None, cfg: Config,
+                                                            tmp_path: Path) -> None:
+    unit = cfg.units_of_form("表3")[0]
+    path = write_filled_report(cfg, unit, "2020-09", tmp_path / "big.xlsx", cells={(row_no, cfg.total_column): value})
+    found = [(i.rule, i.cell) for i in issues(path, cfg)]
+    assert found == ([(rule, cell(cfg, unit.code, row_no, cfg.total_column))] if rule else [])

@@ -27,6 +27,7 @@ from sqlalchemy import Engine, select
 from config import CONFIG_DIR, Config, load_config
 from fupin.demo.labor import Noise, generate_labor, write_xlsx
 from fupin.demo.reports import report_values, write_filled_report
+from tests.conftest import TEST_PII_KEY
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
 from warehouse.months import month_key
@@ -113,7 +114,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, module_smtp_inbox, port_fac
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FUPIN_"))}
     env.update({
         "FUPIN_HOME": str(root / "home"), "FUPIN_CONFIG_DIR": str(config_dir),
-        "FUPIN_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.db'}", "FUPIN_PII_KEY": "test-only-pii-key",
+        "FUPIN_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.db'}", "FUPIN_PII_KEY": TEST_PII_KEY,
         "FUPIN_SMTP_HOST": "127.0.0.1", "FUPIN_SMTP_PORT": str(smtp.port), "FUPIN_SERVE_PORT": str(port),
     })
     engine = make_engine(env["FUPIN_WAREHOUSE_URL"])

@@ -21,7 +21,7 @@ from config import Config
 from flows.ingest_labor import SECRET_BLOCK, ingest_labor, pii_key
 from fupin import cli
 from fupin.demo.labor import Noise, generate_labor, write_xlsx
-from fupin.errors import FupinError
+from fupin.errors import UsageError
 from fupin.settings import Settings
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
@@ -99,14 +99,31 @@ def test_cli_exit_codes_usage_2_rejected_1_success_0(prefect_api, fupin_home, wa
     assert run(str(path), "--month", "2020-07", "--max-invalid-ratio", "0.5") == 0
 
 
-def test_pii_key_comes_from_the_environment_else_the_prefect_secret_block(prefect_api, monkeypatch) -> None:
+def test_pii_key_comes_from_the_environment_a_key_file_else_the_prefect_secret_block(prefect_api, monkeypatch,
+                                                                                     tmp_path) -> None:
     from prefect.blocks.system import Secret
 
-    assert pii_key(Settings.from_env({"FUPIN_PII_KEY": "from-env"})) == b"from-env"
-    Secret(value="from-block").save(SECRET_BLOCK, overwrite=True)
+    env_key, block_key = "e" * 32, "b" * 40
+    assert pii_key(Settings.from_env({"FUPIN_PII_KEY": env_key})) == env_key.encode()
+    key_file = tmp_path / "pii.key"
+    key_file.write_text("f" * 64 + "\n", encoding="ascii")
+    assert pii_key(Settings.from_env({"FUPIN_PII_KEY_FILE": str(key_file)})) == b"f" * 64
+    Secret(value=block_key).save(SECRET_BLOCK, overwrite=True)
     try:
-        assert pii_key(Settings.from_env({})) == b"from-block"
+        assert pii_key(Settings.from_env({})) == block_key.encode()
+        Secret(value="short").save(SECRET_BLOCK, overwrite=True)
+        with pytest.raises(UsageError, match="at least 32"):
+            pii_key(Settings.from_env({}))
     finally:
         Secret.delete(SECRET_BLOCK)
-    with pytest.raises(FupinError, match="FUPIN_PII_KEY"):
+    with pytest.raises(UsageError, match="FUPIN_PII_KEY_FILE"):
         pii_key(Settings.from_env({}))
+    with pytest.raises(UsageError, match="at least 32"):
+        pii_key(Settings.from_env({"FUPIN_PII_KEY": "short"}))
+    key_file.write_text("0123456789abcdef0123456789abcde\n", encoding="ascii")   # 31 bytes once the newline is off
+    with pytest.raises(UsageError, match="holds 31 bytes"):
+        pii_key(Settings.from_env({"FUPIN_PII_KEY_FILE": str(key_file)}))
+    with pytest.raises(UsageError, match="cannot read"):
+        pii_key(Settings.from_env({"FUPIN_PII_KEY_FILE": str(tmp_path / "missing.key")}))
+    with pytest.raises(UsageError, match="not both"):
+        pii_key(Settings.from_env({"FUPIN_PII_KEY": env_key, "FUPIN_PII_KEY_FILE": str(key_file)}))

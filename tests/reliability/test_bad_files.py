@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fupin.demo import bad_files
+from fupin.demo import bad_files, bad_files_parse
 from tests.reliability.conftest import drop, facts, submissions
 
 pytestmark = pytest.mark.prefect
@@ -43,6 +43,22 @@ def test_bad_report_files_rejected_kept_and_harmless(made, cfg, prefect_api, fup
     assert after["status"] == "accepted"
     remarks = {r[-1] for r in facts(home_engine) if r[-1]}
     assert {bad_files.HYPERLINK, bad_files.DDE} <= remarks, "formula-looking text must be stored as text"
+
+
+def test_a_file_that_breaks_the_parser_is_recorded_once_not_retried(cfg, prefect_api, fupin_home, home_engine,
+                                                                    tmp_path) -> None:
+    """=() crashed the old evaluator before any row existed, so every hourly sweep ran the file again."""
+    from flows.ingest_file import ingest_file
+    from flows.ingest_inbox import new_inbox_files
+
+    inbox = fupin_home / "inbox"
+    path = drop(bad_files_parse.formula_report(cfg, tmp_path / "parens.xlsx", {(1, cfg.total_column): "=()"}), inbox)
+    assert new_inbox_files.fn(inbox, home_engine) == [path]
+    state = ingest_file(str(path), return_state=True)
+    assert state.is_failed() and "rejected" in state.message and "Traceback" not in state.message
+    row = submissions(home_engine)[-1]
+    assert row.status == "rejected" and "enter a number" in row.message
+    assert new_inbox_files.fn(inbox, home_engine) == [], "a recorded rejection is not picked up again"
 
 
 def test_macro_workbook_values_taken_nothing_run(made, prefect_api, fupin_home, home_engine) -> None:

@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from fupin.demo import bad_files
+from fupin.demo import bad_files, bad_files_parse
 from tasks.archive import sha256_of
 from tests.reliability.conftest import count
 
 pytestmark = pytest.mark.prefect
 EXPECTED = {"labor_utf16.csv": "encoding", "labor_missing_column.csv": "公民身份号码",
             "labor_duplicate_header.csv": "姓名", "labor_invalid_ids_5pct.csv": "invalid",
-            "labor_bomb.xlsx": "expands to"}
+            "labor_bomb.xlsx": "expands to", "labor_strings_bomb.xlsx": "inflates past its declared size",
+            "labor_far_corners.xlsx": "from its first to its farthest cell"}
 
 
 def test_bad_labor_files_refused_kept_and_harmless(cfg, prefect_api, fupin_home: Path, home_engine: Engine,
@@ -23,7 +24,9 @@ def test_bad_labor_files_refused_kept_and_harmless(cfg, prefect_api, fupin_home:
 
     files = {f.name for f in bad_files.labor_files(cfg, tmp_path)}
     bad_files.bomb(tmp_path / "labor_bomb.xlsx")
-    assert set(EXPECTED) == files | {"labor_bomb.xlsx"}
+    bad_files_parse.strings_bomb(cfg, tmp_path / "labor_strings_bomb.xlsx")
+    bad_files_parse.labor_far_corners(cfg, tmp_path / "labor_far_corners.xlsx")
+    assert set(EXPECTED) == files | {"labor_bomb.xlsx", "labor_strings_bomb.xlsx", "labor_far_corners.xlsx"}
     for name, reason in EXPECTED.items():
         path = tmp_path / name
         state = ingest_labor(str(path), bad_files.MONTH, return_state=True)

@@ -17,7 +17,7 @@ from tests.reliability.conftest import ROOT, drop
 
 pytestmark = pytest.mark.prefect
 MONTH = bad_files.MONTH
-PII_KEY = "pii-key-1c9e4b7a2f60d3"
+PII_KEY = "pii-key-1c9e4b7a2f60d3-5e8a0b7c94d21f63"
 SMTP_PASSWORD = "smtp-pw-8d21f0c7e5"
 
 

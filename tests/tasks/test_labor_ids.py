@@ -4,19 +4,30 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import unicodedata
 
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks.labor_ids import check_char, hmac_sha256, id_valid, mask_ids, person_keys
+from tasks.labor_ids import (
+    check_char,
+    hmac_sha256,
+    id_ascii_ok,
+    id_format_ok,
+    id_valid,
+    mask_ids,
+    normalize_ids,
+    person_keys,
+)
 
 TODAY = dt.date(2026, 1, 1)
 DIGITS = "0123456789"
 
 
 def reference_valid(number: str) -> bool:
-    """The rule as the standard states it, one character at a time."""
+    """The rule as the standard states it, one character at a time, on the NFKC form of the number."""
+    number = unicodedata.normalize("NFKC", number)
     if len(number) != 18 or any(c not in DIGITS for c in number[:17]) or number[17] not in DIGITS + "Xx":
         return False
     total = sum(int(c) * (2 ** (17 - i) % 11) for i, c in enumerate(number[:17]))
@@ -44,7 +55,7 @@ def test_a_well_made_number_passes_and_any_other_check_character_fails(area: int
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet="0123456789Xx中 ᪃", min_size=0, max_size=20)
+@given(st.lists(st.text(alphabet="0123456789Xx中 ᪃０１９ｘ٣४", min_size=0, max_size=20)
                 | st.from_regex(r"\A[0-9]{6}(19|20)[0-9]{9}[0-9X]\Z"), min_size=1, max_size=20))
 def test_vectorised_check_agrees_with_the_scalar_reference(numbers: list[str]) -> None:
     assert id_valid(pd.Series(numbers, dtype=object), TODAY).tolist() == [reference_valid(n) for n in numbers]
@@ -77,3 +88,16 @@ def test_hmac_with_hashed_pads_agrees_with_the_standard_library(key: bytes, mess
 
 def test_mask_keeps_only_the_first_six_and_last_four() -> None:
     assert mask_ids(pd.Series(["11010519491231002X", "123", None])).tolist() == ["110105********002X", "****", "****"]
+
+
+def test_full_width_is_the_same_number_and_other_digit_scripts_are_refused() -> None:
+    body = "110105194912310"
+    good = body + "03" + check_char(body + "03")
+    full = good.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+    arabic = good.translate({ord(c): 0x0660 + int(c) for c in "0123456789"})
+    devanagari = good.translate({ord(c): 0x0966 + int(c) for c in "0123456789"})
+    ids = normalize_ids(pd.Series([good, full, arabic, devanagari, good[:17] + "x", None]))
+    assert ids.iloc[1] == good and ids.iloc[4].endswith("X")
+    assert id_ascii_ok(ids).tolist() == [True, True, False, False, True, True]
+    assert id_format_ok(ids).tolist()[:4] == [True, True, False, False]
+    assert person_keys(ids.iloc[[0, 1]], b"k" * 32).nunique() == 1

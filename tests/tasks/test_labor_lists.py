@@ -39,7 +39,7 @@ def test_each_district_list_holds_its_own_people_only_and_warns_about_those_lost
     july = july.drop(index=gone)
     _load(sqlite_engine, cfg, july, tmp_path / "07.csv", "2020-07")
 
-    paths = write_district_lists.fn(sqlite_engine, cfg, "2020-07", tmp_path / "lists")
+    paths = write_district_lists.fn(sqlite_engine, cfg, "2020-07", tmp_path / "lists").paths
     assert len(paths) == len(cfg.districts)
     masked = lambda ids: {i[:6] + "********" + i[-4:] for i in ids}
     seen = set()

@@ -45,7 +45,7 @@ def _sheet_zip(sheet_xml: bytes, extra: dict[str, bytes] | None = None) -> bytes
 def test_every_generated_guard_case_gets_its_rule(made) -> None:
     out, files = made
     guard_rules = {"empty_file", "damaged_zip", "not_a_workbook", "encrypted", "uncompressed_size",
-                   "size_mismatch", "too_many_rows"}
+                   "size_mismatch", "too_many_rows", "too_large_grid", "dtd", "too_many_cells"}
     checked = 0
     for f in files:
         limits = LABOR_LIMITS if f.kind == "labor" else REPORT_LIMITS
@@ -55,7 +55,7 @@ def test_every_generated_guard_case_gets_its_rule(made) -> None:
             checked += 1
         else:
             check_file(data, Path(f.name).suffix, limits)
-    assert checked == 8
+    assert checked == 14
 
 
 def test_macro_workbook_is_taken_for_its_values_with_a_note(made) -> None:
@@ -106,10 +106,11 @@ def test_labor_limits_admit_a_big_honest_sheet_that_report_limits_refuse() -> No
 _PROBE = """
 import json, re, sys, time
 from pathlib import Path
-from tasks.safety import REPORT_LIMITS, UnsafeFileError, check_file
+from tasks import safety
+from tasks.safety import UnsafeFileError, check_file
 t = time.perf_counter()
 try:
-    check_file(open(sys.argv[1], "rb").read(), ".xlsx", REPORT_LIMITS); rule = None
+    check_file(open(sys.argv[1], "rb").read(), ".xlsx", getattr(safety, sys.argv[2])); rule = None
 except UnsafeFileError as exc:
     rule = exc.rule
 peak_kb = int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text())[1])
@@ -117,11 +118,13 @@ print(json.dumps({"rule": rule, "seconds": time.perf_counter() - t, "peak_mb": p
 """
 
 
-@pytest.mark.parametrize("name", ["bomb.xlsx", "bomb_lying.xlsx"])
-def test_gigabyte_bomb_refused_fast_and_small(made, name: str) -> None:
+@pytest.mark.parametrize(("name", "limits"), [("bomb.xlsx", "REPORT_LIMITS"), ("bomb_lying.xlsx", "REPORT_LIMITS"),
+                                             ("labor_strings_bomb.xlsx", "LABOR_LIMITS")])
+def test_gigabyte_bomb_refused_fast_and_small(made, name: str, limits: str) -> None:
+    """A sheet, or (labor) a shared-strings part declaring 1,000 bytes, that inflates past 1 GB."""
     out, _ = made
     assert zipfile.ZipFile(out / name).infolist()[-1].compress_size < 5 << 20
-    proc = subprocess.run([sys.executable, "-c", _PROBE, str(out / name)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", _PROBE, str(out / name), limits], capture_output=True, text=True,
                           cwd=ROOT, timeout=60, check=True)
     probe = json.loads(proc.stdout)
     assert probe["rule"] in {"uncompressed_size", "size_mismatch"}
@@ -136,8 +139,9 @@ def _small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _limits(rows: int = 1_048_576, cols: int = 200, cells: int = 20_000_000) -> Limits:
-    """Labor-sized limits without the compression-ratio check, which 512-byte blocks would otherwise trip."""
-    return Limits(1 << 24, 10, 1 << 24, 1 << 24, 1e9, rows, cols, cells)
+    """Labor-sized limits without the compression-ratio check, which 512-byte blocks would otherwise trip, nor the
+    rectangle and total caps, which the far references these tests hide would break first."""
+    return Limits(1 << 24, 10, 1 << 24, 1 << 24, 1e9, rows, cols, cells, max_grid=1 << 40, max_total_cells=1 << 40)
 
 
 def test_rows_and_cells_across_block_edges_are_counted_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -241,3 +245,51 @@ def test_an_overlong_reference_across_a_block_edge_is_refused(monkeypatch: pytes
         ref = b'<c r="A' + b"1" * 400 + b'"/>'
         sheet = b"<worksheet><sheetData>" + b" " * shift + rows[:300] + ref + rows[300:] + b"</sheetData></worksheet>"
         assert _rule(_sheet_zip(sheet), limits=_limits()) == "too_many_rows", shift
+
+
+_DTD = b'<!DOCTYPE x [<!ENTITY r "<row><c><v>1</v></c></row>">]>'
+
+
+@pytest.mark.parametrize("part", ["xl/worksheets/sheet2.xml", "xl/sharedStrings.xml", "xl/styles.xml",
+                                  "xl/drawings/drawing1.xml", "xl/comments1.xml", "docProps/app.xml"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_dtd_in_any_part_is_refused(part: str, encoding: str) -> None:
+    xml = ('<?xml version="1.0"?>' + _DTD.decode() + "<worksheet><sheetData>&r;</sheetData></worksheet>")
+    assert _rule(_sheet_zip(b"<worksheet/>", {part: xml.encode(encoding)})) == "dtd"
+    assert _rule(_sheet_zip(b"<worksheet/>", {part: b"<x>" + b" " * 70_000 + _DTD + b"</x>"})) == "dtd"
+    check_file(_sheet_zip(b"<worksheet/>", {part: b"<x><!-- a comment! --><![CDATA[!]]>Sheet1!A1</x>"}), ".xlsx")
+
+
+def test_each_part_kind_has_its_own_inflated_cap() -> None:
+    styles = b"<styleSheet>" + b"".join(b'<xf borderId="%d"/>' % i for i in range(150_000)) + b"</styleSheet>"
+    assert len(styles) > REPORT_LIMITS.max_styles_bytes
+    assert _rule(_sheet_zip(b"<worksheet/>", {"xl/styles.xml": styles})) == "uncompressed_size"
+    check_file(_sheet_zip(b"<worksheet/>", {"xl/styles.xml": styles}), ".xlsx", LABOR_LIMITS)
+    strings = b"<sst>" + b"".join(b"<si><t>%d</t></si>" % i for i in range(1_000_000)) + b"</sst>"
+    assert REPORT_LIMITS.max_strings_bytes < len(strings) < LABOR_LIMITS.max_strings_bytes
+    assert _rule(_sheet_zip(b"<worksheet/>", {"xl/sharedStrings.xml": strings})) == "uncompressed_size"
+    check_file(_sheet_zip(b"<worksheet/>", {"xl/sharedStrings.xml": strings}), ".xlsx", LABOR_LIMITS)
+
+
+@pytest.mark.parametrize(("far", "limits", "refused"), [
+    (b'<c r="GR1001"/>', REPORT_LIMITS, True), (b'<c r="GR999"/>', REPORT_LIMITS, False),
+    (b'<c r="Z5000"/>', REPORT_LIMITS, False), (b'<c r="AO5000"/>', REPORT_LIMITS, True),
+    (b'<c r="GR999999"/>', LABOR_LIMITS, True), (b'<c r="GR136000"/>', LABOR_LIMITS, False),
+    (b'<c r="GR137000"/>', LABOR_LIMITS, True), (b'<c r="Z1048576"/>', LABOR_LIMITS, False)])
+def test_the_rectangle_from_the_first_to_the_farthest_cell_is_bounded(far: bytes, limits: Limits,
+                                                                      refused: bool) -> None:
+    """Readers build every cell of that rectangle: one far row and one far column make millions from two cells."""
+    sheet = b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row>' + far + b"</sheetData></worksheet>"
+    if refused:
+        assert _rule(_sheet_zip(sheet), limits=limits) == "too_large_grid"
+    else:
+        check_file(_sheet_zip(sheet), ".xlsx", limits)
+
+
+def test_cells_are_counted_across_all_sheets() -> None:
+    row = b"<row>" + b"<c><v>1</v></c>" * 100 + b"</row>"
+    sheet = b"<worksheet><sheetData>" + row * 1_000 + b"</sheetData></worksheet>"
+    small = Limits(1 << 24, 10, 1 << 24, 1 << 26, 1e9, 5_000, 200, 200_000, max_total_cells=250_000)
+    check_file(_sheet_zip(sheet, {"xl/worksheets/sheet2.xml": sheet}), ".xlsx", small)
+    three = {"xl/worksheets/sheet2.xml": sheet, "xl/worksheets/sheet3.xml": sheet}
+    assert _rule(_sheet_zip(sheet, three), limits=small) == "too_many_cells"
