@@ -14,7 +14,7 @@ from fupin.runtime import load_runtime
 from tasks.archive import quarantine_file, receive_file
 from tasks.intake import name_hex, name_of, param_path
 from tasks.load_report import Receipt, load_report
-from tasks.parse_report import ParsedReport, parse_report
+from tasks.parse_report import parse_report, refused_for_size
 from tasks.provenance import cli_source, folder_unit, inbox_source
 from tasks.safety import REPORT_LIMITS
 from tasks.warnings import report_warnings
@@ -22,14 +22,6 @@ from tasks.warnings import report_warnings
 
 class ReportRejected(FupinError):
     """A report broke the rules; its problems are in quarantine and in the run's artifact."""
-
-
-def too_large(name: str, size: int) -> ParsedReport:
-    """A report refused for its size, read from the open file before any of its bytes were."""
-    limit = REPORT_LIMITS.max_file_bytes
-    return ParsedReport(file_name=name, issues=[Issue(
-        "error", "file_too_large", name, message_zh=f"文件过大（{size >> 20} MB，上限 {limit >> 20} MB）",
-        message_en=f"file too large ({size >> 20} MB, limit {limit >> 20} MB)")])
 
 
 def run_name() -> str:
@@ -60,8 +52,9 @@ def ingest_file(path: str, source: str | None = None) -> dict:
     got = receive_file(src, rt.settings.paths.archive, REPORT_LIMITS.max_file_bytes)
     received_at = got.first_seen
     receipt = Receipt(got.sha256, name, str(got.path.relative_to(rt.settings.home)), received_at,
-                      str(flow_run.id) if flow_run.id else None, inbox_source(src, inbox) or source or cli_source())
-    parsed = parse_report(got.data, name, rt.config) if got.data is not None else too_large(name, got.size)
+                      str(flow_run.id) if flow_run.id else None, inbox_source(src, inbox) or source or cli_source(),
+                      name_hex(src))
+    parsed = parse_report(got.data, name, rt.config) if got.data is not None else refused_for_size(name, got.size)
     errors = check_report(parsed, rt.config, received_at.astimezone(ZoneInfo(rt.config.calendar.timezone)).date(),
                           folder_unit(src, inbox))
     warnings = [] if errors else report_warnings(rt.engine, parsed, rt.config)

@@ -1,15 +1,14 @@
 """Flow: ingest one month of the HR bureau's labor records, from archived file to district lists."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from fupin.errors import FupinError, UsageError
 from fupin.runtime import load_runtime
 from fupin.settings import Settings, SettingsError, checked_pii_key
-from tasks.archive import archive_file, first_seen
+from tasks.archive import receive_file
+from tasks.intake import name_hex, name_of, param_path
 from tasks.labor_key import require_key
 from tasks.labor_lists import write_district_lists
 from tasks.labor_load import (
@@ -73,31 +72,31 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0, source: 
     rt = load_runtime()
     log = get_run_logger()
     key = pii_key(rt.settings)
-    source = Path(path)
+    source = param_path(path)
     if not source.is_file():
-        raise FupinError(f"no such file: {source.name}")
-    archived = archive_file(source.read_bytes(), source.suffix, rt.settings.paths.archive)
-    received = first_seen(archived)
+        raise FupinError(f"no such file: {name_of(source)}")
+    # Streamed into the archive once, size first; the reader then takes the archived copy, never the sender's file.
+    got = receive_file(source, rt.settings.paths.archive, 0)
+    archived = got.path
     require_warehouse(rt.engine, rt.config)
     require_key(rt.engine, key)
-    sha = archived.name.split(".")[0]
-    facts = FileFacts(sha, source.name, str(archived.relative_to(rt.settings.paths.home)), received, month,
-                      str(flow_run.get_id() or "") or None, came_from)
+    facts = FileFacts(got.sha256, name_of(source), str(archived.relative_to(rt.settings.paths.home)), got.first_seen,
+                      month, str(flow_run.get_id() or "") or None, came_from, name_hex(source))
     try:
-        check = validate_labor(read_labor(archived, rt.config, source.name), rt.config)
+        check = validate_labor(read_labor(archived, rt.config, facts.original_name), rt.config)
     except LaborFileError as exc:
-        reason = str(exc) if str(exc).startswith(source.name) else f"{source.name}: {exc}"
+        reason = str(exc) if str(exc).startswith(facts.original_name) else f"{facts.original_name}: {exc}"
         record_unreadable(rt.engine, rt.config, facts, reason, exc.rule)
         raise LaborFileError(reason, exc.rule) from None
-    log.info("%s: %d rows, %d invalid (%.4f%%), %d repeated numbers", source.name, check.n_rows,
+    log.info("%s: %d rows, %d invalid (%.4f%%), %d repeated numbers", facts.original_name, check.n_rows,
              check.n_invalid_rows, 100 * check.invalid_ratio, len(check.duplicates))
-    report = invalid_rows_markdown(check, max_invalid_ratio, source.name)
+    report = invalid_rows_markdown(check, max_invalid_ratio, facts.original_name)
     if check.invalid_ratio > max_invalid_ratio:
         reason = (f"{check.n_invalid_rows} of {check.n_rows} rows invalid ({check.invalid_ratio:.4%} > "
                   f"{max_invalid_ratio:.4%}): nothing loaded; fix the file or re-run with a higher max_invalid_ratio")
         record_rejection(rt.engine, rt.config, facts, check, reason)
         labor_artifact(report, "labor-invalid-rows", f"rejected {month}")
-        raise LaborRejected(f"{source.name} rejected: {reason}")
+        raise LaborRejected(f"{facts.original_name} rejected: {reason}")
     if check.n_invalid_rows or len(check.duplicates):
         labor_artifact(report, "labor-invalid-rows", f"excluded rows {month}")
     result: LoadResult = load_labor(rt.engine, rt.config, facts, check, key)

@@ -51,6 +51,7 @@ class FileFacts:
     month: str
     flow_run_id: str | None = None
     source: str | None = None  # cli:<OS user>, inbox:<path under the inbox> or web:<account>
+    name_hex: str | None = None  # the name's original bytes, as the sender's system wrote them
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def _submission(conn: Connection, cfg: Config, facts: FileFacts) -> tuple[int | 
     lock_unit(conn, unit_key)
     ensure_months(conn, cfg, [facts.month])
     values = {"kind": KIND, "sha256": facts.sha256, "original_name": facts.original_name[:255],
+              "original_name_hex": facts.name_hex,
               "archive_path": facts.archive_path, "received_at": facts.received_at, "unit_key": unit_key,
               "month_key": month_key(facts.month), "is_late": cfg.is_late(facts.month, facts.received_at),
               "flow_run_id": facts.flow_run_id, "source": facts.source}

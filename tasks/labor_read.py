@@ -17,7 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from config import Config, normalize_text
 from tasks.labor_errors import LaborFileError, csv_field_count_error, redacted, xlsx_error_cell
-from tasks.safety import LABOR_LIMITS, UnsafeFileError, check_file
+from tasks.safety import LABOR_LIMITS, UnsafeFileError, check_file, check_size
 
 HEADER_SCAN_ROWS = 30
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -137,8 +137,10 @@ def read_csv(raw: bytes, name: str, cfg: Config) -> pd.DataFrame:
 def read_labor(path: Path, cfg: Config, name: str | None = None) -> pd.DataFrame:
     """source_row plus the configured columns as text, whatever the format and encoding; errors say `name`, never
     a cell's content."""
-    suffix, data, name = path.suffix.lower(), path.read_bytes(), name or path.name
+    suffix, name = path.suffix.lower(), name or path.name
     try:
+        check_size(path.stat().st_size, LABOR_LIMITS)
+        data = path.read_bytes()
         check_file(data, suffix, LABOR_LIMITS)
     except UnsafeFileError as exc:
         raise LaborFileError(f"{name}: {exc}", rule=exc.rule) from exc

@@ -43,6 +43,7 @@ class Receipt:
     received_at: dt.datetime
     flow_run_id: str | None = None
     source: str | None = None  # inbox:<path under the inbox>, cli:<OS user> or web:<account>
+    name_hex: str | None = None  # the name's original bytes: a GBK name from a Windows share is kept as sent
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def _record(conn: Connection, parsed: ParsedReport, cfg: Config, receipt: Receip
                 else Version(0, False, None))
     version = numbered.number or None
     row = {"kind": KIND, "sha256": receipt.sha256, "original_name": receipt.original_name,
+           "original_name_hex": receipt.name_hex,
            "archive_path": receipt.archive_path, "received_at": receipt.received_at, **ids, "sent_on": parsed.sent_on,
            "status": "accepted" if accepted else "rejected", "version": version, "is_current": numbered.is_current,
            "is_late": cfg.is_late(parsed.month, receipt.received_at) if valid_month else None,

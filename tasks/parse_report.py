@@ -14,7 +14,7 @@ from contracts.messages import Issue, make_issue
 from tasks.marker import MARKER_SHEET, Marker
 from tasks.parse_cells import month_in_text, parse_date, parse_value
 from tasks.parse_workbook import UNEVALUABLE, Extent, Grid, WorkbookError, address, read_grids
-from tasks.safety import UnsafeFileError, check_file
+from tasks.safety import UnsafeFileError, check_file, check_size
 from warehouse.months import reporting_month_for
 
 CELL_COLUMNS = ["row_no", "region", "value", "raw", "cell"]
@@ -185,6 +185,16 @@ def parse_report(data: bytes, file_name: str, cfg: Config) -> ParsedReport:
         out = ParsedReport(file_name=file_name)
         out.issues.append(make_issue("unreadable", file_name, reason=f"parser failed ({type(exc).__name__})"))
         return out
+
+
+def refused_for_size(file_name: str, size: int) -> ParsedReport:
+    """A report refused by its size alone, read from the open file before any of its bytes were."""
+    out = ParsedReport(file_name=file_name)
+    try:
+        check_size(size)
+    except UnsafeFileError as exc:
+        out.issues.append(Issue("error", exc.rule, file_name, message_zh=exc.zh, message_en=exc.en))
+    return out
 
 
 def _parse(data: bytes, file_name: str, cfg: Config) -> ParsedReport:

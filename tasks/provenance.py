@@ -6,6 +6,8 @@ import pwd
 from collections.abc import Collection
 from pathlib import Path
 
+from tasks.intake import display_name
+
 INBOX = "inbox:"
 CLI = "cli:"
 
@@ -33,7 +35,8 @@ def _under_inbox(path: Path, inbox: Path) -> Path | None:
 def inbox_source(path: Path, inbox: Path) -> str | None:
     """`inbox:<path under the inbox>` when the file lies in the inbox, else None."""
     rel = _under_inbox(path, inbox)
-    return None if rel is None else INBOX + rel.as_posix()
+    # A GBK name from a Windows share arrives as surrogate escapes, which no database can store: record it as text.
+    return None if rel is None else INBOX + "/".join(display_name(os.fsencode(part)) for part in rel.parts)
 
 
 def folder_unit(path: Path, inbox: Path) -> str | None:

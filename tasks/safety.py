@@ -111,14 +111,19 @@ def column_number(letters: bytes | str) -> int:
     return n
 
 
+def check_size(size: int, limits: Limits = REPORT_LIMITS) -> None:
+    """Refuse a file by its size alone, before any of its bytes are read."""
+    if size > limits.max_file_bytes:
+        raise UnsafeFileError("file_too_large", f"文件过大（{size >> 20} MB，上限 {limits.max_file_bytes >> 20} MB）",
+                              f"file too large ({size >> 20} MB, limit {limits.max_file_bytes >> 20} MB)")
+
+
 def check_file(data: bytes, suffix: str, limits: Limits = REPORT_LIMITS) -> Verdict:
     """Refuse (UnsafeFileError) anything that is not a workbook/CSV within `limits`; never loads a sheet."""
     suffix = suffix.lower()
     if not data:
         raise UnsafeFileError("empty_file", "文件为空（0 字节）", "the file is empty (0 bytes)")
-    if len(data) > limits.max_file_bytes:
-        raise UnsafeFileError("file_too_large", f"文件过大（{len(data) >> 20} MB，上限 {limits.max_file_bytes >> 20} MB）",
-                              f"file too large ({len(data) >> 20} MB, limit {limits.max_file_bytes >> 20} MB)")
+    check_size(len(data), limits)
     if data.startswith(b"%PDF"):
         raise UnsafeFileError("not_a_workbook", "这是 PDF 文件，不是 Excel 表格，请提交 .xlsx",
                               "this is a PDF, not a workbook: send the .xlsx")

@@ -136,6 +136,7 @@ fct_submission = Table(
     Column("kind", String(8), nullable=False, comment="report or labor"),
     Column("sha256", String(64), nullable=False, unique=True),
     Column("original_name", Text, nullable=False),
+    Column("original_name_hex", Text, comment="the file name's bytes as the sender's system wrote them, in hex"),
     Column("archive_path", Text, nullable=False),
     Column("received_at", TIMESTAMP, nullable=False),
     Column("unit_key", ForeignKey("dim_unit.unit_key")),

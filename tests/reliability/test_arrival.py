@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from config import Config
 from fupin.demo import bad_files
 from fupin.demo.bad_files_arrival import GBK_NAME, SPARSE_BYTES, UNDECODABLE_NAME, byte_named, sparse, symlink_to
 from tests.reliability.conftest import ROOT, api_url, submissions
+from warehouse.schema import fct_submission
 
 pytestmark = pytest.mark.prefect
 
@@ -76,6 +77,9 @@ def test_flow_summary_keeps_the_name_bytes(cfg, prefect_api, fupin_home: Path, h
     summary = ingest_file(path_param(path))
     assert summary["status"] == "accepted" and summary["file"] == GBK_TEXT
     assert bytes.fromhex(summary["name_hex"]) == GBK_NAME
+    with home_engine.connect() as conn:
+        stored = conn.execute(select(fct_submission.c.original_name, fct_submission.c.original_name_hex)).one()
+    assert stored.original_name == GBK_TEXT and bytes.fromhex(stored.original_name_hex) == GBK_NAME
 
 
 def _nothing_read(home: Path, engine: Engine) -> None:
