@@ -22,8 +22,8 @@ DEPLOYMENTS = {d["name"]: d for d in SPEC["deployments"]}
 # The interface contract: entrypoint -> parameter names in order.
 CONTRACT = {
     "ingest-inbox": [],
-    "ingest-file": ["path"],
-    "ingest-labor": ["path", "month", "max_invalid_ratio"],
+    "ingest-file": ["path", "source"],
+    "ingest-labor": ["path", "month", "max_invalid_ratio", "source"],
     "remind-late-units": ["month"],
     "monthly-close": ["month"],
     "notify-failure": ["flow_run_id"],

@@ -105,7 +105,7 @@ def test_a_new_versions_receipt_says_it_replaced_the_earlier_one(env, cfg: Confi
     unit = cfg.unit("dongcheng")
     own = env.home / "inbox" / unit.code
     first = write_filled_report(cfg, unit, MONTH, own / "v1.xlsx", seed=1)
-    assert new_inbox_files.fn(env.home / "inbox", env.engine) == [first]
+    assert new_inbox_files.fn(env.home / "inbox", env.home / "archive", env.engine).files == [first]
     ingest_file(str(first))
     notify_submissions()
     second = write_filled_report(cfg, unit, MONTH, tmp_path / "v2.xlsx", seed=2)
@@ -127,4 +127,4 @@ def test_the_sweep_looks_into_units_folders_only(env, cfg: Config, tmp_path: Pat
         (inbox / folder).mkdir(parents=True)
         shutil.copyfile(src, inbox / folder / f"{folder.replace('/', '_')}.xlsx")
     (inbox / "linked").symlink_to(inbox / unit.code)
-    assert new_inbox_files.fn(inbox, env.engine) == [inbox / unit.code / f"{unit.code}.xlsx"]
+    assert new_inbox_files.fn(inbox, env.home / "archive", env.engine).files == [inbox / unit.code / f"{unit.code}.xlsx"]

@@ -53,12 +53,12 @@ def test_a_file_that_breaks_the_parser_is_recorded_once_not_retried(cfg, prefect
 
     inbox = fupin_home / "inbox"
     path = drop(bad_files_parse.formula_report(cfg, tmp_path / "parens.xlsx", {(1, cfg.total_column): "=()"}), inbox)
-    assert new_inbox_files.fn(inbox, home_engine) == [path]
+    assert new_inbox_files.fn(inbox, fupin_home / "archive", home_engine).files == [path]
     state = ingest_file(str(path), return_state=True)
     assert state.is_failed() and "rejected" in state.message and "Traceback" not in state.message
     row = submissions(home_engine)[-1]
     assert row.status == "rejected" and "enter a number" in row.message
-    assert new_inbox_files.fn(inbox, home_engine) == [], "a recorded rejection is not picked up again"
+    assert new_inbox_files.fn(inbox, fupin_home / "archive", home_engine).files == [], "a recorded rejection is not picked up again"
 
 
 def test_macro_workbook_values_taken_nothing_run(made, prefect_api, fupin_home, home_engine) -> None:
