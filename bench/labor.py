@@ -49,11 +49,11 @@ def _database(kind: str, admin_url: str, tmp: Path) -> tuple[str, callable]:
 def project(path: Path, url: str) -> dict:
     """read (fastexcel / Arrow CSV) -> pandera contract -> HMAC -> COPY / executemany -> Attachment 1 from the view."""
     from config import load_config
-    from tasks.archive import sha256_of
-    from tasks.labor_load import FileFacts, load_labor
-    from tasks.labor_read import read_labor
-    from tasks.labor_totals import attachment1_by_district
-    from tasks.labor_validate import validate_labor
+    from tasks.intake.archive import sha256_of
+    from tasks.labor.load import FileFacts, load_labor
+    from tasks.labor.read import read_labor
+    from tasks.labor.totals import attachment1_by_district
+    from tasks.labor.validate import validate_labor
     from warehouse.engine import make_engine
     from warehouse.init import init_warehouse
 

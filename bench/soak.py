@@ -106,11 +106,11 @@ def main() -> None:
         os.environ["FUPIN_WAREHOUSE_URL"] = args.url
 
     from config import load_config
+    from core.month import format_month
     from flows.ingest_file import ingest_file
     from flows.ingest_labor import ingest_labor
-    from fupin.runtime import load_runtime
+    from flows.runtime import load_runtime
     from warehouse.init import init_warehouse
-    from warehouse.months import format_month
 
     cfg = load_config()
     rt = load_runtime()

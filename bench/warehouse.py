@@ -23,10 +23,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from config import Config, Unit, load_config
-from tasks.queries import parse_queries
+from core.month import month_range, shift_month
+from tasks.analyst.queries import parse_queries
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
-from warehouse.months import month_range, shift_month
 from warehouse.synthetic import Plan, load_synthetic
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "queries.md"

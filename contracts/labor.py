@@ -6,7 +6,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from config import Config
-from tasks.labor_ids import id_ascii_ok, id_birth_date_ok, id_checksum_ok, id_format_ok, mask_ids, mask_name
+from contracts.identity import id_ascii_ok, id_birth_date_ok, id_checksum_ok, id_format_ok, mask_ids, mask_name
 
 # C0 and C1 controls: PostgreSQL refuses NUL in text (COPY breaks), and none belongs in a name or an employer.
 CONTROL = r"[\x00-\x1f\x7f-\x9f]"

@@ -10,8 +10,8 @@ from pandera.typing import Series
 from config import Config, Unit
 from config.model import MEASURE_KINDS, MONEY_DECIMALS
 from contracts.messages import Issue, make_issue
-from tasks.parse_report import ParsedReport
-from warehouse.months import month_of
+from contracts.parsed import ParsedReport
+from core.month import month_of
 from warehouse.schema import VALUE
 
 _EPS = 1e-6

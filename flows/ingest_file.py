@@ -9,15 +9,15 @@ from prefect.runtime import flow_run
 
 from contracts.messages import Issue
 from contracts.report import check_report
-from fupin.errors import FupinError
-from fupin.runtime import load_runtime
-from tasks.archive import quarantine_file, receive_file
-from tasks.intake import name_hex, name_of, param_path
-from tasks.load_report import Receipt, load_report
-from tasks.parse_report import parse_report, refused_for_size
-from tasks.provenance import cli_source, folder_unit, inbox_source
-from tasks.safety import REPORT_LIMITS
-from tasks.warnings import report_warnings
+from core.errors import FupinError
+from flows.runtime import load_runtime
+from tasks.intake.archive import quarantine_file, receive_file
+from tasks.intake.provenance import cli_source, folder_unit, inbox_source
+from tasks.intake.received import name_hex, name_of, param_path
+from tasks.intake.safety import REPORT_LIMITS
+from tasks.report.load import Receipt, load_report
+from tasks.report.parse import parse_report, refused_for_size
+from tasks.report.warnings import report_warnings
 
 
 class ReportRejected(FupinError):

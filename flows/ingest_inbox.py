@@ -9,11 +9,11 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine, select
 
-from fupin.runtime import load_runtime
-from tasks.archive import note_first_seen
-from tasks.intake import Refusal, RefusedFile, drop_folder, hash_file, name_of, path_param
-from tasks.parse_workbook import SUFFIXES
-from tasks.provenance import unit_folders
+from flows.runtime import load_runtime
+from tasks.intake.archive import note_first_seen
+from tasks.intake.provenance import unit_folders
+from tasks.intake.received import Refusal, RefusedFile, drop_folder, hash_file, name_of, path_param
+from tasks.report.workbook import SUFFIXES
 from warehouse.schema import dim_unit, fct_submission
 
 INGEST_DEPLOYMENT = "ingest-file/ingest-file"

@@ -4,14 +4,16 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from fupin.errors import FupinError, UsageError
-from fupin.runtime import load_runtime
-from fupin.settings import Settings, SettingsError, checked_pii_key
-from tasks.archive import receive_file
-from tasks.intake import name_hex, name_of, param_path
-from tasks.labor_key import require_key
-from tasks.labor_lists import write_district_lists
-from tasks.labor_load import (
+from core.errors import FupinError, UsageError
+from core.month import parse_month
+from core.settings import Settings, SettingsError, checked_pii_key
+from flows.runtime import load_runtime
+from tasks.intake.archive import receive_file
+from tasks.intake.provenance import cli_source
+from tasks.intake.received import name_hex, name_of, param_path
+from tasks.labor.key import require_key
+from tasks.labor.lists import write_district_lists
+from tasks.labor.load import (
     FileFacts,
     LoadResult,
     load_labor,
@@ -19,12 +21,10 @@ from tasks.labor_load import (
     record_unreadable,
     require_warehouse,
 )
-from tasks.labor_read import LaborFileError, read_labor
-from tasks.labor_report import invalid_rows_markdown, labor_artifact, totals_markdown
-from tasks.labor_totals import attachment1_by_district
-from tasks.labor_validate import validate_labor
-from tasks.provenance import cli_source
-from warehouse.months import parse_month
+from tasks.labor.read import LaborFileError, read_labor
+from tasks.labor.report import invalid_rows_markdown, labor_artifact, totals_markdown
+from tasks.labor.totals import attachment1_by_district
+from tasks.labor.validate import validate_labor
 
 SECRET_BLOCK = "fupin-pii-key"
 

@@ -6,12 +6,12 @@ import datetime as dt
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
+from core.errors import UsageError
+from core.month import parse_month
 from flows.ingest_inbox import ingest_inbox
 from flows.publish_month import publish_month
-from fupin.errors import UsageError
-from fupin.runtime import load_runtime
-from tasks.close import close_markdown, close_month, started_run_ids, wait_for_runs
-from warehouse.months import parse_month
+from flows.runtime import load_runtime
+from tasks.publish.close import close_markdown, close_month, started_run_ids, wait_for_runs
 
 
 @flow(name="monthly-close", retries=0, log_prints=True)

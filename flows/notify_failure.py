@@ -4,10 +4,10 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from sqlalchemy.exc import SQLAlchemyError
 
-from fupin.runtime import load_runtime
-from tasks.alert import alert_mail, read_failed_run, run_link
-from tasks.mail import MailError, sink_from_settings
-from tasks.mail_record import send_and_record
+from flows.runtime import load_runtime
+from tasks.mail.alert import alert_mail, read_failed_run, run_link
+from tasks.mail.record import send_and_record
+from tasks.mail.send import MailError, sink_from_settings
 
 
 @flow(name="notify-failure", log_prints=True)

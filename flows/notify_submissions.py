@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from prefect import flow
 
-from fupin.runtime import load_runtime
-from tasks import publish_steps as steps
-from tasks.mail import sink_from_settings
+from flows.runtime import load_runtime
+from tasks.mail.send import sink_from_settings
+from tasks.publish import steps
 
 
 @flow(name="notify-submissions", retries=0)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
-from fupin.runtime import load_runtime
-from tasks import publish_steps as steps
-from tasks.mail import sink_from_settings
-from tasks.publish_record import latest_publication
-from warehouse.months import parse_month
+from core.month import parse_month
+from flows.runtime import load_runtime
+from tasks.mail.send import sink_from_settings
+from tasks.publish import steps
+from tasks.publish.record import latest_publication
 from warehouse.seed import ensure_months
 
 

@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow
 
-from fupin.runtime import load_runtime
-from tasks.mail import sink_from_settings
-from tasks.publish_steps import send_reminders
-from warehouse.months import parse_month, reporting_month_for
+from core.month import parse_month, reporting_month_for
+from flows.runtime import load_runtime
+from tasks.mail.send import sink_from_settings
+from tasks.publish.steps import send_reminders
 
 
 @flow(name="remind-late-units", retries=0)

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from fupin.errors import FupinError
+from core.errors import FupinError
 
 COMMAND_MODULES = [
     "fupin.commands.setup",
@@ -46,7 +46,7 @@ def _embedded_prefect(environ: dict[str, str]) -> dict:
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
     )
 
-    from fupin.settings import Settings
+    from core.settings import Settings
 
     updates: dict = {}
     if not environ.get("PREFECT_HOME") and not environ.get("PREFECT_API_URL"):
@@ -60,7 +60,7 @@ def _embedded_prefect(environ: dict[str, str]) -> dict:
 
 def _log_crash(exc: BaseException) -> Path | None:
     """Keep the traceback of an unexpected failure in FUPIN_HOME/logs for whoever investigates."""
-    from fupin.settings import Settings
+    from core.settings import Settings
 
     try:
         logs = Settings.from_env().paths.logs
@@ -76,7 +76,7 @@ def main() -> None:
     """Run the CLI: 0 success, 1 an input was rejected or a step failed, 2 a usage error."""
     from prefect.settings import temporary_settings
 
-    from fupin.settings import owner_only
+    from core.settings import owner_only
 
     owner_only()  # before Prefect creates its home and database under FUPIN_HOME, and for every child process
     try:

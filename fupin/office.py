@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from fupin.errors import FupinError
-from fupin.settings import Settings
+from core.errors import FupinError
+from core.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PREFECT = [sys.executable, "-m", "prefect"]

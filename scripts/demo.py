@@ -14,11 +14,11 @@ from rich.table import Table
 from sqlalchemy import text
 
 from config import load_config
+from core.month import parse_month, shift_month
+from core.settings import Settings
+from flows.runtime import load_runtime
 from fupin.demo.labor import Noise, attachment1_counts, generate_labor, write_csv
 from fupin.demo.reports import write_filled_report
-from fupin.runtime import load_runtime
-from fupin.settings import Settings
-from warehouse.months import parse_month, shift_month
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 PREVIOUS, MONTH = "2020-08", "2020-09"

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from config import load_config
-from tasks.pii_scan import (
+from tasks.audit.pii_scan import (
     Finding,
     Needles,
     district_lists,

@@ -6,9 +6,9 @@ import datetime as dt
 from sqlalchemy import Engine, select
 
 from config import Config
+from core.month import month_key
 from fupin.demo.facts import insert_labor, insert_report, received_on
 from fupin.demo.reports import REMARK, report_values
-from warehouse.months import month_key
 from warehouse.schema import (
     dim_form,
     dim_indicator,

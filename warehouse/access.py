@@ -8,7 +8,7 @@ from sqlalchemy import Column, Connection, Select, Table, TableClause, text
 from sqlalchemy.sql import visitors
 
 from config import Config
-from fupin.errors import FupinError, UsageError
+from core.errors import FupinError, UsageError
 from warehouse.views import View
 
 RESTRICTED_PREFIX = "restricted_"

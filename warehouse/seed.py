@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, Table, select, update
 
 from config import Config, normalize_text
-from warehouse.months import month_key, month_range, parse_month
+from core.month import month_key, month_range, parse_month
 from warehouse.schema import (
     dim_district,
     dim_form,

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, func, select
 
 from config import Config, Unit
+from core.month import month_key, parse_month
 from warehouse.bulk import bulk_insert
-from warehouse.months import month_key, parse_month
 from warehouse.schema import (
     dim_district,
     dim_form,

@@ -10,9 +10,9 @@ from rich.progress import track
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import OperationalError
 
-from fupin.errors import FupinError, UsageError
-from fupin.runtime import load_runtime
-from warehouse.months import parse_month
+from core.errors import FupinError, UsageError
+from core.month import parse_month
+from flows.runtime import load_runtime
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 DOC_PATH = Path("docs") / "warehouse.md"
@@ -35,8 +35,8 @@ def docs(
 ) -> None:
     """Regenerate docs/warehouse.md (tables, views, grains, columns, indicators) from config/ and the schema."""
     from config import load_config
-    from fupin.settings import Settings
-    from tasks.docs import render_warehouse_doc
+    from core.settings import Settings
+    from tasks.analyst.docs import render_warehouse_doc
     from warehouse.access import restricted_views
     from warehouse.schema import metadata
     from warehouse.views import all_views
@@ -87,7 +87,7 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="csv (UTF-8 with BOM, opens in Excel) or parquet.")] = "csv",
 ) -> None:
     """Write the month's rows of every analyst view to FUPIN_HOME/exports/YYYY-MM/<view>.<format>."""
-    from tasks.export import FORMATS, export_month
+    from tasks.analyst.export import FORMATS, export_month
     from warehouse.access import analyst_views
     from warehouse.views import all_views
 

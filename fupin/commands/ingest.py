@@ -11,11 +11,11 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from fupin.errors import FupinError, UsageError, unreadable_warehouse
-from fupin.runtime import load_runtime
-from tasks.intake import Refusal, RefusedFile, drop_folder, hash_file, name_of, path_param, refusal
-from tasks.parse_workbook import SUFFIXES
-from tasks.provenance import cli_source
+from core.errors import FupinError, UsageError, unreadable_warehouse
+from flows.runtime import load_runtime
+from tasks.intake.provenance import cli_source
+from tasks.intake.received import Refusal, RefusedFile, drop_folder, hash_file, name_of, path_param, refusal
+from tasks.report.workbook import SUFFIXES
 from warehouse.schema import dim_month, dim_unit, fct_submission
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name

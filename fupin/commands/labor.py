@@ -7,9 +7,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fupin.errors import UsageError
-from tasks.provenance import cli_source
-from warehouse.months import parse_month
+from core.errors import UsageError
+from core.month import parse_month
+from tasks.intake.provenance import cli_source
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
@@ -17,9 +17,9 @@ console = Console(soft_wrap=True)  # paths must survive copy and paste, never wr
 def preflight() -> None:
     """Say a missing, short or different PII key (or a missing warehouse) in one line, before any run starts."""
     from flows.ingest_labor import pii_key
-    from fupin.runtime import load_runtime
-    from tasks.labor_key import require_key
-    from tasks.labor_load import require_warehouse
+    from flows.runtime import load_runtime
+    from tasks.labor.key import require_key
+    from tasks.labor.load import require_warehouse
 
     rt = load_runtime()
     try:
@@ -71,10 +71,10 @@ def rekey(
         None, "--old-key-file", help="A file holding the old key; default: the configured FUPIN_PII_KEY(_FILE)."),
 ) -> None:
     """Re-key every stored person under a new PII key, in one transaction (the archived labor files are read back)."""
+    from core.settings import SettingsError, read_key_file
     from flows.ingest_labor import pii_key
-    from fupin.runtime import load_runtime
-    from fupin.settings import SettingsError, read_key_file
-    from tasks.labor_rekey import rekey as rekey_all
+    from flows.runtime import load_runtime
+    from tasks.labor.rekey import rekey as rekey_all
 
     rt = load_runtime()
     try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from fupin.errors import FupinError, UsageError
-from fupin.settings import SettingsError
-from warehouse.months import parse_month
+from core.errors import FupinError, UsageError
+from core.month import parse_month
+from core.settings import SettingsError
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 

@@ -7,9 +7,9 @@ import time
 import typer
 from rich.console import Console
 
-from fupin.errors import FupinError
+from core.errors import FupinError
+from core.settings import Settings, SettingsError
 from fupin.office import Office
-from fupin.settings import Settings, SettingsError
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 

@@ -8,9 +8,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fupin.errors import UsageError
-from fupin.runtime import load_runtime
-from warehouse.months import parse_month
+from core.errors import UsageError
+from core.month import parse_month
+from flows.runtime import load_runtime
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
@@ -19,8 +19,8 @@ def init() -> None:
     """Create or upgrade the warehouse and seed its dimensions from config/ (safe to run again)."""
     import datetime as dt
 
+    from core.month import month_of
     from warehouse.init import init_warehouse
-    from warehouse.months import month_of
 
     rt = load_runtime()
     changed = init_warehouse(rt.engine, rt.config, months=[month_of(dt.date.today())])
@@ -36,7 +36,7 @@ def templates(
     unit: Annotated[list[str] | None, typer.Option("--unit", help="Only these unit codes (repeatable); default all.")] = None,
 ) -> None:
     """Write one blank .xlsx per reporting unit, in the office's own layout, ready to fill."""
-    from tasks.templates import write_template
+    from tasks.report.templates import write_template
 
     try:
         parse_month(month)

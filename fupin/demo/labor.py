@@ -10,7 +10,7 @@ import pandas as pd
 import xlsxwriter
 
 from config import Config
-from tasks.labor_ids import CHECK_CHARS, WEIGHTS
+from contracts.identity import CHECK_CHARS, WEIGHTS
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
 GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国红梅玉兵辉")

@@ -8,7 +8,7 @@ from openpyxl.utils import get_column_letter
 
 from config import Config
 from fupin.demo.reports import report_values, value_column, write_filled_report
-from tasks.templates import FIRST_DATA_ROW
+from tasks.report.templates import FIRST_DATA_ROW
 
 MONTH = "2020-09"
 

@@ -9,8 +9,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from config import Config, Form
-from tasks.marker import MARKER_SHEET
-from tasks.templates import FIRST_DATA_ROW, HEADER_ROW
+from tasks.report.marker import MARKER_SHEET
+from tasks.report.templates import FIRST_DATA_ROW, HEADER_ROW
 
 _FULL_WIDTH = str.maketrans("0123456789.,", "０１２３４５６７８９．，")
 NOTE = "注:本表数据为年初至本月末累计数。"

@@ -11,9 +11,9 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from config import Config, Form, Indicator, Unit
+from core.month import parse_month
 from fupin.demo import report_quirks
-from tasks.templates import FIRST_DATA_ROW, build_template
-from warehouse.months import parse_month
+from tasks.report.templates import FIRST_DATA_ROW, build_template
 
 REMARK = "remark"
 # Monthly increments per measure unit: (low, high); money in units of 0.0001 亿元 so sums stay exact.

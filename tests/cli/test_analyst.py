@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from config import Config
-from tasks.docs import render_warehouse_doc
+from tasks.analyst.docs import render_warehouse_doc
 from warehouse.access import analyst_views, restricted_views
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse

@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from config import Config
+from flows.runtime import load_runtime
 from fupin.cli import app
-from fupin.runtime import load_runtime
 from tests.publish_fixture import MONTH, load_month
 from warehouse.init import init_warehouse
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
+from core.settings import Settings
 from fupin.office import Office, pool_name, prefect_database_url
-from fupin.settings import Settings
 
 
 def test_warehouse_style_urls_become_asyncpg_urls() -> None:

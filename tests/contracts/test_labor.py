@@ -6,10 +6,10 @@ import pandera.pandas as pa
 import pytest
 
 from config import Config
+from contracts.identity import check_char
 from contracts.labor import LaborPerson
 from fupin.demo.labor import generate_labor
-from tasks.labor_ids import check_char
-from tasks.labor_validate import validate_labor
+from tasks.labor.validate import validate_labor
 
 
 def _valid_id(body: str) -> str:

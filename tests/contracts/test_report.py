@@ -14,7 +14,7 @@ from config import Config, load_config
 from contracts.report import ReportValues, check_report
 from fupin.demo.report_fixtures import catalogue, cell, write_fixture
 from fupin.demo.reports import write_filled_report
-from tasks.parse_report import parse_report
+from tasks.report.parse import parse_report
 
 RECEIVED = dt.date(2020, 10, 9)
 REJECTED = [fx for fx in catalogue(load_config()) if fx.errors]

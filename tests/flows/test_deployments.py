@@ -25,12 +25,12 @@ from prefect.states import Cancelled, Scheduled
 from sqlalchemy import Engine, select
 
 from config import CONFIG_DIR, Config, load_config
+from core.month import month_key
 from fupin.demo.labor import Noise, generate_labor, write_xlsx
 from fupin.demo.reports import report_values, write_filled_report
 from tests.conftest import TEST_PII_KEY
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
-from warehouse.months import month_key
 from warehouse.schema import dim_unit, fct_publication, fct_submission
 
 pytestmark = [pytest.mark.prefect, pytest.mark.slow, pytest.mark.xdist_group("fupin-serve")]

@@ -19,7 +19,7 @@ from flows.ingest_file import ingest_file
 from fupin.demo.bad_files_arrival import FUTURE, dated
 from fupin.demo.report_fixtures import catalogue, write_fixture
 from fupin.demo.reports import report_values, write_filled_report
-from tasks.archive import note_first_seen, sha256_of
+from tasks.intake.archive import note_first_seen, sha256_of
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
 from warehouse.schema import fct_indicator_value, fct_submission, fct_validation_issue

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from config import Config
 from fupin.demo.reports import write_filled_report
-from tasks.archive import sha256_of
-from tasks.load_report import Receipt, load_report
-from tasks.parse_report import parse_report
+from tasks.intake.archive import sha256_of
+from tasks.report.load import Receipt, load_report
+from tasks.report.parse import parse_report
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
 from warehouse.schema import fct_indicator_value, fct_submission
@@ -25,9 +25,9 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     from sqlalchemy import event
     from config import load_config
-    from tasks.archive import sha256_of
-    from tasks.load_report import Receipt, load_report
-    from tasks.parse_report import parse_report
+    from tasks.intake.archive import sha256_of
+    from tasks.report.load import Receipt, load_report
+    from tasks.report.parse import parse_report
     from warehouse.engine import make_engine
 
     url, path = sys.argv[1], Path(sys.argv[2])

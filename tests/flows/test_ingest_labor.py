@@ -18,11 +18,11 @@ from prefect.client.schemas.filters import (
 from sqlalchemy import text
 
 from config import Config
+from core.errors import UsageError
+from core.settings import Settings
 from flows.ingest_labor import SECRET_BLOCK, ingest_labor, pii_key
 from fupin import cli
 from fupin.demo.labor import Noise, generate_labor, write_xlsx
-from fupin.errors import UsageError
-from fupin.settings import Settings
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings
 from fupin import cli
 from fupin.demo.labor import Noise, generate_labor, write_csv
-from fupin.settings import Settings
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
 

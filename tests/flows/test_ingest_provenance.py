@@ -20,7 +20,7 @@ from flows.notify_submissions import notify_submissions
 from fupin.demo.bad_files_bounds import HUGE_ROW, huge_figure
 from fupin.demo.report_fixtures import cell
 from fupin.demo.reports import write_filled_report
-from tasks.provenance import os_user
+from tasks.intake.provenance import os_user
 from tests.flows.test_ingest_file import _env, submissions
 from tests.reliability.conftest import facts
 from warehouse.schema import fct_indicator_value, fct_validation_issue

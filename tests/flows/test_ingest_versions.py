@@ -8,9 +8,9 @@ from sqlalchemy import Engine, select
 
 from config import Config
 from fupin.demo.reports import write_filled_report
-from tasks.archive import sha256_of
-from tasks.load_report import Receipt, load_report
-from tasks.parse_report import parse_report
+from tasks.intake.archive import sha256_of
+from tasks.report.load import Receipt, load_report
+from tasks.report.parse import parse_report
 from warehouse.schema import fct_submission
 
 T0 = dt.datetime(2020, 10, 5, 9, 0, tzinfo=dt.UTC)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 from config import Config
 from fupin import cli
 from fupin.demo.labor import generate_labor, write_csv
-from tasks.labor_key import fingerprint
+from tasks.labor.key import fingerprint
 
 pytestmark = pytest.mark.prefect
 KEY_A, KEY_B = "a" * 16 + "-first-key-0123456789", "b" * 16 + "-second-key-0123456789"

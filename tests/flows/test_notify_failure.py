@@ -6,9 +6,9 @@ from prefect import flow
 from sqlalchemy import select
 
 from config import Config
+from core.errors import FupinError
 from flows.notify_failure import notify_failure
-from fupin.errors import FupinError
-from fupin.runtime import load_runtime
+from flows.runtime import load_runtime
 from warehouse.init import init_warehouse
 from warehouse.schema import fct_mail
 

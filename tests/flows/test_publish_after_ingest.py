@@ -13,9 +13,9 @@ from config import Config
 from flows.ingest_file import ingest_file
 from flows.notify_submissions import notify_submissions
 from flows.publish_month import publish_month
+from flows.runtime import load_runtime
 from fupin.demo.reports import report_values, write_filled_report
-from fupin.runtime import load_runtime
-from tasks.workbook_forms import FIRST_DATA_ROW, summary_sheet_name
+from tasks.publish.forms import FIRST_DATA_ROW, summary_sheet_name
 from warehouse.init import init_warehouse
 
 pytestmark = pytest.mark.prefect

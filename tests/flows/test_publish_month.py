@@ -16,11 +16,11 @@ from sqlalchemy import select
 from config import Config
 from flows.publish_month import publish_month
 from flows.remind_late_units import remind_late_units
+from flows.runtime import Runtime, load_runtime
 from fupin.demo.facts import insert_report, received_on
 from fupin.demo.reports import report_values
-from fupin.runtime import Runtime, load_runtime
-from tasks.workbook_forms import FIRST_DATA_ROW, summary_sheet_name
-from tasks.workbook_publish import publication_file_name
+from tasks.publish.forms import FIRST_DATA_ROW, summary_sheet_name
+from tasks.publish.workbook import publication_file_name
 from tests.publish_fixture import MISSING, MONTH, REJECTED, load_month, unit_values
 from warehouse.init import init_warehouse
 from warehouse.schema import fct_mail, fct_publication, fct_submission

@@ -70,7 +70,7 @@ def test_sweep_runs_each_file_whatever_its_name(cfg, prefect_api, fupin_home: Pa
 
 def test_flow_summary_keeps_the_name_bytes(cfg, prefect_api, fupin_home: Path, home_engine: Engine) -> None:
     from flows.ingest_file import ingest_file
-    from tasks.intake import path_param
+    from tasks.intake.received import path_param
 
     (fupin_home / "inbox").mkdir()
     path = byte_named(fupin_home / "inbox", GBK_NAME, bad_files.good_report(cfg, fupin_home / "g.xlsx").read_bytes())
@@ -91,7 +91,7 @@ def _nothing_read(home: Path, engine: Engine) -> None:
 def test_symlinks_are_refused_unread(cfg, prefect_api, fupin_home: Path, home_engine: Engine, tmp_path: Path) -> None:
     from flows.ingest_file import ingest_file
     from flows.ingest_inbox import ingest_inbox
-    from tasks.intake import RefusedFile
+    from tasks.intake.received import RefusedFile
 
     inbox = fupin_home / "inbox"
     inbox.mkdir(exist_ok=True)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from fupin.demo import bad_files, bad_files_parse
-from tasks.archive import sha256_of
+from tasks.intake.archive import sha256_of
 from tests.reliability.conftest import count
 
 pytestmark = pytest.mark.prefect

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from core.crashpoint import PAUSE_ENV, PAUSED
 from fupin.demo import bad_files
-from tasks.archive import sha256_of
-from tasks.crashpoint import PAUSE_ENV, PAUSED
+from tasks.intake.archive import sha256_of
 from tests.reliability.conftest import count, drop, facts, ingest_process, submissions
 
 pytestmark = pytest.mark.prefect

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from config import Config
+from core.crashpoint import PAUSE_ENV, PAUSED
 from fupin.demo.labor import generate_labor, write_csv
-from tasks.crashpoint import PAUSE_ENV, PAUSED
-from tasks.provenance import os_user
+from tasks.intake.provenance import os_user
 from tests.reliability.conftest import ROOT, api_url, submissions
 from warehouse.schema import fct_labor_employment, fct_submission
 

@@ -8,7 +8,7 @@ import pytest
 
 from contracts.messages import make_issue
 from fupin.demo import bad_files
-from tasks.archive import MAX_NAME_BYTES, quarantine_file, safe_name
+from tasks.intake.archive import MAX_NAME_BYTES, quarantine_file, safe_name
 from tests.reliability.conftest import drop, submissions
 
 HOSTILE = ["../../../../tmp/evil.xlsx", "..", "a/../../b.xlsx", "..\\..\\win.xlsx", "\x00x\n.xlsx",

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from config import Config
 from fupin.demo import bad_files
 from fupin.demo import labor as demo_labor
-from tasks.pii_scan import Needles, district_lists, scan_outbox, scan_text, scan_tree, texts_of_bytes
+from tasks.audit.pii_scan import Needles, district_lists, scan_outbox, scan_text, scan_tree, texts_of_bytes
 from tests.reliability.conftest import ROOT, drop
 
 pytestmark = pytest.mark.prefect

@@ -10,10 +10,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select
 
 from config import Config
+from contracts.parsed import ParsedReport
 from fupin.demo.reports import write_filled_report
-from tasks.archive import sha256_of
-from tasks.load_report import Receipt, load_report
-from tasks.parse_report import ParsedReport, parse_report
+from tasks.intake.archive import sha256_of
+from tasks.report.load import Receipt, load_report
+from tasks.report.parse import parse_report
 from warehouse.schema import fct_indicator_value, fct_submission, fct_validation_issue
 
 MONTHS = ("2020-09", "2020-10")

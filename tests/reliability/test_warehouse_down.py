@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from fupin.demo import bad_files
-from tasks.archive import sha256_of
+from tasks.intake.archive import sha256_of
 from tests.reliability.conftest import ROOT, drop, submissions
 
 pytestmark = pytest.mark.prefect

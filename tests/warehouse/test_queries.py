@@ -9,7 +9,7 @@ from sqlalchemy import Engine, text
 
 from config import Config, Unit, load_config
 from fupin.demo.reports import report_values
-from tasks.queries import answer, parse_queries, render_table, replace_answers
+from tasks.analyst.queries import answer, parse_queries, render_table, replace_answers
 from warehouse.synthetic import Plan, load_synthetic
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "queries.md"

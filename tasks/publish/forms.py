@@ -1,0 +1,106 @@
+"""The form sheets of the consolidated workbook: 表N 汇总 in Attachment 2's layout, and 表N 明细 by unit."""
+from __future__ import annotations
+
+import pandas as pd
+from xlsxwriter.workbook import Workbook
+
+from config import Config, Form
+from core.month import parse_month
+from tasks.publish.consolidate import Consolidated
+from tasks.xlsx.style import Styles, print_setup, write_value
+
+HEADER_ROW = 3  # 0-based: row 4 in the sheet, as in the template
+FIRST_DATA_ROW = HEADER_ROW + 1
+LEAD_COLUMNS = ("序号", "大类", "指标", "单位")
+REMARK = "备注"
+INCREMENT = "本月新增"
+
+
+def summary_sheet_name(form_code: str) -> str:
+    return f"{form_code} 汇总"
+
+
+def detail_sheet_name(form_code: str) -> str:
+    return f"{form_code} 明细"
+
+
+def month_label(month: str) -> str:
+    year, mon = parse_month(month)
+    return f"月份: {year}年{mon}月"
+
+
+def summary_headers(cfg: Config, form: Form) -> list[str]:
+    """序号|大类|指标|单位|合计|regions (表3: 合计|备注), then each value column's increment."""
+    columns = list(cfg.columns(form))
+    remark = [] if form.by_region else [REMARK]
+    return [*LEAD_COLUMNS, *columns, *remark, *(f"{c}\n{INCREMENT}" for c in columns)]
+
+
+def write_summary(wb: Workbook, styles: Styles, cfg: Config, form: Form, cons: Consolidated, month: str,
+                  n_units: int) -> None:
+    """表N 汇总: the form's rows by 序号 with the consolidated values, increments and notes on weighted rates."""
+    ws = wb.add_worksheet(summary_sheet_name(form.code))
+    columns = list(cfg.columns(form))
+    headers = summary_headers(cfg, form)
+    write_value(ws, 0, 0, cfg.report_title, styles.title)
+    write_value(ws, 1, 0, f"{form.code}　{form.title}（汇总）", styles.subtitle)
+    write_value(ws, 2, 0, f"{month_label(month)}　汇总单位: {n_units}/{len(cfg.units_of_form(form.code))}",
+                styles.plain)
+    for c, h in enumerate(headers):
+        write_value(ws, HEADER_ROW, c, h, styles.header)
+    inc_start = len(LEAD_COLUMNS) + len(columns) + (0 if form.by_region else 1)
+    for ind in form.rows:
+        r = FIRST_DATA_ROW + ind.row_no - 1
+        for c, value in enumerate((ind.row_no, ind.category, ind.indicator, ind.measure_unit)):
+            write_value(ws, r, c, value, styles.center if c in (0, 3) else styles.text)
+        fmt = styles.measure(ind.measure_unit)
+        for j, col in enumerate(columns):
+            write_value(ws, r, len(LEAD_COLUMNS) + j, cons.values.loc[ind.row_no, col], fmt)
+            write_value(ws, r, inc_start + j, cons.increments.loc[ind.row_no, col], fmt)
+            note = cons.notes.get((ind.row_no, col))
+            if note:
+                ws.write_comment(r, len(LEAD_COLUMNS) + j, note, {"x_scale": 2, "y_scale": 1.5})
+        if not form.by_region:
+            write_value(ws, r, len(LEAD_COLUMNS) + len(columns), cons.remarks.get(ind.row_no), styles.text)
+    footer = FIRST_DATA_ROW + len(form.rows) + 1
+    write_value(ws, footer, 0, "说明: 开工率等比率为按对应项目数(投资完成率按资金)加权的平均数，不作加总；"
+                "本月新增=本月累计-上月累计(1月为本月累计)。", styles.plain)
+    widths = [6, 14, 34, 6, *([12] * len(columns)), *([30] if not form.by_region else []), *([11] * len(columns))]
+    print_setup(ws, HEADER_ROW, freeze_col=len(LEAD_COLUMNS), widths=widths)
+
+
+def write_detail(wb: Workbook, styles: Styles, cfg: Config, form: Form, current: pd.DataFrame, month: str) -> None:
+    """表N 明细: every unit's reported values, one row per unit and 序号, so a leader sees who contributed what."""
+    ws = wb.add_worksheet(detail_sheet_name(form.code))
+    columns = list(cfg.columns(form))
+    part = current[current["form_code"] == form.code]
+    grid = part.set_index(["unit_code", "row_no", "region"])["value"].unstack("region").reindex(columns=columns)
+    remarks = part[part["region"] == cfg.total_column].set_index(["unit_code", "row_no"])["remark"]
+    versions = part.groupby("unit_code")["version"].first()
+    headers = ["填报单位", *LEAD_COLUMNS, *columns, *([] if form.by_region else [REMARK]), "采用版本"]
+    write_value(ws, 0, 0, cfg.report_title, styles.title)
+    write_value(ws, 1, 0, f"{form.code}　{form.title}（分单位明细）", styles.subtitle)
+    write_value(ws, 2, 0, month_label(month), styles.plain)
+    for c, h in enumerate(headers):
+        write_value(ws, HEADER_ROW, c, h, styles.header)
+    r = HEADER_ROW
+    for unit in cfg.units_of_form(form.code):
+        if unit.code not in versions.index:
+            continue
+        for ind in form.rows:
+            r += 1
+            lead = (unit.name, ind.row_no, ind.category, ind.indicator, ind.measure_unit)
+            for c, value in enumerate(lead):
+                write_value(ws, r, c, value, styles.text)
+            key = (unit.code, ind.row_no)
+            for j, col in enumerate(columns):
+                value = grid.loc[key, col] if key in grid.index else None
+                write_value(ws, r, len(lead) + j, value, styles.measure(ind.measure_unit))
+            c = len(lead) + len(columns)
+            if not form.by_region:
+                write_value(ws, r, c, remarks.get(key), styles.text)
+                c += 1
+            write_value(ws, r, c, int(versions[unit.code]), styles.center)
+    ws.autofilter(HEADER_ROW, 0, max(r, HEADER_ROW), len(headers) - 1)
+    print_setup(ws, HEADER_ROW, freeze_col=2, widths=[16, 6, 14, 34, 6, *([12] * len(columns)), 20])
+

@@ -1,0 +1,144 @@
+"""Record a report submission and its figures in ONE transaction: versions, the current flag and provenance."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from config import Config
+from contracts.messages import Issue
+from contracts.parsed import ParsedReport
+from core.crashpoint import pause_at
+from core.month import month_key, parse_month
+from core.retry import transient_retries
+from warehouse.schema import (
+    dim_form,
+    dim_indicator,
+    dim_month,
+    dim_region,
+    dim_unit,
+    fct_indicator_value,
+    fct_submission,
+    fct_validation_issue,
+)
+from warehouse.seed import ensure_months
+from warehouse.versions import Version, lock_unit, next_version
+
+KIND = "report"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Where and when a file arrived."""
+
+    sha256: str
+    original_name: str
+    archive_path: str
+    received_at: dt.datetime
+    flow_run_id: str | None = None
+    source: str | None = None  # inbox:<path under the inbox>, cli:<OS user> or web:<account>
+    name_hex: str | None = None  # the name's original bytes: a GBK name from a Windows share is kept as sent
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    submission_id: int
+    status: str  # accepted, rejected or duplicate
+    version: int | None = None
+    superseded: int | None = None  # the submission that was current before this one
+    n_errors: int = 0
+    n_warnings: int = 0
+
+
+def _key(conn: Connection, table, column: str, value: object, key: str) -> int | None:
+    if value is None:
+        return None
+    return conn.execute(select(table.c[key]).where(table.c[column] == value)).scalar()
+
+
+def _issue_rows(submission_id: int, issues: Sequence[Issue]) -> list[dict]:
+    return [{"submission_id": submission_id, "severity": i.severity, "rule": i.rule, "sheet": i.sheet, "cell": i.cell,
+             "row_no": i.row_no, "region": i.region, "value": i.value, "message_zh": i.message_zh,
+             "message_en": i.message_en, "is_open": True} for i in issues]
+
+
+def _fact_rows(conn: Connection, parsed: ParsedReport, cfg: Config, ids: dict) -> list[dict]:
+    indicators = dict(conn.execute(select(dim_indicator.c.row_no, dim_indicator.c.indicator_key)
+                                   .where(dim_indicator.c.form_key == ids["form_key"])).all())
+    regions = dict(conn.execute(select(dim_region.c.region, dim_region.c.region_key)).all())
+    rows = []
+    for rec in parsed.cells.itertuples(index=False):
+        value = None if pd.isna(rec.value) else float(rec.value)
+        remark = parsed.remarks.get(int(rec.row_no)) if rec.region == cfg.total_column else None
+        rows.append({"submission_id": ids["submission_id"], "indicator_key": indicators[int(rec.row_no)],
+                     "region_key": regions[rec.region], "unit_key": ids["unit_key"], "month_key": ids["month_key"],
+                     "value": value, "remark": remark})
+    return rows
+
+
+def _record(conn: Connection, parsed: ParsedReport, cfg: Config, receipt: Receipt, errors: Sequence[Issue],
+            warnings: Sequence[Issue]) -> LoadResult:
+    unit_key = _key(conn, dim_unit, "unit_code", parsed.unit.code if parsed.unit else None, "unit_key")
+    lock_unit(conn, unit_key)
+    existing = conn.execute(select(fct_submission).where(fct_submission.c.sha256 == receipt.sha256)).first()
+    if existing is not None and existing.status == "accepted":
+        return LoadResult(existing.submission_id, "duplicate", existing.version)
+    accepted = not errors
+    if accepted:
+        ensure_months(conn, cfg, [parsed.month])
+    valid_month = parsed.month and _valid(parsed.month)
+    ids = {"unit_key": unit_key, "form_key": _key(conn, dim_form, "form_code", parsed.form_code, "form_key"),
+           "month_key": _key(conn, dim_month, "month_key", month_key(parsed.month), "month_key") if valid_month
+           else None}
+    numbered = (next_version(conn, KIND, unit_key, ids["month_key"], receipt.received_at) if accepted
+                else Version(0, False, None))
+    version = numbered.number or None
+    row = {"kind": KIND, "sha256": receipt.sha256, "original_name": receipt.original_name,
+           "original_name_hex": receipt.name_hex,
+           "archive_path": receipt.archive_path, "received_at": receipt.received_at, **ids, "sent_on": parsed.sent_on,
+           "status": "accepted" if accepted else "rejected", "version": version, "is_current": numbered.is_current,
+           "is_late": cfg.is_late(parsed.month, receipt.received_at) if valid_month else None,
+           "n_errors": len(errors), "n_warnings": len(warnings), "n_rows": len(parsed.cells),
+           "flow_run_id": receipt.flow_run_id, "message": errors[0].message_en if errors else None,
+           "source": receipt.source}
+    if existing is None:
+        sid = conn.execute(insert(fct_submission).values(**row).returning(fct_submission.c.submission_id)).scalar_one()
+    else:
+        sid = existing.submission_id
+        conn.execute(update(fct_submission).where(fct_submission.c.submission_id == sid).values(**row))
+        conn.execute(fct_validation_issue.delete().where(fct_validation_issue.c.submission_id == sid))
+    issues = _issue_rows(sid, [*errors, *warnings])
+    if issues:
+        conn.execute(insert(fct_validation_issue), issues)
+    pause_at("load")
+    if accepted:
+        conn.execute(insert(fct_indicator_value), _fact_rows(conn, parsed, cfg, {**ids, "submission_id": sid}))
+    return LoadResult(sid, row["status"], version, numbered.replaced, len(errors), len(warnings))
+
+
+def _valid(month: str) -> bool:
+    try:
+        parse_month(month)
+    except ValueError:
+        return False
+    return True
+
+
+@task(name="load-report", cache_policy=NO_CACHE, **transient_retries())
+def load_report(engine: Engine, parsed: ParsedReport, cfg: Config, receipt: Receipt, errors: Sequence[Issue],
+                warnings: Sequence[Issue]) -> LoadResult:
+    """Record the submission (accepted with its figures, or rejected with its errors) in one transaction."""
+    try:
+        with engine.begin() as conn:
+            return _record(conn, parsed, cfg, receipt, errors, warnings)
+    except IntegrityError:
+        # The same bytes were stored by a concurrent run meanwhile: record again, now as that submission's duplicate.
+        with engine.begin() as conn:
+            return _record(conn, parsed, cfg, receipt, errors, warnings)
+
