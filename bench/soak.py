@@ -9,6 +9,7 @@ warehouse grows.
 Usage: .venv/bin/python bench/soak.py [--months 12] [--people 100] [--url WAREHOUSE_URL]
 Results: bench/out/soak.json and a table on stdout; exit 1 if any count differs from the expected one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,7 @@ def month_files(cfg, month: str, inbox: Path, m: int) -> tuple[list[Path], dict[
         files.append(write_filled_report(cfg, unit, month, inbox / f"{month}_{unit.code}.xlsx"))
         expect["accepted"] += 1
         expect["facts"] += cells(unit)
-    for unit in cfg.units[m % 6::6][:6]:
+    for unit in cfg.units[m % 6 :: 6][:6]:
         files.append(write_filled_report(cfg, unit, month, inbox / f"{month}_{unit.code}_更正.xlsx", seed=1))
         expect["accepted"] += 1
         expect["facts"] += cells(unit)
@@ -116,8 +117,14 @@ def main() -> None:
     rt = load_runtime()
     months = [format_month(2020, m) for m in range(1, args.months + 1)]
     init_warehouse(rt.engine, cfg, months=months)
-    expect = {"report_accepted": 0, "report_rejected": 0, "report_current": 0, "fct_indicator_value": 0,
-              "labor_accepted": 0, "restricted_labor_person": 0}
+    expect = {
+        "report_accepted": 0,
+        "report_rejected": 0,
+        "report_current": 0,
+        "fct_indicator_value": 0,
+        "labor_accepted": 0,
+        "restricted_labor_person": 0,
+    }
     rates, n_files, ingest_seconds = [], 0, 0.0
     for m, month in enumerate(months, start=1):
         inbox = home / "inbox" / month
@@ -144,17 +151,25 @@ def main() -> None:
         print(f"{month}: {len(files) + 1} files in {seconds:.1f} s ({rates[-1]:.0f} files/min)", flush=True)
     got = counts(rt.engine)
     result = {
-        "months": len(months), "files": n_files, "files_per_minute": round(n_files / ingest_seconds * 60, 1),
-        "first_month_files_per_minute": round(rates[0], 1), "last_month_files_per_minute": round(rates[-1], 1),
-        "last_over_first": round(rates[-1] / rates[0], 2), "peak_rss_mb": round(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "warehouse": rt.engine.dialect.name,
-        "counts": got, "expected": expect, "counts_match": got == expect,
+        "months": len(months),
+        "files": n_files,
+        "files_per_minute": round(n_files / ingest_seconds * 60, 1),
+        "first_month_files_per_minute": round(rates[0], 1),
+        "last_month_files_per_minute": round(rates[-1], 1),
+        "last_over_first": round(rates[-1] / rates[0], 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "warehouse": rt.engine.dialect.name,
+        "counts": got,
+        "expected": expect,
+        "counts_match": got == expect,
     }
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "soak.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    print(f"| files | files/min | month 1 → {len(months)} | peak RSS | counts exact |\n|---|---|---|---|---|\n"
-          f"| {n_files} | {result['files_per_minute']} | {rates[0]:.0f} → {rates[-1]:.0f} "
-          f"(×{result['last_over_first']}) | {result['peak_rss_mb']} MB | {result['counts_match']} |")
+    print(
+        f"| files | files/min | month 1 → {len(months)} | peak RSS | counts exact |\n|---|---|---|---|---|\n"
+        f"| {n_files} | {result['files_per_minute']} | {rates[0]:.0f} → {rates[-1]:.0f} "
+        f"(×{result['last_over_first']}) | {result['peak_rss_mb']} MB | {result['counts_match']} |"
+    )
     for k, want in expect.items():
         print(f"  {k:<26} {got[k]:>9,} expected {want:>9,} {'ok' if got[k] == want else 'MISMATCH'}")
     sys.exit(0 if result["counts_match"] else 1)

@@ -4,6 +4,7 @@ Usage: python bench/warehouse.py [--units 60] [--months 36] [--laborers 50000] [
 Each query runs `--repeat` times after one warm-up; the baseline, measured in the same run, is a full count of the
 fact table, so the ratios say how a query compares with reading every stored value once.
 """
+
 from __future__ import annotations
 
 import sys
@@ -37,8 +38,15 @@ LAST_MONTH = "2020-12"
 def with_units(cfg: Config, total: int) -> Config:
     """The office's units plus synthetic bureaus (表2) until there are `total` of them."""
     extra = [
-        Unit(code=f"bench-bureau-{n:02d}", name=f"测试委办局{n:02d}", official_name=f"北京市测试委办局{n:02d}",
-             kind="bureau", form_code="表2", email=f"bench{n}@units.example.org", sort_order=len(cfg.units) + n)
+        Unit(
+            code=f"bench-bureau-{n:02d}",
+            name=f"测试委办局{n:02d}",
+            official_name=f"北京市测试委办局{n:02d}",
+            kind="bureau",
+            form_code="表2",
+            email=f"bench{n}@units.example.org",
+            sort_order=len(cfg.units) + n,
+        )
         for n in range(1, max(0, total - len(cfg.units)) + 1)
     ]
     return dataclasses.replace(cfg, units=(*cfg.units, *extra))
@@ -75,7 +83,9 @@ def bench(name: str, url: str, cfg: Config, plan: Plan, repeat: int) -> list[tup
             times = timed(conn, q.sql, repeat)
             med, worst = statistics.median(times), max(times)
             rows.append((name, q.qid, med, worst, med / base, worst < 1.0))
-            print(f"{q.qid:<6}{med * 1000:>10.1f}{worst * 1000:>9.1f}{med / base:>12.2f}  {'yes' if worst < 1 else 'NO'}")
+            print(
+                f"{q.qid:<6}{med * 1000:>10.1f}{worst * 1000:>9.1f}{med / base:>12.2f}  {'yes' if worst < 1 else 'NO'}"
+            )
     engine.dispose()
     return rows
 
@@ -86,14 +96,19 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--laborers", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
-                        help="a PostgreSQL server URL; a scratch database is created on it and dropped after")
+    parser.add_argument(
+        "--pg",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="a PostgreSQL server URL; a scratch database is created on it and dropped after",
+    )
     parser.add_argument("--no-pg", action="store_true")
     args = parser.parse_args()
     cfg = with_units(load_config(), args.units)
     plan = Plan(months=tuple(month_range(shift_month(LAST_MONTH, 1 - args.months), LAST_MONTH)), laborers=args.laborers)
-    print(f"{len(cfg.units)} units, {len(plan.months)} months ({plan.months[0]}..{plan.months[-1]}), "
-          f"{args.laborers} people in the labor pool")
+    print(
+        f"{len(cfg.units)} units, {len(plan.months)} months ({plan.months[0]}..{plan.months[-1]}), "
+        f"{args.laborers} people in the labor pool"
+    )
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         results += bench("sqlite", f"sqlite:///{tmp}/bench.db", cfg, plan, args.repeat)
@@ -110,8 +125,10 @@ def main() -> None:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
     slow = [r for r in results if not r[5]]
-    print(f"\n{len(results) - len(slow)} of {len(results)} query runs answered in under 1 s"
-          + (f"; slow: {[(r[0], r[1]) for r in slow]}" if slow else ""))
+    print(
+        f"\n{len(results) - len(slow)} of {len(results)} query runs answered in under 1 s"
+        + (f"; slow: {[(r[0], r[1]) for r in slow]}" if slow else "")
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The office's one declaration: load config/*.yaml into a typed, frozen Config."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,18 +36,30 @@ def _read(directory: Path, name: str) -> dict:
 def _units(raw: dict) -> tuple[Unit, ...]:
     domain = raw["email_domain"]
     units: list[Unit] = []
-    for kind, key, form in (("district", "districts", "表1"), ("bureau", "bureaus", "表2"), ("front_post", "front_posts", "表3")):
+    for kind, key, form in (
+        ("district", "districts", "表1"),
+        ("bureau", "bureaus", "表2"),
+        ("front_post", "front_posts", "表3"),
+    ):
         for item in raw[key]:
             name = item["name"]
             aliases = list(item.get("aliases", []))
             if kind == "district":
                 short = name.removesuffix("区")
                 aliases = [short, f"北京市{name}", *aliases]
-            units.append(Unit(
-                code=item["code"], name=name, official_name=item.get("official_name", f"北京市{name}"),
-                kind=kind, form_code=form, email=item.get("email", f"{item['code']}@{domain}"),
-                region=item.get("region"), aliases=tuple(dict.fromkeys(aliases)), sort_order=len(units) + 1,
-            ))
+            units.append(
+                Unit(
+                    code=item["code"],
+                    name=name,
+                    official_name=item.get("official_name", f"北京市{name}"),
+                    kind=kind,
+                    form_code=form,
+                    email=item.get("email", f"{item['code']}@{domain}"),
+                    region=item.get("region"),
+                    aliases=tuple(dict.fromkeys(aliases)),
+                    sort_order=len(units) + 1,
+                )
+            )
     return tuple(units)
 
 
@@ -152,15 +165,24 @@ def load_config(directory: Path | str | None = None) -> Config:
     regions = _read(d, "regions.yaml")
     counties = tuple(
         County(province=p, city=c, county=k)
-        for p, cities in regions["paired_counties"].items() for c, ks in cities.items() for k in ks
+        for p, cities in regions["paired_counties"].items()
+        for c, ks in cities.items()
+        for k in ks
     )
     targets = _read(d, "targets.yaml")["targets"]
     return Config(
-        report_title=forms_raw["report_title"], template_version=str(forms_raw["template_version"]), forms=forms,
-        units=_units(_read(d, "units.yaml")), total_column=regions["total_column"],
+        report_title=forms_raw["report_title"],
+        template_version=str(forms_raw["template_version"]),
+        forms=forms,
+        units=_units(_read(d, "units.yaml")),
+        total_column=regions["total_column"],
         report_regions=tuple(ReportRegion(**r) for r in regions["report_regions"]),
-        central_western_provinces=tuple(regions["central_western_provinces"]), paired_counties=counties,
-        reference=_read(d, "reference.yaml"), calendar=Calendar(**_read(d, "calendar.yaml")),
+        central_western_provinces=tuple(regions["central_western_provinces"]),
+        paired_counties=counties,
+        reference=_read(d, "reference.yaml"),
+        calendar=Calendar(**_read(d, "calendar.yaml")),
         targets=tuple(Target(**{**t, "baseline_2019": t.get("baseline_2019") or {}}) for t in targets),
-        labor=LaborSpec(**_read(d, "labor.yaml")), mail=MailSpec(**_read(d, "mail.yaml")), directory=d,
+        labor=LaborSpec(**_read(d, "labor.yaml")),
+        mail=MailSpec(**_read(d, "mail.yaml")),
+        directory=d,
     )

@@ -1,4 +1,5 @@
 """Typed model of the office's declaration: forms, units, regions, calendar, targets, labor and mail."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -9,7 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Kind = Literal["count", "money", "rate"]
 UnitKind = Literal["district", "bureau", "front_post"]
 
-MEASURE_KINDS: dict[str, Kind] = {"人次": "count", "人": "count", "个": "count", "期": "count", "亿元": "money", "%": "rate"}
+MEASURE_KINDS: dict[str, Kind] = {
+    "人次": "count",
+    "人": "count",
+    "个": "count",
+    "期": "count",
+    "亿元": "money",
+    "%": "rate",
+}
 MONEY_DECIMALS = 4
 
 

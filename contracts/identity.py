@@ -1,4 +1,5 @@
 """Identity numbers, vectorised: the ISO 7064 MOD 11-2 check, a real birth date, HMAC-SHA256 keys and masking."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,7 +40,7 @@ def _matrix(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     fixed = pc.if_else(ok18, arr, "0" * 18)
     fixed = fixed.combine_chunks() if isinstance(fixed, pa.ChunkedArray) else fixed
     start = np.frombuffer(fixed.buffers()[1], dtype=np.int64)[fixed.offset]
-    data = np.frombuffer(fixed.buffers()[2], dtype=np.uint8)[start:start + 18 * len(fixed)]
+    data = np.frombuffer(fixed.buffers()[2], dtype=np.uint8)[start : start + 18 * len(fixed)]
     return data.reshape(-1, 18), ok18.to_numpy(zero_copy_only=False)
 
 
@@ -85,7 +86,7 @@ def id_valid(ids: pd.Series, today: dt.date | None = None) -> np.ndarray:
 
 def check_char(first17: str) -> str:
     """The check character that completes 17 digits (used by the demo generator and tests)."""
-    total = sum(int(c) * int(w) for c, w in zip(first17, WEIGHTS))
+    total = sum(int(c) * int(w) for c, w in zip(first17, WEIGHTS, strict=False))
     return chr(CHECK_CHARS[total % 11])
 
 
@@ -103,6 +104,7 @@ def hmac_sha256(key: bytes) -> Callable[[bytes], bytes]:
         o = outer()
         o.update(h.digest())
         return o.digest()
+
     return digest
 
 

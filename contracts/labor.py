@@ -1,4 +1,5 @@
 """The contract of one row of the HR bureau's labor export, and its failures as located, masked messages."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -10,12 +11,25 @@ from contracts.identity import id_ascii_ok, id_birth_date_ok, id_checksum_ok, id
 
 # C0 and C1 controls: PostgreSQL refuses NUL in text (COPY breaks), and none belongs in a name or an employer.
 CONTROL = r"[\x00-\x1f\x7f-\x9f]"
-TEXT_COLUMNS = ("name", "id_number", "origin_province", "origin_city", "origin_county", "work_district", "employer",
-                "insurance_status")
+TEXT_COLUMNS = (
+    "name",
+    "id_number",
+    "origin_province",
+    "origin_city",
+    "origin_county",
+    "work_district",
+    "employer",
+    "insurance_status",
+)
 RULES: dict[str, tuple[str, str]] = {
-    "control_character": ("含控制字符（如 NUL、换行），请删除", "holds a control character (NUL, line break...): remove it"),
-    "id_digits": ("身份证号只能用数字 0-9 和 X（含其他文字的数字或符号）",
-                  "identity number may hold only the digits 0-9 and X (found another script's digits or a symbol)"),
+    "control_character": (
+        "含控制字符（如 NUL、换行），请删除",
+        "holds a control character (NUL, line break...): remove it",
+    ),
+    "id_digits": (
+        "身份证号只能用数字 0-9 和 X（含其他文字的数字或符号）",
+        "identity number may hold only the digits 0-9 and X (found another script's digits or a symbol)",
+    ),
     "id_format": ("身份证号须为18位（末位可为X）", "identity number must be 18 characters (X allowed last)"),
     "id_checksum": ("身份证号校验码错误", "identity number check character is wrong"),
     "id_birth_date": ("身份证号中的出生日期不存在", "identity number holds no real birth date"),
@@ -82,10 +96,13 @@ def labor_schema(cfg: Config) -> pa.DataFrameSchema:
     """LaborRecord plus the declared districts and insurance statuses (from config, not code), no control characters."""
     statuses = [*cfg.labor.insured_values, *cfg.labor.lapsed_values]
     schema = LaborRecord.to_schema()
-    extra = {"work_district": [_member_of([u.name for u in cfg.districts], "district")],
-             "insurance_status": [_member_of(statuses, "insurance_status")]}
-    return schema.update_columns({c: {"checks": [*schema.columns[c].checks, *extra.get(c, []), _no_control()]}
-                                  for c in TEXT_COLUMNS})
+    extra = {
+        "work_district": [_member_of([u.name for u in cfg.districts], "district")],
+        "insurance_status": [_member_of(statuses, "insurance_status")],
+    }
+    return schema.update_columns(
+        {c: {"checks": [*schema.columns[c].checks, *extra.get(c, []), _no_control()]} for c in TEXT_COLUMNS}
+    )
 
 
 def _message(row: int, column: str, rule: str, value: str, lang: int) -> str:
@@ -102,7 +119,7 @@ def located_failures(errors: pa.errors.SchemaErrors, frame: pd.DataFrame, cfg: C
     cases = cases[cases["index"].notna() & cases["column"].isin(frame.columns)].copy()
     cases["index"] = cases["index"].astype(int)
     cases["rule"] = cases["check"].astype(str).str.split("(").str[0]
-    raw = pd.Series([frame.at[i, c] for i, c in zip(cases["index"], cases["column"])], index=cases.index, dtype=object)
+    raw = pd.Series([frame.at[i, c] for i, c in zip(cases["index"], cases["column"], strict=False)], index=cases.index, dtype=object)
     for column, mask in PII_MASKS.items():
         sel = cases["column"] == column
         if sel.any():
@@ -110,12 +127,16 @@ def located_failures(errors: pa.errors.SchemaErrors, frame: pd.DataFrame, cfg: C
     # A value with a control character is never shown, masked or not: the character would travel with it.
     raw.loc[cases["rule"] == "control_character"] = ""
     headers = {name: aliases[0] for name, aliases in cfg.labor.columns.items()}
-    out = pd.DataFrame({
-        "index": cases["index"], "source_row": frame.loc[cases["index"], "source_row"].to_numpy(),
-        "column_name": cases["column"].map(headers).fillna(cases["column"]), "rule": cases["rule"],
-        "value_masked": raw.astype(str),
-    })
-    cells = list(zip(out["source_row"], out["column_name"], out["rule"], out["value_masked"]))
+    out = pd.DataFrame(
+        {
+            "index": cases["index"],
+            "source_row": frame.loc[cases["index"], "source_row"].to_numpy(),
+            "column_name": cases["column"].map(headers).fillna(cases["column"]),
+            "rule": cases["rule"],
+            "value_masked": raw.astype(str),
+        }
+    )
+    cells = list(zip(out["source_row"], out["column_name"], out["rule"], out["value_masked"], strict=False))
     out["message_zh"] = [_message(*cell, lang=0) for cell in cells]
     out["message_en"] = [_message(*cell, lang=1) for cell in cells]
     # One message per cell, the most telling first: the order of RULES.

@@ -1,4 +1,5 @@
 """What a unit's workbook says once read, before any rule is checked: the shape the report contracts judge."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Pandera contracts for a unit's report: the figures (long form, one row per cell) and the file's header."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -147,12 +148,19 @@ def _unit_named(cfg: Config, code: str | None) -> Unit | None:
 def header_frame(parsed: ParsedReport, cfg: Config, received_on: dt.date, folder: str | None = None) -> pd.DataFrame:
     """The header as one row; `folder` is the inbox sub-folder the file was found in (a unit's own, or another)."""
     folder_unit = _unit_named(cfg, folder)
-    return pd.DataFrame([{
-        "unit_code": parsed.unit.code if parsed.unit else None, "form_code": parsed.form_code,
-        "unit_form": parsed.unit.form_code if parsed.unit else None, "month": parsed.month,
-        "first_month": cfg.calendar.first_month, "last_month": month_of(received_on),
-        "folder_unit": folder_unit.code if folder_unit else None,
-    }]).astype(object)
+    return pd.DataFrame(
+        [
+            {
+                "unit_code": parsed.unit.code if parsed.unit else None,
+                "form_code": parsed.form_code,
+                "unit_form": parsed.unit.form_code if parsed.unit else None,
+                "month": parsed.month,
+                "first_month": cfg.calendar.first_month,
+                "last_month": month_of(received_on),
+                "folder_unit": folder_unit.code if folder_unit else None,
+            }
+        ]
+    ).astype(object)
 
 
 def _failures(model: type[pa.DataFrameModel], df: pd.DataFrame) -> list[tuple[str, int]]:
@@ -195,10 +203,20 @@ def _value_issue(rule: str, i: int, df: pd.DataFrame, parsed: ParsedReport, cfg:
         detail.update(parts=_num(parts[i]), parent=ind.parent, parent_value=_num(parent[i]))
     elif rule == "at_most":
         other = form.row(ind.at_most)
-        detail.update(other=other.row_no, other_indicator=other.indicator,
-                      other_value=_num(_lookup(df, df["at_most_row"])[i]))
-    return make_issue(rule, parsed.file_name, sheet=parsed.sheet, cell=rec["cell"], row_no=ind.row_no,
-                      indicator=ind.indicator, region=rec["region"], value=rec["raw"], **detail)
+        detail.update(
+            other=other.row_no, other_indicator=other.indicator, other_value=_num(_lookup(df, df["at_most_row"])[i])
+        )
+    return make_issue(
+        rule,
+        parsed.file_name,
+        sheet=parsed.sheet,
+        cell=rec["cell"],
+        row_no=ind.row_no,
+        indicator=ind.indicator,
+        region=rec["region"],
+        value=rec["raw"],
+        **detail,
+    )
 
 
 def check_report(parsed: ParsedReport, cfg: Config, received_on: dt.date, folder: str | None = None) -> list[Issue]:
@@ -208,10 +226,16 @@ def check_report(parsed: ParsedReport, cfg: Config, received_on: dt.date, folder
     header = header_frame(parsed, cfg, received_on, folder)
     folder_unit = _unit_named(cfg, header.loc[0, "folder_unit"])
     for rule, _ in _failures(ReportHeader, header):
-        detail = {"unit_text": parsed.unit_text or "", "month": parsed.month, "first": cfg.calendar.first_month,
-                  "last": header.loc[0, "last_month"], "form": parsed.form_code,
-                  "unit": parsed.unit.name if parsed.unit else "", "unit_form": header.loc[0, "unit_form"],
-                  "folder": folder_unit.name if folder_unit else ""}
+        detail = {
+            "unit_text": parsed.unit_text or "",
+            "month": parsed.month,
+            "first": cfg.calendar.first_month,
+            "last": header.loc[0, "last_month"],
+            "form": parsed.form_code,
+            "unit": parsed.unit.name if parsed.unit else "",
+            "unit_form": header.loc[0, "unit_form"],
+            "folder": folder_unit.name if folder_unit else "",
+        }
         issues.append(make_issue(rule, parsed.file_name, sheet=parsed.sheet, **detail))
     if parsed.form_code and len(parsed.cells):
         df = values_frame(parsed, cfg)

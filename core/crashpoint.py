@@ -6,6 +6,7 @@ submission row written, figures not yet); "load:3" pauses 3 s instead of 120, so
 ingests (tests/reliability/test_concurrency.py) surely overlap. Unset, it costs one dictionary lookup. It is read
 here, not through Settings, because it is not a setting: production never sets it.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Errors the CLI turns into a one-line message and an exit code instead of a traceback."""
+
 from __future__ import annotations
 
 
@@ -15,5 +16,6 @@ class UsageError(FupinError):
 def unreadable_warehouse(exc: Exception) -> FupinError:
     """The one-line error for a warehouse that is missing, unreachable or not initialised (exc: a DBAPIError)."""
     cause = getattr(exc, "orig", None) or exc
-    return FupinError(f"cannot read the warehouse ({type(cause).__name__}): run `fupin init` first, "
-                      "or check FUPIN_WAREHOUSE_URL")
+    return FupinError(
+        f"cannot read the warehouse ({type(cause).__name__}): run `fupin init` first, or check FUPIN_WAREHOUSE_URL"
+    )

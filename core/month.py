@@ -1,4 +1,5 @@
 """Reporting months as 'YYYY-MM' strings: parsing, keys, ranges and neighbours."""
+
 from __future__ import annotations
 
 import datetime as dt

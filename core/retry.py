@@ -1,5 +1,6 @@
 """Retry policy: transient failures (database connection, lock, serialisation; SMTP; network) back off and retry;
 rejected input, and a database error that will not heal with time (bad data, a broken constraint, bad SQL), never."""
+
 from __future__ import annotations
 
 import smtplib
@@ -9,16 +10,19 @@ from prefect.tasks import exponential_backoff
 from sqlalchemy import exc as sa_exc
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    sa_exc.DisconnectionError, sa_exc.TimeoutError,
-    smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, TimeoutError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    ConnectionError,
+    TimeoutError,
 )
 # PostgreSQL SQLSTATEs that heal with time: connection exceptions (class 08), serialisation failure and deadlock
 # (40), lock not available, too many connections, and a server shutting down or starting up.
 TRANSIENT_SQLSTATE_CLASSES = ("08", "40")
 TRANSIENT_SQLSTATES = frozenset({"55P03", "53300", "57P01", "57P02", "57P03"})
 # SQLite says it only in words; these are what another writer or a brief outage causes.
-TRANSIENT_SQLITE = ("database is locked", "database table is locked", "unable to open database file",
-                    "disk i/o error")
+TRANSIENT_SQLITE = ("database is locked", "database table is locked", "unable to open database file", "disk i/o error")
 DRIVERS = ("psycopg", "sqlite3")
 
 

@@ -1,4 +1,5 @@
 """Settings read from the environment once, at the edge (CLI start, flow start), never at import time."""
+
 from __future__ import annotations
 
 import os
@@ -20,9 +21,11 @@ class SettingsError(ValueError):
 def checked_pii_key(key: bytes, where: str) -> bytes:
     """The key if it holds at least MIN_PII_KEY_BYTES bytes; a short key makes identity numbers guessable."""
     if len(key) < MIN_PII_KEY_BYTES:
-        raise SettingsError(f"{where} holds {len(key)} bytes; a PII key needs at least {MIN_PII_KEY_BYTES} "
-                            f"(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`) / 密钥至少 "
-                            f"{MIN_PII_KEY_BYTES} 字节")
+        raise SettingsError(
+            f"{where} holds {len(key)} bytes; a PII key needs at least {MIN_PII_KEY_BYTES} "
+            f"(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`) / 密钥至少 "
+            f"{MIN_PII_KEY_BYTES} 字节"
+        )
     return key
 
 
@@ -51,19 +54,32 @@ class Paths:
     home: Path
 
     @property
-    def inbox(self) -> Path: return self.home / "inbox"
+    def inbox(self) -> Path:
+        return self.home / "inbox"
+
     @property
-    def archive(self) -> Path: return self.home / "archive"
+    def archive(self) -> Path:
+        return self.home / "archive"
+
     @property
-    def quarantine(self) -> Path: return self.home / "quarantine"
+    def quarantine(self) -> Path:
+        return self.home / "quarantine"
+
     @property
-    def outputs(self) -> Path: return self.home / "outputs"
+    def outputs(self) -> Path:
+        return self.home / "outputs"
+
     @property
-    def outbox(self) -> Path: return self.home / "outbox"
+    def outbox(self) -> Path:
+        return self.home / "outbox"
+
     @property
-    def logs(self) -> Path: return self.home / "logs"
+    def logs(self) -> Path:
+        return self.home / "logs"
+
     @property
-    def prefect_home(self) -> Path: return self.home / "prefect"
+    def prefect_home(self) -> Path:
+        return self.home / "prefect"
 
     def ensure(self) -> Paths:
         """FUPIN_HOME and its folders, owner-only (0700) whatever the umask, also when made earlier without it."""
@@ -124,15 +140,19 @@ class Settings:
                 raise SettingsError(f"FUPIN_SMTP_PORT must be a number, not {env['FUPIN_SMTP_PORT']!r}") from exc
             password = env.get("FUPIN_SMTP_PASSWORD")
             smtp = SmtpSettings(
-                host=env["FUPIN_SMTP_HOST"], port=port, user=env.get("FUPIN_SMTP_USER") or None,
+                host=env["FUPIN_SMTP_HOST"],
+                port=port,
+                user=env.get("FUPIN_SMTP_USER") or None,
                 password=SecretStr(password) if password else None,
                 starttls=(env.get("FUPIN_SMTP_STARTTLS") or "").lower() in {"1", "true", "yes", "on"},
             )
         key = env.get("FUPIN_PII_KEY")
         return cls(
-            home=home, warehouse_url=url,
+            home=home,
+            warehouse_url=url,
             config_dir=Path(env["FUPIN_CONFIG_DIR"]) if env.get("FUPIN_CONFIG_DIR") else None,
-            smtp=smtp, mail_from=env.get("FUPIN_MAIL_FROM") or "fupin@office.example.org",
+            smtp=smtp,
+            mail_from=env.get("FUPIN_MAIL_FROM") or "fupin@office.example.org",
             pii_key=SecretStr(key) if key else None,
             pii_key_file=Path(env["FUPIN_PII_KEY_FILE"]) if env.get("FUPIN_PII_KEY_FILE") else None,
             ui_url=env.get("FUPIN_UI_URL") or "http://127.0.0.1:4200",

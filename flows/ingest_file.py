@@ -1,4 +1,5 @@
 """One flow run per received report file: archive, parse, validate, load; a rejection fails the run visibly."""
+
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
@@ -31,13 +32,23 @@ def run_name() -> str:
 
 def rejection_markdown(name: str, issues: list[Issue]) -> str:
     """The rejection as a markdown table, for the run's artifact."""
+
     def esc(x: object) -> str:
         return "" if x is None else str(x).replace("|", "\\|").replace("\n", " ")
 
-    lines = [f"# 退回 / Rejected: {esc(name)}", "", f"{len(issues)} problem(s)", "",
-             "| sheet | cell | 序号 | 指标 | column | value | 问题 | problem |", "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {esc(i.sheet)} | {esc(i.cell)} | {esc(i.row_no)} | {esc(i.indicator)} | {esc(i.region)} | "
-              f"{esc(i.value)} | {esc(i.message_zh)} | {esc(i.message_en)} |" for i in issues]
+    lines = [
+        f"# 退回 / Rejected: {esc(name)}",
+        "",
+        f"{len(issues)} problem(s)",
+        "",
+        "| sheet | cell | 序号 | 指标 | column | value | 问题 | problem |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {esc(i.sheet)} | {esc(i.cell)} | {esc(i.row_no)} | {esc(i.indicator)} | {esc(i.region)} | "
+        f"{esc(i.value)} | {esc(i.message_zh)} | {esc(i.message_en)} |"
+        for i in issues
+    ]
     return "\n".join(lines)
 
 
@@ -51,26 +62,56 @@ def ingest_file(path: str, source: str | None = None) -> dict:
     inbox = rt.settings.paths.inbox
     got = receive_file(src, rt.settings.paths.archive, REPORT_LIMITS.max_file_bytes)
     received_at = got.first_seen
-    receipt = Receipt(got.sha256, name, str(got.path.relative_to(rt.settings.home)), received_at,
-                      str(flow_run.id) if flow_run.id else None, inbox_source(src, inbox) or source or cli_source(),
-                      name_hex(src))
+    receipt = Receipt(
+        got.sha256,
+        name,
+        str(got.path.relative_to(rt.settings.home)),
+        received_at,
+        str(flow_run.id) if flow_run.id else None,
+        inbox_source(src, inbox) or source or cli_source(),
+        name_hex(src),
+    )
     parsed = parse_report(got.data, name, rt.config) if got.data is not None else refused_for_size(name, got.size)
-    errors = check_report(parsed, rt.config, received_at.astimezone(ZoneInfo(rt.config.calendar.timezone)).date(),
-                          folder_unit(src, inbox))
+    errors = check_report(
+        parsed, rt.config, received_at.astimezone(ZoneInfo(rt.config.calendar.timezone)).date(), folder_unit(src, inbox)
+    )
     warnings = [] if errors else report_warnings(rt.engine, parsed, rt.config)
     result = load_report(rt.engine, parsed, rt.config, receipt, errors, warnings)
-    summary = {"file": name, "name_hex": name_hex(src), "sha256": receipt.sha256, "status": result.status,
-               "submission_id": result.submission_id, "version": result.version, "superseded": result.superseded,
-               "unit": parsed.unit.code if parsed.unit else None, "month": parsed.month,
-               "n_errors": result.n_errors, "n_warnings": result.n_warnings}
+    summary = {
+        "file": name,
+        "name_hex": name_hex(src),
+        "sha256": receipt.sha256,
+        "status": result.status,
+        "submission_id": result.submission_id,
+        "version": result.version,
+        "superseded": result.superseded,
+        "unit": parsed.unit.code if parsed.unit else None,
+        "month": parsed.month,
+        "n_errors": result.n_errors,
+        "n_warnings": result.n_warnings,
+    }
     if errors:
-        folder = quarantine_file(got.data, name, rt.settings.paths.quarantine, errors,
-                                 {"received_at": received_at.isoformat(), "unit": summary["unit"],
-                                  "month": parsed.month, "submission_id": result.submission_id,
-                                  "name_hex": summary["name_hex"]}, archived=got.path)
-        create_markdown_artifact(markdown=rejection_markdown(name, errors), key=f"rejection-{receipt.sha256[:16]}",
-                                 description=f"rejection report for {name}")
-        raise ReportRejected(f"{name} rejected with {len(errors)} problem(s); first: {errors[0].line('en')}; "
-                             f"report in {folder}")
+        folder = quarantine_file(
+            got.data,
+            name,
+            rt.settings.paths.quarantine,
+            errors,
+            {
+                "received_at": received_at.isoformat(),
+                "unit": summary["unit"],
+                "month": parsed.month,
+                "submission_id": result.submission_id,
+                "name_hex": summary["name_hex"],
+            },
+            archived=got.path,
+        )
+        create_markdown_artifact(
+            markdown=rejection_markdown(name, errors),
+            key=f"rejection-{receipt.sha256[:16]}",
+            description=f"rejection report for {name}",
+        )
+        raise ReportRejected(
+            f"{name} rejected with {len(errors)} problem(s); first: {errors[0].line('en')}; report in {folder}"
+        )
     print(f"{name}: {result.status} (submission {result.submission_id}, version {result.version})")
     return summary

@@ -1,4 +1,5 @@
 """Scan the inbox and start one ingest-file run per new file, so each file can be retried on its own."""
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,11 @@ def new_inbox_files(inbox: Path, archive: Path, engine: Engine) -> InboxScan:
     """
     with engine.connect() as conn:
         units = set(conn.execute(select(dim_unit.c.unit_code)).scalars())
-        known = set(conn.execute(select(fct_submission.c.sha256)
-                                 .where(fct_submission.c.status.in_(("accepted", "rejected")))).scalars())
+        known = set(
+            conn.execute(
+                select(fct_submission.c.sha256).where(fct_submission.c.status.in_(("accepted", "rejected")))
+            ).scalars()
+        )
     files, refused = [], []
     for folder in (inbox, *unit_folders(inbox, units)):
         found, why = drop_folder(folder, SUFFIXES)
@@ -99,8 +103,7 @@ def _start(path: Path, use_deployment: bool) -> str:
 
     try:
         if use_deployment:
-            run = run_deployment(INGEST_DEPLOYMENT, parameters={"path": path_param(path)}, as_subflow=True,
-                                 timeout=0)
+            run = run_deployment(INGEST_DEPLOYMENT, parameters={"path": path_param(path)}, as_subflow=True, timeout=0)
             return str(run.id)
         return ingest_file(path_param(path), return_state=True).name
     except Exception as exc:  # noqa: BLE001 - one file's failure to start must never stop the files after it

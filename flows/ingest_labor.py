@@ -1,4 +1,5 @@
 """Flow: ingest one month of the HR bureau's labor records, from archived file to district lists."""
+
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
@@ -52,8 +53,10 @@ def _secret_block() -> bytes:
     except (ValueError, RuntimeError):
         value = None
     if not value:
-        raise SettingsError(f"no PII key: set FUPIN_PII_KEY, or FUPIN_PII_KEY_FILE to a key file (or a Prefect Secret "
-                            f"block '{SECRET_BLOCK}') before ingesting labor records / 未设置身份证号加密密钥")
+        raise SettingsError(
+            f"no PII key: set FUPIN_PII_KEY, or FUPIN_PII_KEY_FILE to a key file (or a Prefect Secret "
+            f"block '{SECRET_BLOCK}') before ingesting labor records / 未设置身份证号加密密钥"
+        )
     return str(value).encode()
 
 
@@ -80,20 +83,36 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0, source: 
     archived = got.path
     require_warehouse(rt.engine, rt.config)
     require_key(rt.engine, key)
-    facts = FileFacts(got.sha256, name_of(source), str(archived.relative_to(rt.settings.paths.home)), got.first_seen,
-                      month, str(flow_run.get_id() or "") or None, came_from, name_hex(source))
+    facts = FileFacts(
+        got.sha256,
+        name_of(source),
+        str(archived.relative_to(rt.settings.paths.home)),
+        got.first_seen,
+        month,
+        str(flow_run.get_id() or "") or None,
+        came_from,
+        name_hex(source),
+    )
     try:
         check = validate_labor(read_labor(archived, rt.config, facts.original_name), rt.config)
     except LaborFileError as exc:
         reason = str(exc) if str(exc).startswith(facts.original_name) else f"{facts.original_name}: {exc}"
         record_unreadable(rt.engine, rt.config, facts, reason, exc.rule)
         raise LaborFileError(reason, exc.rule) from None
-    log.info("%s: %d rows, %d invalid (%.4f%%), %d repeated numbers", facts.original_name, check.n_rows,
-             check.n_invalid_rows, 100 * check.invalid_ratio, len(check.duplicates))
+    log.info(
+        "%s: %d rows, %d invalid (%.4f%%), %d repeated numbers",
+        facts.original_name,
+        check.n_rows,
+        check.n_invalid_rows,
+        100 * check.invalid_ratio,
+        len(check.duplicates),
+    )
     report = invalid_rows_markdown(check, max_invalid_ratio, facts.original_name)
     if check.invalid_ratio > max_invalid_ratio:
-        reason = (f"{check.n_invalid_rows} of {check.n_rows} rows invalid ({check.invalid_ratio:.4%} > "
-                  f"{max_invalid_ratio:.4%}): nothing loaded; fix the file or re-run with a higher max_invalid_ratio")
+        reason = (
+            f"{check.n_invalid_rows} of {check.n_rows} rows invalid ({check.invalid_ratio:.4%} > "
+            f"{max_invalid_ratio:.4%}): nothing loaded; fix the file or re-run with a higher max_invalid_ratio"
+        )
         record_rejection(rt.engine, rt.config, facts, check, reason)
         labor_artifact(report, "labor-invalid-rows", f"rejected {month}")
         raise LaborRejected(f"{facts.original_name} rejected: {reason}")
@@ -106,10 +125,25 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0, source: 
     by_district = attachment1_by_district(rt.engine, month)
     total = int(by_district["persons"].sum())
     labor_artifact(totals_markdown(month, by_district, total), "labor-attachment1", f"Attachment 1 {month}")
-    log.info("%s: submission %d v%s, %d persons, %d insured; %d district lists", month, result.submission_id,
-             result.version, result.persons, result.insured, len(lists.paths))
-    return {"submission_id": result.submission_id, "status": result.status, "version": result.version,
-            "persons": result.persons, "insured": result.insured, "central_western": total,
-            "excluded_rows": check.n_invalid_rows,
-            "repeated": len(check.duplicates), "already_loaded": result.already_loaded,
-            "lists": [str(p) for p in lists.paths], "lists_written": lists.written}
+    log.info(
+        "%s: submission %d v%s, %d persons, %d insured; %d district lists",
+        month,
+        result.submission_id,
+        result.version,
+        result.persons,
+        result.insured,
+        len(lists.paths),
+    )
+    return {
+        "submission_id": result.submission_id,
+        "status": result.status,
+        "version": result.version,
+        "persons": result.persons,
+        "insured": result.insured,
+        "central_western": total,
+        "excluded_rows": check.n_invalid_rows,
+        "repeated": len(check.duplicates),
+        "already_loaded": result.already_loaded,
+        "lists": [str(p) for p in lists.paths],
+        "lists_written": lists.written,
+    }

@@ -1,4 +1,5 @@
 """Close a month: ingest what is left in the inbox, wait for those runs, then publish the month and send it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,13 @@ def monthly_close(month: str | None = None) -> dict:
     ingested = wait_for_runs(started_run_ids(started))
     publication = publish_month(month, send=True)
     rejected = sorted(i for i, state in ingested.items() if state != "Completed")
-    create_markdown_artifact(markdown=close_markdown(month, ingested, publication, rt.settings.ui_url),
-                             key=f"monthly-close-{month}", description=f"what the close of {month} did")
-    print(f"{month}: {len(started)} file(s) swept ({len(rejected)} not completed), "
-          f"published version {publication['version']} to {publication['path']}")
+    create_markdown_artifact(
+        markdown=close_markdown(month, ingested, publication, rt.settings.ui_url),
+        key=f"monthly-close-{month}",
+        description=f"what the close of {month} did",
+    )
+    print(
+        f"{month}: {len(started)} file(s) swept ({len(rejected)} not completed), "
+        f"published version {publication['version']} to {publication['path']}"
+    )
     return {"month": month, "ingested": ingested, "rejected_runs": rejected, "publication": publication}

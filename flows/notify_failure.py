@@ -1,4 +1,5 @@
 """E-mail the operators about a failed or crashed run; started by the prefect.yaml automation on Failed/Crashed."""
+
 from __future__ import annotations
 
 from prefect import flow, get_run_logger

@@ -1,4 +1,5 @@
 """Flow: send every decided submission its receipt or rejection report, once (the outbox pattern)."""
+
 from __future__ import annotations
 
 from prefect import flow

@@ -1,4 +1,5 @@
 """Flow: publish a month — consolidate, freeze a new version when anything changed, and (optionally) send it."""
+
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
@@ -13,8 +14,10 @@ from warehouse.seed import ensure_months
 
 def _summary(content) -> str:
     total = content.rates.iloc[-1]
-    return (f"应报 {total['expected']} 个单位，已报 {total['reported']} 个（报送率 {total['reporting_rate']:.0%}），"
-            f"按时 {total['on_time']} 个（按时报送率 {total['on_time_rate']:.0%}）；未关闭警告 {len(content.warnings)} 条。")
+    return (
+        f"应报 {total['expected']} 个单位，已报 {total['reported']} 个（报送率 {total['reporting_rate']:.0%}），"
+        f"按时 {total['on_time']} 个（按时报送率 {total['on_time_rate']:.0%}）；未关闭警告 {len(content.warnings)} 条。"
+    )
 
 
 @flow(name="publish-month", retries=0)
@@ -44,5 +47,11 @@ def publish_month(month: str, send: bool = False) -> dict:
         sent += steps.send_labor_lists(engine, cfg, month, paths, sink, sender)
         mailed = steps.send_publication(engine, cfg, pub, paths, _summary(content), sink, sender)
         sent += [mailed] if mailed else []
-    return {"month": month, "version": pub.version, "created": created, "path": str(paths.home / pub.path),
-            "sha256": pub.sha256, "sent": [d.detail for d in sent]}
+    return {
+        "month": month,
+        "version": pub.version,
+        "created": created,
+        "path": str(paths.home / pub.path),
+        "sha256": pub.sha256,
+        "sent": [d.detail for d in sent],
+    }

@@ -1,4 +1,5 @@
 """Flow: remind every unit that has not yet sent an accepted report for the month."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """The `fupin` command line: one Typer app; each command group lives in fupin/commands/."""
+
 from __future__ import annotations
 
 import importlib

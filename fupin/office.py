@@ -1,4 +1,5 @@
 """The office's local Prefect stack: server, work pool, deployments and worker, as child processes started and stopped together."""
+
 from __future__ import annotations
 
 import os
@@ -82,8 +83,13 @@ class Office:
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
         log = open(self.settings.paths.logs / log_name, "ab")  # noqa: SIM115 - the child owns it until it exits
         proc = subprocess.Popen(
-            [*PREFECT, *args], cwd=self.project_dir, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            [*PREFECT, *args],
+            cwd=self.project_dir,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         log.close()
         self.children.append(proc)
@@ -91,7 +97,13 @@ class Office:
 
     def _run(self, args: list[str], what: str) -> subprocess.CompletedProcess:
         done = subprocess.run(
-            [*PREFECT, *args], check=False, cwd=self.project_dir, env=self.env(), capture_output=True, text=True, timeout=300,
+            [*PREFECT, *args],
+            check=False,
+            cwd=self.project_dir,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if done.returncode != 0 and what:
             tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
@@ -130,12 +142,17 @@ class Office:
             try:
                 client.read_work_pool(pool)
             except ObjectNotFound:
-                client.create_work_pool(WorkPoolCreate(
-                    name=pool, type="process", base_job_template=ProcessWorker.get_default_base_job_template()))
+                client.create_work_pool(
+                    WorkPoolCreate(
+                        name=pool, type="process", base_job_template=ProcessWorker.get_default_base_job_template()
+                    )
+                )
 
     def start_worker(self, pool: str) -> None:
-        self._spawn(["worker", "start", "--pool", pool, "--type", "process", "--name", f"fupin-{os.uname().nodename}"],
-                    "prefect-worker.log")
+        self._spawn(
+            ["worker", "start", "--pool", pool, "--type", "process", "--name", f"fupin-{os.uname().nodename}"],
+            "prefect-worker.log",
+        )
 
     def dead_child(self) -> subprocess.Popen | None:
         return next((p for p in self.children if p.poll() is not None), None)

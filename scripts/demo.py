@@ -1,4 +1,5 @@
 """`make demo`: run two months of the office's job on the embedded defaults, with demo data, through the real CLI."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -72,21 +73,33 @@ def write_reports(home: Path) -> None:
     cfg = load_config()
     inbox = home / "inbox"
     for n, unit in enumerate(cfg.units):
-        _drop(write_filled_report(cfg, unit, PREVIOUS, inbox / f"{PREVIOUS}_{unit.name}.xlsx"),
-              _arrival(PREVIOUS, 1 + n % 9, 10))
-    quirks = {"dongcheng": {"text_numbers": True}, "xicheng": {"fullwidth": True}, "haidian": {"retyped": True},
-              "hotan": {"no_marker": True, "sent_on": "2020年10月9日"}}
+        _drop(
+            write_filled_report(cfg, unit, PREVIOUS, inbox / f"{PREVIOUS}_{unit.name}.xlsx"),
+            _arrival(PREVIOUS, 1 + n % 9, 10),
+        )
+    quirks = {
+        "dongcheng": {"text_numbers": True},
+        "xicheng": {"fullwidth": True},
+        "haidian": {"retyped": True},
+        "hotan": {"no_marker": True, "sent_on": "2020年10月9日"},
+    }
     for n, unit in enumerate(cfg.units):
         if unit.code in MISSING:
             continue
         day = 12 if unit.code == "fengtai" else 1 + n % 9
-        _drop(write_filled_report(cfg, unit, MONTH, inbox / f"{MONTH}_{unit.name}.xlsx", **quirks.get(unit.code, {})),
-              _arrival(MONTH, day, 9))
+        _drop(
+            write_filled_report(cfg, unit, MONTH, inbox / f"{MONTH}_{unit.name}.xlsx", **quirks.get(unit.code, {})),
+            _arrival(MONTH, day, 9),
+        )
     chaoyang, education = cfg.unit("chaoyang"), cfg.unit("education")
-    _drop(write_filled_report(cfg, chaoyang, MONTH, inbox / f"{MONTH}_朝阳区_初稿.xlsx", cells={(1, "合计"): 1}),
-          _arrival(MONTH, 3, 8))
-    _drop(write_filled_report(cfg, education, MONTH, inbox / f"{MONTH}_市教委_v0.xlsx", cells={(4, "合计"): -2}),
-          _arrival(MONTH, 2, 8))
+    _drop(
+        write_filled_report(cfg, chaoyang, MONTH, inbox / f"{MONTH}_朝阳区_初稿.xlsx", cells={(1, "合计"): 1}),
+        _arrival(MONTH, 3, 8),
+    )
+    _drop(
+        write_filled_report(cfg, education, MONTH, inbox / f"{MONTH}_市教委_v0.xlsx", cells={(4, "合计"): -2}),
+        _arrival(MONTH, 2, 8),
+    )
 
 
 def write_labor(home: Path) -> Path:
@@ -94,8 +107,12 @@ def write_labor(home: Path) -> Path:
     cfg = load_config()
     frame = generate_labor(cfg, *attachment1_counts(cfg), Noise(lapsed=3000, duplicates=500, invalid_ids=0))
     (home / "incoming").mkdir(parents=True, exist_ok=True)
-    path = write_csv(frame, home / "incoming" / f"人社局_建档立卡劳动力_{MONTH}.csv", encoding="gb18030",
-                     title="北京市建档立卡贫困劳动力在京就业人员名单(人社局社保信息)")
+    path = write_csv(
+        frame,
+        home / "incoming" / f"人社局_建档立卡劳动力_{MONTH}.csv",
+        encoding="gb18030",
+        title="北京市建档立卡贫困劳动力在京就业人员名单(人社局社保信息)",
+    )
     return _drop(path, _arrival(MONTH, 8, 15))
 
 
@@ -105,10 +122,15 @@ def summary(home: Path, env: dict[str, str]) -> None:
     os.environ.pop("FUPIN_PII_KEY", None)
     rt = load_runtime(Settings.from_env())
     with rt.engine.connect() as conn:
-        rows = conn.execute(text("select district, persons from v_labor_by_district where month = :m "
-                                 "order by persons desc"), {"m": MONTH}).all()
-        rates = conn.execute(text("select count(*), sum(case when is_current then 1 else 0 end) from fct_submission "
-                                  "where kind = 'report'")).one()
+        rows = conn.execute(
+            text("select district, persons from v_labor_by_district where month = :m order by persons desc"),
+            {"m": MONTH},
+        ).all()
+        rates = conn.execute(
+            text(
+                "select count(*), sum(case when is_current then 1 else 0 end) from fct_submission where kind = 'report'"
+            )
+        ).one()
     table = Table("区 district", "人数 persons", title=f"附件1 表1 — {MONTH}, from the HR records")
     for district, persons in rows:
         table.add_row(district, f"{persons:,}")
@@ -117,10 +139,13 @@ def summary(home: Path, env: dict[str, str]) -> None:
     console.print(f"report files received: {rates[0]}, current versions in the warehouse: {rates[1]}")
     outputs = sorted((home / "outputs" / MONTH).glob("*.xlsx"))
     console.rule("[bold green]demo done")
-    for label, path in (("consolidated workbook", outputs[-1] if outputs else None),
-                        ("district labor lists", home / "outputs" / MONTH / "labor"),
-                        ("e-mail outbox (.eml)", home / "outbox"), ("quarantine (rejected files)", home / "quarantine"),
-                        ("warehouse", home / "warehouse.db")):
+    for label, path in (
+        ("consolidated workbook", outputs[-1] if outputs else None),
+        ("district labor lists", home / "outputs" / MONTH / "labor"),
+        ("e-mail outbox (.eml)", home / "outbox"),
+        ("quarantine (rejected files)", home / "quarantine"),
+        ("warehouse", home / "warehouse.db"),
+    ):
         console.print(f"{label:>28}: {path}")
 
 
@@ -138,15 +163,26 @@ def main() -> None:
     _step("5. the HR bureau's labor records", env, "labor", str(path), "--month", MONTH, "--max-invalid-ratio", "0.01")
     _step(f"6. publish {PREVIOUS}", env, "publish", "--month", PREVIOUS)
     _step(f"7. remind the units still missing for {MONTH}", env, "remind", "--month", MONTH)
-    _step(f"8. publish {MONTH} and send it (to the outbox: no SMTP host is set)", env, "publish", "--month", MONTH, "--send")
+    _step(
+        f"8. publish {MONTH} and send it (to the outbox: no SMTP host is set)",
+        env,
+        "publish",
+        "--month",
+        MONTH,
+        "--send",
+    )
     console.rule("[bold]9. audit: no identity number, name or secret outside its place")
-    audit = subprocess.run([sys.executable, str(Path(__file__).with_name("scan_pii.py")), str(home)], env=env, check=False)
+    audit = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("scan_pii.py")), str(home)], env=env, check=False
+    )
     if audit.returncode != 0:
         console.print("[bold red]demo stopped: personal data found outside the restricted table and district lists")
         sys.exit(audit.returncode)
     summary(home, env)
-    console.print(f"took {time.monotonic() - started:.0f} s. To run it as the office does: `make serve`, then open "
-                  "http://127.0.0.1:4200")
+    console.print(
+        f"took {time.monotonic() - started:.0f} s. To run it as the office does: `make serve`, then open "
+        "http://127.0.0.1:4200"
+    )
 
 
 if __name__ == "__main__":

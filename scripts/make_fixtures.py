@@ -1,4 +1,5 @@
 """Write the report fixture workbooks (one per form, quirk and rule) generated from config/, with a manifest."""
+
 from __future__ import annotations
 
 import argparse

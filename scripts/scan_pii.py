@@ -6,6 +6,7 @@ is found.
 Prefect's places come from PREFECT_HOME (default FUPIN_HOME/prefect), PREFECT_LOCAL_STORAGE_PATH (default
 PREFECT_HOME/storage) and PREFECT_API_DATABASE_CONNECTION_URL (default the SQLite file PREFECT_HOME/prefect.db).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,15 @@ def needles_of(home: Path) -> Needles:
     names = frozenset(r[0] for r in conn.execute("select distinct name from restricted_labor_person") if len(r[0]) == 3)
     conn.close()
     key_file = home / "secrets" / "pii.key"
-    secrets = tuple(s for s in (os.environ.get("FUPIN_PII_KEY"), os.environ.get("FUPIN_SMTP_PASSWORD"),
-                                key_file.read_text().strip() if key_file.exists() else None) if s)
+    secrets = tuple(
+        s
+        for s in (
+            os.environ.get("FUPIN_PII_KEY"),
+            os.environ.get("FUPIN_SMTP_PASSWORD"),
+            key_file.read_text().strip() if key_file.exists() else None,
+        )
+        if s
+    )
     return Needles(names, secrets)
 
 
@@ -94,8 +102,10 @@ def main() -> None:
         print(f"{f.kind:<18} {f.sample:<22} {f.where}")
     for note in notes:
         print(f"note: {note}")
-    print(f"{len(found)} finding(s) in {home} and Prefect's database ({len(needles.names)} names, "
-          f"{len(needles.secrets)} secrets looked for) in {time.monotonic() - started:.1f} s")
+    print(
+        f"{len(found)} finding(s) in {home} and Prefect's database ({len(needles.names)} names, "
+        f"{len(needles.secrets)} secrets looked for) in {time.monotonic() - started:.1f} s"
+    )
     sys.exit(1 if found else 0)
 
 

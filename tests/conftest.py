@@ -1,4 +1,5 @@
 """Session-wide fixtures: the config, a real SQLite file or PostgreSQL database per test, FUPIN_HOME, and Prefect."""
+
 from __future__ import annotations
 
 import os

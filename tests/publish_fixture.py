@@ -1,4 +1,5 @@
 """A reported month in the warehouse for the publish tests: two months of reports, gaps, lateness, labor records."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,12 +20,16 @@ from warehouse.schema import (
 )
 
 MONTH, PREVIOUS = "2020-09", "2020-08"
-MISSING = ("lhasa", "yushu", "grain")   # never report September
-LATE = "miyun"                         # September after the deadline
-REJECTED = "yanqing"                   # a rejected try before its accepted file
+MISSING = ("lhasa", "yushu", "grain")  # never report September
+LATE = "miyun"  # September after the deadline
+REJECTED = "yanqing"  # a rejected try before its accepted file
 FORMULA_REMARK = '=HYPERLINK("http://evil.example","点我")'
-LABOR = {("内蒙古自治区", "赤峰市", "宁城县", "朝阳区"): 30, ("河北省", "承德市", "丰宁县", "海淀区"): 12,
-         ("河北省", "保定市", "阜平县", "朝阳区"): 7, ("四川省", "成都市", "金堂县", "朝阳区"): 5}
+LABOR = {
+    ("内蒙古自治区", "赤峰市", "宁城县", "朝阳区"): 30,
+    ("河北省", "承德市", "丰宁县", "海淀区"): 12,
+    ("河北省", "保定市", "阜平县", "朝阳区"): 7,
+    ("四川省", "成都市", "金堂县", "朝阳区"): 5,
+}
 
 
 def load_month(engine: Engine, cfg: Config) -> None:
@@ -49,13 +54,23 @@ def load_month(engine: Engine, cfg: Config) -> None:
 def unit_values(engine: Engine, form_code: str, row_no: int, region: str, month: str) -> dict[str, float | None]:
     """Each unit's current accepted value of one cell, read with plain SQL, independently of the publish code."""
     v, s = fct_indicator_value, fct_submission
-    query = (select(dim_unit.c.unit_code, v.c.value)
-             .select_from(v.join(s, s.c.submission_id == v.c.submission_id)
-                          .join(dim_unit, dim_unit.c.unit_key == v.c.unit_key)
-                          .join(dim_indicator, dim_indicator.c.indicator_key == v.c.indicator_key)
-                          .join(dim_form, dim_form.c.form_key == dim_indicator.c.form_key)
-                          .join(dim_region, dim_region.c.region_key == v.c.region_key))
-             .where(s.c.is_current.is_(True), s.c.status == "accepted", v.c.month_key == month_key(month),
-                    dim_form.c.form_code == form_code, dim_indicator.c.row_no == row_no, dim_region.c.region == region))
+    query = (
+        select(dim_unit.c.unit_code, v.c.value)
+        .select_from(
+            v.join(s, s.c.submission_id == v.c.submission_id)
+            .join(dim_unit, dim_unit.c.unit_key == v.c.unit_key)
+            .join(dim_indicator, dim_indicator.c.indicator_key == v.c.indicator_key)
+            .join(dim_form, dim_form.c.form_key == dim_indicator.c.form_key)
+            .join(dim_region, dim_region.c.region_key == v.c.region_key)
+        )
+        .where(
+            s.c.is_current.is_(True),
+            s.c.status == "accepted",
+            v.c.month_key == month_key(month),
+            dim_form.c.form_code == form_code,
+            dim_indicator.c.row_no == row_no,
+            dim_region.c.region == region,
+        )
+    )
     with engine.connect() as conn:
         return {code: (None if value is None else float(value)) for code, value in conn.execute(query)}

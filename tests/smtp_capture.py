@@ -1,4 +1,5 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1 for mail tests: captures messages, can demand login, can refuse."""
+
 from __future__ import annotations
 
 import email
@@ -37,7 +38,9 @@ class Capture:
 
     def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login.decode(), auth_data.password.decode()) == (
-            USER, PASSWORD)
+            USER,
+            PASSWORD,
+        )
         if ok:
             self.logins.append(auth_data.login.decode())
         return AuthResult(success=ok)
@@ -58,8 +61,26 @@ def _free_port() -> int:
 
 def _tls_context(folder: Path) -> ssl.SSLContext:
     key, cert = folder / "key.pem", folder / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
     return ctx

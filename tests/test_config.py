@@ -1,4 +1,5 @@
 """config/ matches the notice (京援合办发〔2020〕24号) and its careful reading, row by row."""
+
 from __future__ import annotations
 
 import re
@@ -57,22 +58,60 @@ def test_columns_and_kinds(cfg: Config) -> None:
     assert cfg.form("表1").row(6).kind == "rate" and cfg.form("表1").row(4).kind == "money"
 
 
-@pytest.mark.parametrize("form, parts", [
-    ("表1", {27: 26, 29: 28, 30: 28}), ("表2", {11: 10, 13: 12, 14: 12}), ("表3", {26: 25, 28: 27, 29: 27}),
-])
+@pytest.mark.parametrize(
+    "form, parts",
+    [
+        ("表1", {27: 26, 29: 28, 30: 28}),
+        ("表2", {11: 10, 13: 12, 14: 12}),
+        ("表3", {26: 25, 28: 27, 29: 27}),
+    ],
+)
 def test_parts_of_parent_rows(cfg: Config, form: str, parts: dict[int, int]) -> None:
     assert {r.row_no: r.parent for r in cfg.form(form).rows if r.parent} == parts
 
 
 def test_units(cfg: Config) -> None:
-    districts = ["东城", "西城", "朝阳", "海淀", "丰台", "石景山", "门头沟", "房山", "通州", "顺义", "昌平", "大兴", "怀柔", "平谷", "密云", "延庆"]
+    districts = [
+        "东城",
+        "西城",
+        "朝阳",
+        "海淀",
+        "丰台",
+        "石景山",
+        "门头沟",
+        "房山",
+        "通州",
+        "顺义",
+        "昌平",
+        "大兴",
+        "怀柔",
+        "平谷",
+        "密云",
+        "延庆",
+    ]
     assert [u.short_name for u in cfg.districts] == districts
     assert all(u.form_code == "表1" for u in cfg.districts)
     assert {u.region for u in cfg.units_of_form("表3")} == {"新疆", "西藏", "青海"}
     assert len({u.code for u in cfg.units}) == len(cfg.units)
-    for name in ("市委组织部", "市委宣传部", "市委网信办", "市教委", "市经济和信息化局", "市公安局", "市民政局",
-                 "市人力资源社会保障局", "市住房城乡建设委", "市交通委", "市农业农村局", "市商务局", "市卫生健康委",
-                 "市国资委", "市粮食局", "市工商联", "市场监管局"):
+    for name in (
+        "市委组织部",
+        "市委宣传部",
+        "市委网信办",
+        "市教委",
+        "市经济和信息化局",
+        "市公安局",
+        "市民政局",
+        "市人力资源社会保障局",
+        "市住房城乡建设委",
+        "市交通委",
+        "市农业农村局",
+        "市商务局",
+        "市卫生健康委",
+        "市国资委",
+        "市粮食局",
+        "市工商联",
+        "市场监管局",
+    ):
         unit = cfg.resolve_unit(name)
         assert unit is not None and unit.form_code == "表2", name
 

@@ -1,4 +1,5 @@
 """The test harness itself: under CI=true an unreachable PostgreSQL fails the run instead of skipping it."""
+
 from __future__ import annotations
 
 import os
@@ -19,11 +20,36 @@ def _closed_port() -> int:
 def _run_pg_test(tmp_path: Path, ci: str) -> subprocess.CompletedProcess:
     probe = tmp_path / "test_probe.py"
     probe.write_text("def test_needs_pg(pg_url):\n    assert pg_url\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CI": ci, "FUPIN_TEST_PG_URL": f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/test"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CI": ci,
+        "FUPIN_TEST_PG_URL": f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/test",
+    }
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--rootdir", str(ROOT),
-         "--confcutdir", str(ROOT / "tests"), "-c", str(ROOT / "pyproject.toml"), str(probe)],
-        cwd=ROOT / "tests", env=env, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "--rootdir",
+            str(ROOT),
+            "--confcutdir",
+            str(ROOT / "tests"),
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            str(probe),
+        ],
+        cwd=ROOT / "tests",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

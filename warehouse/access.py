@@ -1,4 +1,5 @@
 """Which views analysts may read, and a PostgreSQL role that can read those and nothing else."""
+
 from __future__ import annotations
 
 import re
@@ -17,9 +18,14 @@ ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 def restricted_outputs(select: Select) -> list[str]:
     """Output columns of `select` that are (aliases of) a restricted_ table's column."""
-    return [col.name for col in select.selected_columns
-            if any(isinstance(base, Column) and isinstance(base.table, Table)
-                   and base.table.name.startswith(RESTRICTED_PREFIX) for base in col.proxy_set)]
+    return [
+        col.name
+        for col in select.selected_columns
+        if any(
+            isinstance(base, Column) and isinstance(base.table, Table) and base.table.name.startswith(RESTRICTED_PREFIX)
+            for base in col.proxy_set
+        )
+    ]
 
 
 def restricted_views(cfg: Config, views: Sequence[View]) -> set[str]:
@@ -71,23 +77,36 @@ def role_refusal(conn: Connection, role: str) -> tuple[str, str] | None:
     if row[0]:
         return "该角色是超级用户，无法限定为只读视图", "it is a superuser, so it cannot be limited to the views"
     if row[1]:
-        return ("这是流水线自身连接所用的角色（或其所属角色），限制它会撤销流水线自己的权限",
-                ("it is the role the pipeline connects as (or one it belongs to): limiting it would revoke "
-                 "the pipeline's own rights"))
+        return (
+            "这是流水线自身连接所用的角色（或其所属角色），限制它会撤销流水线自己的权限",
+            (
+                "it is the role the pipeline connects as (or one it belongs to): limiting it would revoke "
+                "the pipeline's own rights"
+            ),
+        )
     owners = conn.execute(_OWNS_SOMETHING, {"r": role}).scalars().all()
     if owners:
         listed = ", ".join(owners)
-        return (f"该角色拥有（或属于拥有）数据仓库数据库或其对象的角色（{listed}），限制它会撤销流水线自己的权限",
-                (f"it owns, or belongs to a role that owns, the warehouse database or its objects ({listed}): "
-                 "limiting it would revoke the pipeline's own rights"))
+        return (
+            f"该角色拥有（或属于拥有）数据仓库数据库或其对象的角色（{listed}），限制它会撤销流水线自己的权限",
+            (
+                f"it owns, or belongs to a role that owns, the warehouse database or its objects ({listed}): "
+                "limiting it would revoke the pipeline's own rights"
+            ),
+        )
     return None
 
 
 def public_can_connect(conn: Connection) -> bool:
     """Whether PUBLIC (every role on the server) may connect to the current database."""
-    return bool(conn.execute(text(
-        "SELECT datacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(datacl) a WHERE a.grantee = 0 "
-        "AND a.privilege_type = 'CONNECT') FROM pg_database WHERE datname = current_database()")).scalar_one())
+    return bool(
+        conn.execute(
+            text(
+                "SELECT datacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(datacl) a WHERE a.grantee = 0 "
+                "AND a.privilege_type = 'CONNECT') FROM pg_database WHERE datname = current_database()"
+            )
+        ).scalar_one()
+    )
 
 
 def grant_analyst(conn: Connection, role: str, views: Sequence[str], login: bool = False) -> None:
@@ -108,8 +127,10 @@ def grant_analyst(conn: Connection, role: str, views: Sequence[str], login: bool
     database = conn.execute(text("SELECT current_database()")).scalar_one()
     conn.execute(text(f'REVOKE CONNECT, TEMPORARY ON DATABASE "{database}" FROM PUBLIC'))
     if public_can_connect(conn):  # REVOKE by a role without the right only warns; never report a closed door open
-        raise FupinError(f"无法撤销 PUBLIC 对数据库 {database} 的连接权限，请以数据库所有者身份运行\n"
-                         f"could not revoke CONNECT on {database} from PUBLIC: run as the database's owner")
+        raise FupinError(
+            f"无法撤销 PUBLIC 对数据库 {database} 的连接权限，请以数据库所有者身份运行\n"
+            f"could not revoke CONNECT on {database} from PUBLIC: run as the database's owner"
+        )
     conn.execute(text(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"'))
     conn.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO "{role}"'))
     conn.execute(text(f'GRANT USAGE ON SCHEMA public TO "{role}"'))

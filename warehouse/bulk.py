@@ -1,4 +1,5 @@
 """Bulk inserts inside the caller's transaction: COPY on PostgreSQL, DBAPI executemany on SQLite."""
+
 from __future__ import annotations
 
 import io
@@ -20,10 +21,13 @@ _SQLITE_NATIVE = (LargeBinary, Boolean)
 
 
 @contextmanager
-def _copy(conn: Connection, table: Table, columns: Sequence[str], options: str = "",
-          writer: type[LibpqWriter] = LibpqWriter) -> Iterator[Copy]:
-    with conn.connection.driver_connection.cursor() as cur, \
-            cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN {options}", writer=writer(cur)) as copy:
+def _copy(
+    conn: Connection, table: Table, columns: Sequence[str], options: str = "", writer: type[LibpqWriter] = LibpqWriter
+) -> Iterator[Copy]:
+    with (
+        conn.connection.driver_connection.cursor() as cur,
+        cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN {options}", writer=writer(cur)) as copy,
+    ):
         yield copy
 
 
@@ -35,10 +39,12 @@ def _copy_rows(conn: Connection, table: Table, rows: Sequence[tuple], columns: S
 
 def _executemany(conn: Connection, table: Table, rows: Iterable[tuple], columns: Sequence[str]) -> None:
     # Raw sqlite3 knows no timezones: apply the column types' own converters, as Core would, where they matter.
-    procs = [None if isinstance(table.c[c].type, _SQLITE_NATIVE) else table.c[c].type.bind_processor(conn.dialect)
-             for c in columns]
+    procs = [
+        None if isinstance(table.c[c].type, _SQLITE_NATIVE) else table.c[c].type.bind_processor(conn.dialect)
+        for c in columns
+    ]
     if any(procs):
-        rows = (tuple(p(v) if p else v for p, v in zip(procs, row)) for row in rows)
+        rows = (tuple(p(v) if p else v for p, v in zip(procs, row, strict=False)) for row in rows)
     marks = ", ".join("?" * len(columns))
     cur = conn.connection.driver_connection.cursor()
     cur.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
@@ -80,22 +86,34 @@ def _copy_frames(conn: Connection, table: Table, columns: list[str], frames: Ite
     with _copy(conn, table, columns, "(FORMAT csv)", QueuedLibpqWriter) as copy:
         sink = pa.PythonFile(_CopySink(copy), mode="w")
         for frame in frames:
-            data = pa.table({c: bytea_text(frame[c]) if isinstance(table.c[c].type, LargeBinary)
-                             else pa.array(frame[c], from_pandas=True) for c in columns})
+            data = pa.table(
+                {
+                    c: bytea_text(frame[c])
+                    if isinstance(table.c[c].type, LargeBinary)
+                    else pa.array(frame[c], from_pandas=True)
+                    for c in columns
+                }
+            )
             pacsv.write_csv(data, sink, _CSV)
 
 
 def _executemany_frames(conn: Connection, table: Table, columns: list[str], frames: Iterable[pd.DataFrame]) -> None:
     for frame in frames:
-        values = [[None if v is pd.NA else v for v in frame[c].tolist()] if frame[c].hasnans else frame[c].tolist()
-                  for c in columns]
-        _executemany(conn, table, zip(*values), columns)
+        values = [
+            [None if v is pd.NA else v for v in frame[c].tolist()] if frame[c].hasnans else frame[c].tolist()
+            for c in columns
+        ]
+        _executemany(conn, table, zip(*values, strict=False), columns)
 
 
 ROW_LOADERS: dict[str, Callable[[Connection, Table, Sequence[tuple], Sequence[str]], None]] = {
-    "postgresql": _copy_rows, "sqlite": _executemany}
+    "postgresql": _copy_rows,
+    "sqlite": _executemany,
+}
 FRAME_LOADERS: dict[str, Callable[[Connection, Table, list[str], Iterable[pd.DataFrame]], None]] = {
-    "postgresql": _copy_frames, "sqlite": _executemany_frames}
+    "postgresql": _copy_frames,
+    "sqlite": _executemany_frames,
+}
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[tuple], columns: Sequence[str]) -> None:

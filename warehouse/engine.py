@@ -1,4 +1,5 @@
 """Make an engine for a SQLite file or a PostgreSQL URL; the one place dialect differences live."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Create or upgrade the warehouse, seed its dimensions and (re)create its views: safe to run any number of times."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

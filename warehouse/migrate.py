@@ -1,4 +1,5 @@
 """Run and generate Alembic migrations from code, without an alembic.ini to keep in step."""
+
 from __future__ import annotations
 
 import tempfile

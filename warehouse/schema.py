@@ -1,4 +1,5 @@
 """The warehouse star schema: one MetaData, dim_ tables for what is reported on, fct_ tables for what happened."""
+
 from __future__ import annotations
 
 from sqlalchemy import (
@@ -37,7 +38,8 @@ _UNENFORCED = "key into {} (not enforced: person-level; the loader takes it from
 TIMESTAMP = DateTime(timezone=True)
 
 dim_form = Table(
-    "dim_form", metadata,
+    "dim_form",
+    metadata,
     Column("form_key", Integer, primary_key=True),
     Column("form_code", String(8), nullable=False, unique=True),
     Column("title", Text, nullable=False),
@@ -47,7 +49,8 @@ dim_form = Table(
 )
 
 dim_unit = Table(
-    "dim_unit", metadata,
+    "dim_unit",
+    metadata,
     Column("unit_key", Integer, primary_key=True),
     Column("unit_code", String(40), nullable=False, unique=True),
     Column("unit_name", Text, nullable=False),
@@ -62,7 +65,8 @@ dim_unit = Table(
 )
 
 dim_unit_alias = Table(
-    "dim_unit_alias", metadata,
+    "dim_unit_alias",
+    metadata,
     Column("alias_key", String(120), primary_key=True, comment="the alias, NFKC-folded, without spaces"),
     Column("alias", Text, nullable=False),
     Column("unit_key", ForeignKey("dim_unit.unit_key"), nullable=False),
@@ -70,7 +74,8 @@ dim_unit_alias = Table(
 )
 
 dim_indicator = Table(
-    "dim_indicator", metadata,
+    "dim_indicator",
+    metadata,
     Column("indicator_key", Integer, primary_key=True),
     Column("form_key", ForeignKey("dim_form.form_key"), nullable=False),
     Column("row_no", Integer, nullable=False),
@@ -87,7 +92,8 @@ dim_indicator = Table(
 )
 
 dim_region = Table(
-    "dim_region", metadata,
+    "dim_region",
+    metadata,
     Column("region_key", Integer, primary_key=True),
     Column("region", String(16), nullable=False, unique=True),
     Column("is_total", Boolean, nullable=False),
@@ -97,7 +103,8 @@ dim_region = Table(
 )
 
 dim_month = Table(
-    "dim_month", metadata,
+    "dim_month",
+    metadata,
     Column("month_key", Integer, primary_key=True, autoincrement=False, comment="YYYYMM"),
     Column("month", String(7), nullable=False, unique=True, comment="'YYYY-MM'"),
     Column("year", Integer, nullable=False),
@@ -108,7 +115,8 @@ dim_month = Table(
 )
 
 dim_district = Table(
-    "dim_district", metadata,
+    "dim_district",
+    metadata,
     Column("district_key", Integer, primary_key=True),
     Column("district", String(16), nullable=False, unique=True),
     Column("short_name", String(16), nullable=False),
@@ -118,7 +126,8 @@ dim_district = Table(
 )
 
 dim_origin = Table(
-    "dim_origin", metadata,
+    "dim_origin",
+    metadata,
     Column("origin_key", Integer, primary_key=True),
     Column("province", Text, nullable=False),
     Column("city", Text, nullable=False),
@@ -131,7 +140,8 @@ dim_origin = Table(
 )
 
 fct_submission = Table(
-    "fct_submission", metadata,
+    "fct_submission",
+    metadata,
     Column("submission_id", Integer, primary_key=True),
     Column("kind", String(8), nullable=False, comment="report or labor"),
     Column("sha256", String(64), nullable=False, unique=True),
@@ -152,17 +162,27 @@ fct_submission = Table(
     Column("n_rows", Integer),
     Column("flow_run_id", String(40)),
     Column("message", Text),
-    Column("source", Text, comment="where the file came from: inbox:<path under the inbox>, cli:<OS user>, web:<account>"),
+    Column(
+        "source", Text, comment="where the file came from: inbox:<path under the inbox>, cli:<OS user>, web:<account>"
+    ),
     CheckConstraint("status in ('received', 'accepted', 'rejected')", name="status"),
     Index("ix_fct_submission_unit_month", "unit_key", "month_key"),
     # One current version per kind, unit and month, even when two loads race past the loaders' own lock.
-    Index("uq_fct_submission_current", "kind", "unit_key", "month_key", unique=True,
-          sqlite_where=text("is_current"), postgresql_where=text("is_current")),
+    Index(
+        "uq_fct_submission_current",
+        "kind",
+        "unit_key",
+        "month_key",
+        unique=True,
+        sqlite_where=text("is_current"),
+        postgresql_where=text("is_current"),
+    ),
     comment="Grain: one row per distinct file received (by SHA-256); every fact points at one.",
 )
 
 fct_indicator_value = Table(
-    "fct_indicator_value", metadata,
+    "fct_indicator_value",
+    metadata,
     Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), primary_key=True),
     Column("indicator_key", ForeignKey("dim_indicator.indicator_key"), primary_key=True),
     Column("region_key", ForeignKey("dim_region.region_key"), primary_key=True),
@@ -176,7 +196,8 @@ fct_indicator_value = Table(
 )
 
 fct_validation_issue = Table(
-    "fct_validation_issue", metadata,
+    "fct_validation_issue",
+    metadata,
     Column("issue_id", Integer, primary_key=True),
     Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), nullable=False, index=True),
     Column("severity", String(8), nullable=False, comment="error or warning"),
@@ -193,7 +214,8 @@ fct_validation_issue = Table(
 )
 
 fct_labor_employment = Table(
-    "fct_labor_employment", metadata,
+    "fct_labor_employment",
+    metadata,
     Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), primary_key=True),
     Column("origin_key", ForeignKey("dim_origin.origin_key"), primary_key=True),
     Column("district_key", ForeignKey("dim_district.district_key"), primary_key=True),
@@ -204,7 +226,8 @@ fct_labor_employment = Table(
 
 # The key leads with the district, so a district's people (its list, its retention counts) are one index range.
 restricted_labor_person = Table(
-    "restricted_labor_person", metadata,
+    "restricted_labor_person",
+    metadata,
     Column("submission_id", Integer, primary_key=True, comment=_UNENFORCED.format("fct_submission")),
     Column("district_key", Integer, primary_key=True, comment=_UNENFORCED.format("dim_district")),
     Column("person_key", LargeBinary(32), primary_key=True, comment="HMAC-SHA256 of the identity number"),
@@ -215,13 +238,16 @@ restricted_labor_person = Table(
     Column("employer", Text),
     Column("insurance_status", String(8), nullable=False),
     Column("source_row", Integer, nullable=False),
-    comment=("Grain: one person per labor submission (the loader keeps one row per identity number). Restricted: "
-             "names and masked numbers, for the district lists; analysts see only counts, through views."),
+    comment=(
+        "Grain: one person per labor submission (the loader keeps one row per identity number). Restricted: "
+        "names and masked numbers, for the district lists; analysts see only counts, through views."
+    ),
 )
 
 # One row: which PII key the person keys were made with. A different key would silently match no one (retention 0).
 restricted_pii_key = Table(
-    "restricted_pii_key", metadata,
+    "restricted_pii_key",
+    metadata,
     Column("purpose", String(32), primary_key=True, comment="what the key keys: 'labor_person'"),
     Column("fingerprint", String(64), nullable=False, comment="HMAC-SHA256 of a fixed label under the key, hex"),
     Column("first_used_at", TIMESTAMP, nullable=False),
@@ -230,7 +256,8 @@ restricted_pii_key = Table(
 )
 
 fct_labor_invalid_row = Table(
-    "fct_labor_invalid_row", metadata,
+    "fct_labor_invalid_row",
+    metadata,
     Column("submission_id", ForeignKey("fct_submission.submission_id", ondelete="CASCADE"), primary_key=True),
     Column("source_row", Integer, primary_key=True),
     Column("column_name", String(40), primary_key=True),
@@ -240,7 +267,8 @@ fct_labor_invalid_row = Table(
 )
 
 fct_publication = Table(
-    "fct_publication", metadata,
+    "fct_publication",
+    metadata,
     Column("publication_id", Integer, primary_key=True),
     Column("month_key", ForeignKey("dim_month.month_key"), nullable=False),
     Column("version", Integer, nullable=False),
@@ -253,7 +281,8 @@ fct_publication = Table(
 )
 
 fct_mail = Table(
-    "fct_mail", metadata,
+    "fct_mail",
+    metadata,
     Column("mail_id", Integer, primary_key=True),
     Column("kind", String(20), nullable=False, comment="publication, receipt, rejection, labor_list, reminder, alert"),
     Column("recipients", Text, nullable=False),

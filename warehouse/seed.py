@@ -1,4 +1,5 @@
 """Seed the dimensions from config/: insert what is new, update what changed, never touch a fact."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -43,35 +44,73 @@ def _keys(conn: Connection, table: Table, natural: str, key: str) -> dict:
 def seed_dimensions(conn: Connection, cfg: Config, months: Sequence[str] = ()) -> dict[str, int]:
     """Make every dimension match `cfg`; return the number of rows changed per table."""
     out: dict[str, int] = {}
-    out["dim_form"] = _sync(conn, dim_form, ["form_code"], (
-        {"form_code": f.code, "title": f.title, "unit_kind": f.unit_kind, "by_region": f.by_region} for f in cfg.forms
-    ))
+    out["dim_form"] = _sync(
+        conn,
+        dim_form,
+        ["form_code"],
+        (
+            {"form_code": f.code, "title": f.title, "unit_kind": f.unit_kind, "by_region": f.by_region}
+            for f in cfg.forms
+        ),
+    )
     forms = _keys(conn, dim_form, "form_code", "form_key")
-    out["dim_indicator"] = _sync(conn, dim_indicator, ["form_key", "row_no"], (
-        {"form_key": forms[i.form_code], "row_no": i.row_no, "category": i.category, "indicator": i.indicator,
-         "measure_unit": i.measure_unit, "kind": i.kind, "parent_row_no": i.parent, "at_most_row_no": i.at_most,
-         "weight_row_no": i.weight_row, "concept": i.concept}
-        for i in cfg.indicators
-    ))
+    out["dim_indicator"] = _sync(
+        conn,
+        dim_indicator,
+        ["form_key", "row_no"],
+        (
+            {
+                "form_key": forms[i.form_code],
+                "row_no": i.row_no,
+                "category": i.category,
+                "indicator": i.indicator,
+                "measure_unit": i.measure_unit,
+                "kind": i.kind,
+                "parent_row_no": i.parent,
+                "at_most_row_no": i.at_most,
+                "weight_row_no": i.weight_row,
+                "concept": i.concept,
+            }
+            for i in cfg.indicators
+        ),
+    )
     declared = {u.code for u in cfg.units}
     known = _keys(conn, dim_unit, "unit_code", "unit_key")
-    out["dim_unit"] = _sync(conn, dim_unit, ["unit_code"], (
-        {"unit_code": u.code, "unit_name": u.name, "official_name": u.official_name, "unit_kind": u.kind,
-         "form_key": forms[u.form_code], "region": u.region, "email": u.email, "sort_order": u.sort_order,
-         "is_active": True}
-        for u in cfg.units
-    ))
+    out["dim_unit"] = _sync(
+        conn,
+        dim_unit,
+        ["unit_code"],
+        (
+            {
+                "unit_code": u.code,
+                "unit_name": u.name,
+                "official_name": u.official_name,
+                "unit_kind": u.kind,
+                "form_key": forms[u.form_code],
+                "region": u.region,
+                "email": u.email,
+                "sort_order": u.sort_order,
+                "is_active": True,
+            }
+            for u in cfg.units
+        ),
+    )
     retired = [code for code in known if code not in declared]
     if retired:
         out["dim_unit"] += conn.execute(
-            update(dim_unit).where(dim_unit.c.unit_code.in_(retired), dim_unit.c.is_active.is_(True))
+            update(dim_unit)
+            .where(dim_unit.c.unit_code.in_(retired), dim_unit.c.is_active.is_(True))
             .values(is_active=False)
         ).rowcount
     units = _keys(conn, dim_unit, "unit_code", "unit_key")
     aliases = {}
     for u in cfg.units:
         for text in (u.code, u.name, u.official_name, *u.aliases):
-            aliases[normalize_text(text)] = {"alias_key": normalize_text(text), "alias": text, "unit_key": units[u.code]}
+            aliases[normalize_text(text)] = {
+                "alias_key": normalize_text(text),
+                "alias": text,
+                "unit_key": units[u.code],
+            }
     out["dim_unit_alias"] = _sync(conn, dim_unit_alias, ["alias_key"], aliases.values())
     stale = set(_keys(conn, dim_unit_alias, "alias_key", "unit_key")) - set(aliases)
     if stale:
@@ -82,16 +121,31 @@ def seed_dimensions(conn: Connection, cfg: Config, months: Sequence[str] = ()) -
         for n, r in enumerate(cfg.report_regions, start=1)
     ]
     out["dim_region"] = _sync(conn, dim_region, ["region"], regions)
-    out["dim_district"] = _sync(conn, dim_district, ["district"], (
-        {"district": u.name, "short_name": u.short_name, "unit_code": u.code, "sort_order": n}
-        for n, u in enumerate(cfg.districts, start=1)
-    ))
-    out["dim_origin"] = _sync(conn, dim_origin, ["province", "city", "county"], (
-        {"province": c.province, "city": c.city, "county": c.county, "is_paired": True,
-         "is_central_western": c.province in cfg.central_western_provinces,
-         "report_region": cfg.province_region(c.province)}
-        for c in cfg.paired_counties
-    ))
+    out["dim_district"] = _sync(
+        conn,
+        dim_district,
+        ["district"],
+        (
+            {"district": u.name, "short_name": u.short_name, "unit_code": u.code, "sort_order": n}
+            for n, u in enumerate(cfg.districts, start=1)
+        ),
+    )
+    out["dim_origin"] = _sync(
+        conn,
+        dim_origin,
+        ["province", "city", "county"],
+        (
+            {
+                "province": c.province,
+                "city": c.city,
+                "county": c.county,
+                "is_paired": True,
+                "is_central_western": c.province in cfg.central_western_provinces,
+                "report_region": cfg.province_region(c.province),
+            }
+            for c in cfg.paired_counties
+        ),
+    )
     out["dim_month"] = ensure_months(conn, cfg, months)
     return out
 
@@ -102,8 +156,19 @@ def ensure_months(conn: Connection, cfg: Config, months: Iterable[str]) -> int:
     if not wanted:
         return 0
     span = month_range(min(cfg.calendar.first_month, wanted[0]), wanted[-1])
-    return _sync(conn, dim_month, ["month_key"], (
-        {"month_key": month_key(m), "month": m, "year": parse_month(m)[0], "month_of_year": parse_month(m)[1],
-         "quarter": (parse_month(m)[1] - 1) // 3 + 1, "deadline": cfg.deadline(m)}
-        for m in span
-    ))
+    return _sync(
+        conn,
+        dim_month,
+        ["month_key"],
+        (
+            {
+                "month_key": month_key(m),
+                "month": m,
+                "year": parse_month(m)[0],
+                "month_of_year": parse_month(m)[1],
+                "quarter": (parse_month(m)[1] - 1) // 3 + 1,
+                "deadline": cfg.deadline(m),
+            }
+            for m in span
+        ),
+    )

@@ -1,4 +1,5 @@
 """Number a newly accepted file among its unit-month's versions, in received order, one loader at a time."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,8 +29,9 @@ def lock_unit(conn: Connection, unit_key: int | None) -> None:
         conn.execute(select(dim_unit.c.unit_key).where(dim_unit.c.unit_key == unit_key).with_for_update()).all()
 
 
-def next_version(conn: Connection, kind: str, unit_key: int | None, month_key: int | None,
-                 received_at: dt.datetime) -> Version:
+def next_version(
+    conn: Connection, kind: str, unit_key: int | None, month_key: int | None, received_at: dt.datetime
+) -> Version:
     """Version by received order (a later-received file loaded first is renumbered after this one); the latest
     received is the one current version. Call under lock_unit, before this file's row is marked accepted."""
     s = fct_submission

@@ -1,4 +1,5 @@
 """`fupin docs`, `fupin grant-analyst` and `fupin export`: the analysts' documented, read-only layer."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,7 +32,9 @@ def _require_views(engine: Engine, names: list[str]) -> None:
 
 def docs(
     out: Annotated[Path, typer.Option("--out", help="Where to write the data dictionary.")] = DOC_PATH,
-    check: Annotated[bool, typer.Option("--check", help="Only check that the file is up to date (exit 1 if not).")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only check that the file is up to date (exit 1 if not).")
+    ] = False,
 ) -> None:
     """Regenerate docs/warehouse.md (tables, views, grains, columns, indicators) from config/ and the schema."""
     from config import load_config
@@ -56,7 +59,9 @@ def docs(
 
 def grant_analyst(
     role: Annotated[str, typer.Argument(help="PostgreSQL role to create or update (lower case, digits, _).")],
-    login: Annotated[bool, typer.Option("--login", help="Let the role log in (set its password with ALTER ROLE).")] = False,
+    login: Annotated[
+        bool, typer.Option("--login", help="Let the role log in (set its password with ALTER ROLE).")
+    ] = False,
 ) -> None:
     """Grant a PostgreSQL role SELECT on the documented views only: nothing on the tables or restricted data.
 

@@ -1,4 +1,5 @@
 """`fupin ingest [PATH...]`: run the ingest-file flow on files (the inbox by default) and show what became of each."""
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,9 @@ def ingest(paths: list[Path] = PATHS) -> None:
     rt = load_runtime()
     try:
         with rt.engine.connect() as conn:
-            before = {r.sha256: r.status for r in conn.execute(select(fct_submission.c.sha256, fct_submission.c.status))}
+            before = {
+                r.sha256: r.status for r in conn.execute(select(fct_submission.c.sha256, fct_submission.c.status))
+            }
     except DBAPIError as exc:
         raise unreadable_warehouse(exc) from exc
     if paths:
@@ -61,10 +64,12 @@ def ingest(paths: list[Path] = PATHS) -> None:
         console.print("nothing to ingest")
         return
     shas = _run(files, before, refused)
-    query = (select(fct_submission, dim_unit.c.unit_name, dim_month.c.month)
-             .outerjoin(dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key)
-             .outerjoin(dim_month, dim_month.c.month_key == fct_submission.c.month_key)
-             .where(fct_submission.c.sha256.in_(shas.values())))
+    query = (
+        select(fct_submission, dim_unit.c.unit_name, dim_month.c.month)
+        .outerjoin(dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key)
+        .outerjoin(dim_month, dim_month.c.month_key == fct_submission.c.month_key)
+        .where(fct_submission.c.sha256.in_(shas.values()))
+    )
     with rt.engine.connect() as conn:
         rows = {r.sha256: r for r in conn.execute(query)}
     rejected = _print(shas, before, rows, refused)
@@ -112,9 +117,18 @@ def _print(shas: dict[Path, str], before: dict, rows: dict, refused: list[Refusa
         status = _status(sha, before, row)
         rejected += status in ("rejected", "failed")
         style = {"accepted": "green", "rejected": "red", "failed": "red", "superseded": "yellow"}.get(status, "dim")
-        cells = ["", "", "", "", "", "the flow run crashed before recording the file; see its logs"] if row is None else [
-            row.unit_name or "", row.month or "", "" if row.version is None else str(row.version),
-            str(row.n_errors), str(row.n_warnings), (row.message or "")[:100]]
+        cells = (
+            ["", "", "", "", "", "the flow run crashed before recording the file; see its logs"]
+            if row is None
+            else [
+                row.unit_name or "",
+                row.month or "",
+                "" if row.version is None else str(row.version),
+                str(row.n_errors),
+                str(row.n_warnings),
+                (row.message or "")[:100],
+            ]
+        )
         table.add_row(name_of(f), f"[{style}]{status}[/]", *cells)
     for item in refused:
         table.add_row(name_of(item.path), "[red]refused[/]", "", "", "", "", "", item.reason)

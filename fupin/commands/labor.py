@@ -1,4 +1,5 @@
 """`fupin labor`: ingest one month of the HR bureau's labor records and show Attachment 1."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,7 +35,10 @@ def labor(
     path: Path = typer.Argument(..., help="The HR bureau's export: .xlsx, or .csv in UTF-8 or GBK/GB18030."),
     month: str = typer.Option(..., "--month", help="Reporting month, YYYY-MM (e.g. 2020-07)."),
     max_invalid_ratio: float = typer.Option(
-        0.0, "--max-invalid-ratio", min=0.0, max=1.0,
+        0.0,
+        "--max-invalid-ratio",
+        min=0.0,
+        max=1.0,
         help="Share of invalid rows tolerated (0-1); above it the file is rejected and nothing is loaded.",
     ),
 ) -> None:
@@ -49,17 +53,23 @@ def labor(
         raise UsageError(f"no such file: {path}")
     preflight()
     with console.status(f"ingesting {path.name} for {month} …"):
-        result = ingest_labor(path=str(path.resolve()), month=month, max_invalid_ratio=max_invalid_ratio,
-                              source=cli_source())
+        result = ingest_labor(
+            path=str(path.resolve()), month=month, max_invalid_ratio=max_invalid_ratio, source=cli_source()
+        )
     table = Table("", "", title=f"labor {month}: submission {result['submission_id']}")
-    for label, value in (("persons (distinct)", result["persons"]), ("insured", result["insured"]),
-                         ("central/western, insured (附件1 表1)", result["central_western"]),
-                         ("rows excluded", result["excluded_rows"]), ("repeated numbers", result["repeated"]),
-                         ("district lists", len(result["lists"]))):
+    for label, value in (
+        ("persons (distinct)", result["persons"]),
+        ("insured", result["insured"]),
+        ("central/western, insured (附件1 表1)", result["central_western"]),
+        ("rows excluded", result["excluded_rows"]),
+        ("repeated numbers", result["repeated"]),
+        ("district lists", len(result["lists"])),
+    ):
         table.add_row(label, str(value))
     if result["already_loaded"] and not result["lists_written"]:
-        console.print("[yellow]this exact file was already loaded and its district lists are up to date; "
-                      "nothing changed[/]")
+        console.print(
+            "[yellow]this exact file was already loaded and its district lists are up to date; nothing changed[/]"
+        )
     elif result["already_loaded"]:
         console.print("[yellow]this exact file was already loaded; only its district lists were written again[/]")
     console.print(table)
@@ -68,7 +78,8 @@ def labor(
 def rekey(
     new_key_file: Path = typer.Option(..., "--new-key-file", help="A file holding the new key (at least 32 bytes)."),
     old_key_file: Path | None = typer.Option(
-        None, "--old-key-file", help="A file holding the old key; default: the configured FUPIN_PII_KEY(_FILE)."),
+        None, "--old-key-file", help="A file holding the old key; default: the configured FUPIN_PII_KEY(_FILE)."
+    ),
 ) -> None:
     """Re-key every stored person under a new PII key, in one transaction (the archived labor files are read back)."""
     from core.settings import SettingsError, read_key_file
@@ -84,8 +95,10 @@ def rekey(
         raise UsageError(str(exc)) from None
     with console.status("re-keying the stored persons …"):
         done = rekey_all(rt.engine, rt.config, rt.settings.paths.home, old, new)
-    console.print(f"re-keyed {done.persons} persons of {done.submissions} labor files; the warehouse now expects the "
-                  "new key: point FUPIN_PII_KEY / FUPIN_PII_KEY_FILE at it")
+    console.print(
+        f"re-keyed {done.persons} persons of {done.submissions} labor files; the warehouse now expects the "
+        "new key: point FUPIN_PII_KEY / FUPIN_PII_KEY_FILE at it"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,5 @@
 """`fupin publish` and `fupin remind`: the month's consolidated workbook, and reminders to units that owe a report."""
+
 from __future__ import annotations
 
 import typer
@@ -21,8 +22,12 @@ def _month(month: str) -> str:
 
 def publish(
     month: str = typer.Option(..., "--month", help="Reporting month, YYYY-MM (e.g. 2020-09)."),
-    send: bool = typer.Option(False, "--send", help="Also send receipts, rejections, district labor lists and the "
-                              "workbook (SMTP if FUPIN_SMTP_HOST is set, else .eml files in FUPIN_HOME/outbox/)."),
+    send: bool = typer.Option(
+        False,
+        "--send",
+        help="Also send receipts, rejections, district labor lists and the "
+        "workbook (SMTP if FUPIN_SMTP_HOST is set, else .eml files in FUPIN_HOME/outbox/).",
+    ),
 ) -> None:
     """Write the month's consolidated workbook to FUPIN_HOME/outputs/MONTH/ (a new version if anything changed)."""
     from flows.publish_month import publish_month
@@ -52,7 +57,9 @@ def remind(
             result = remind_late_units(month=month)
     except SettingsError as exc:
         raise FupinError(str(exc)) from exc
-    console.print(f"{result['month']}: reminded {len(result['reminded'])} unit(s): {', '.join(result['reminded']) or '-'}")
+    console.print(
+        f"{result['month']}: reminded {len(result['reminded'])} unit(s): {', '.join(result['reminded']) or '-'}"
+    )
     for detail in result["sent"]:
         console.print(f"  mail: {detail}")
 

@@ -1,4 +1,5 @@
 """`fupin serve`: one command for one machine — a local Prefect server and UI, the work pool, the deployments and a worker."""
+
 from __future__ import annotations
 
 import signal
@@ -22,7 +23,10 @@ def serve(
     port: int = typer.Option(4200, "--port", envvar="FUPIN_SERVE_PORT", help="Port of the UI and API."),
     host: str = typer.Option("127.0.0.1", "--host", envvar="FUPIN_SERVE_HOST", help="Address to listen on."),
     prefect_db: str = typer.Option(
-        None, "--prefect-db", envvar="PREFECT_API_DATABASE_CONNECTION_URL", show_envvar=True,
+        None,
+        "--prefect-db",
+        envvar="PREFECT_API_DATABASE_CONNECTION_URL",
+        show_envvar=True,
         help="Prefect's own database (default SQLite under FUPIN_HOME/prefect); a postgresql+asyncpg:// URL "
         "for heavy fan-out or several machines.",
     ),
@@ -48,8 +52,10 @@ def serve(
         with console.status("creating the work pool and deploying prefect.yaml …"):
             pool = office.deploy()
         office.start_worker(pool)
-        console.print(f"[bold green]Prefect UI:[/] {office.ui_url}   (work pool [bold]{pool}[/], data in "
-                      f"{settings.paths.prefect_home}, logs in {settings.paths.logs})")
+        console.print(
+            f"[bold green]Prefect UI:[/] {office.ui_url}   (work pool [bold]{pool}[/], data in "
+            f"{settings.paths.prefect_home}, logs in {settings.paths.logs})"
+        )
         console.print("Ctrl-C stops the server and the worker.")
         while (dead := office.dead_child()) is None:
             time.sleep(1)

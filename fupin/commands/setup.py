@@ -1,4 +1,5 @@
 """`fupin init` and `fupin templates`: create the warehouse and hand units their blank forms."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,8 +33,12 @@ def init() -> None:
 
 def templates(
     month: Annotated[str, typer.Option("--month", help="Reporting month, YYYY-MM (e.g. 2020-09).")],
-    out: Annotated[Path | None, typer.Option("--out", help="Folder to write into (default FUPIN_HOME/templates/MONTH).")] = None,
-    unit: Annotated[list[str] | None, typer.Option("--unit", help="Only these unit codes (repeatable); default all.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder to write into (default FUPIN_HOME/templates/MONTH).")
+    ] = None,
+    unit: Annotated[
+        list[str] | None, typer.Option("--unit", help="Only these unit codes (repeatable); default all.")
+    ] = None,
 ) -> None:
     """Write one blank .xlsx per reporting unit, in the office's own layout, ready to fill."""
     from tasks.report.templates import write_template

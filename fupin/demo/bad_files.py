@@ -1,4 +1,5 @@
 """Hostile and broken files for the reliability tests: each one with the rule that must refuse (or accept) it."""
+
 from __future__ import annotations
 
 import io
@@ -54,8 +55,29 @@ def _write_zip(path: Path, entries: list[tuple[bytes, bytes, int, int]]) -> Path
         offset = out.tell()
         out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), size, len(name), 0))
         out.write(name + data)
-        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(data), size,
-                                   len(name), 0, 0, 0, 0, 0, offset) + name)
+        central.append(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                0,
+                crc,
+                len(data),
+                size,
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + name
+        )
     start = out.tell()
     for rec in central:
         out.write(rec)
@@ -64,12 +86,15 @@ def _write_zip(path: Path, entries: list[tuple[bytes, bytes, int, int]]) -> Path
     return path
 
 
-_SHEET_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-               b'spreadsheetml/2006/main"><sheetData>')
+_SHEET_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+    b'spreadsheetml/2006/main"><sheetData>'
+)
 
 
-def _bomb_sheet(total: int, head: bytes = _SHEET_HEAD, row: bytes = b"<row><c><v>1</v></c></row>"
-                ) -> tuple[bytes, int, int]:
+def _bomb_sheet(
+    total: int, head: bytes = _SHEET_HEAD, row: bytes = b"<row><c><v>1</v></c></row>"
+) -> tuple[bytes, int, int]:
     """Deflate one 1 MB block of `row`s after a full flush and repeat it: the stream stays valid and tiny."""
     block = row * ((1 << 20) // len(row))
     first, repeat = zlib.compressobj(9, zlib.DEFLATED, -15), zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -77,14 +102,20 @@ def _bomb_sheet(total: int, head: bytes = _SHEET_HEAD, row: bytes = b"<row><c><v
     crc = zlib.crc32(head)
     for _ in range(n):
         crc = zlib.crc32(block, crc)
-    data = (first.compress(head) + first.flush(zlib.Z_FULL_FLUSH)
-            + (repeat.compress(block) + repeat.flush(zlib.Z_FULL_FLUSH)) * n + b"\x03\x00")
+    data = (
+        first.compress(head)
+        + first.flush(zlib.Z_FULL_FLUSH)
+        + (repeat.compress(block) + repeat.flush(zlib.Z_FULL_FLUSH)) * n
+        + b"\x03\x00"
+    )
     return data, crc, len(head) + n * len(block)
 
 
-_CONTENT_TYPES = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/'
-                  b'2006/content-types"><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxml'
-                  b'formats-officedocument.spreadsheetml.sheet.main+xml"/></Types>')
+_CONTENT_TYPES = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/'
+    b'2006/content-types"><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxml'
+    b'formats-officedocument.spreadsheetml.sheet.main+xml"/></Types>'
+)
 SHEET = "xl/worksheets/sheet1.xml"
 
 
@@ -113,8 +144,10 @@ def junk_rows(cfg: Config, path: Path, rows: int = 100_000) -> Path:
     return path
 
 
-_VBA_REL = (b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" '
-            b'Target="vbaProject.bin"/>')
+_VBA_REL = (
+    b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" '
+    b'Target="vbaProject.bin"/>'
+)
 
 
 def macro_workbook(cfg: Config, path: Path) -> Path:
@@ -125,14 +158,17 @@ def macro_workbook(cfg: Config, path: Path) -> Path:
         for info in src.infolist():
             data = src.read(info)
             if info.filename == "[Content_Types].xml":
-                data = data.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-                                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml").replace(
-                    b"</Types>", b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
-                                 b"</Types>")
+                data = data.replace(
+                    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                ).replace(
+                    b"</Types>",
+                    b'<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/></Types>',
+                )
             if info.filename == "xl/_rels/workbook.xml.rels":
                 data = data.replace(b"</Relationships>", _VBA_REL + b"</Relationships>")
             dst.writestr(info, data)
-        dst.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"Sub Auto_Open()\nShell \"calc\"\n")
+        dst.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b'Sub Auto_Open()\nShell "calc"\n')
     return path
 
 
@@ -196,14 +232,20 @@ def labor_files(cfg: Config, out: Path, people: int = 400) -> list[BadFile]:
     n = max(1, len(bad) // 20)
     bad.loc[bad.index[:n], id_col] = bad[id_col].iloc[:n].str[:17] + "Z"
     demo_labor.write_csv(bad, out / "labor_invalid_ids_5pct.csv")
-    return [BadFile("labor_utf16.csv", "CSV in UTF-16 (neither UTF-8 nor GB18030)", "encoding", "labor"),
-            BadFile("labor_missing_column.csv", "CSV without the identity-number column", "missing_column", "labor"),
-            BadFile("labor_duplicate_header.csv", "CSV whose header repeats 姓名", "duplicate_header", "labor"),
-            BadFile("labor_invalid_ids_5pct.csv", "5% of identity numbers invalid", "invalid_ids", "labor")]
+    return [
+        BadFile("labor_utf16.csv", "CSV in UTF-16 (neither UTF-8 nor GB18030)", "encoding", "labor"),
+        BadFile("labor_missing_column.csv", "CSV without the identity-number column", "missing_column", "labor"),
+        BadFile("labor_duplicate_header.csv", "CSV whose header repeats 姓名", "duplicate_header", "labor"),
+        BadFile("labor_invalid_ids_5pct.csv", "5% of identity numbers invalid", "invalid_ids", "labor"),
+    ]
 
 
-HOSTILE_NAMES = ("..%2F..%2Fetc%2Fpasswd.xlsx", "..报表.xlsx", "朝阳区 2020年9月　报表（最终版）.xlsx",
-                 "很长的文件名" * 13 + ".xlsx")
+HOSTILE_NAMES = (
+    "..%2F..%2Fetc%2Fpasswd.xlsx",
+    "..报表.xlsx",
+    "朝阳区 2020年9月　报表（最终版）.xlsx",
+    "很长的文件名" * 13 + ".xlsx",
+)
 
 
 def make_all(cfg: Config, out: Path, with_bombs: bool = True) -> list[BadFile]:

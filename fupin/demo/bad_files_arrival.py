@@ -1,4 +1,5 @@
 """Hostile arrivals: names in GBK bytes, symlinks out of the inbox, sender-set file times, a sparse gigabyte."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,11 +49,14 @@ def arrival_files(cfg: Config, out: Path, with_big: bool = True) -> list[BadFile
     byte_named(out, UNDECODABLE_NAME, good[: len(good) // 2])
     dated(good_report(cfg, out / "dated_2030.xlsx", seed=3), FUTURE)
     symlink_to(out, "passwd_link.xlsx")
-    files = [BadFile(GBK_NAME.decode("gbk"), "a good file whose name is GBK bytes, not UTF-8", None),
-             BadFile(UNDECODABLE_NAME.decode("utf-8", "backslashreplace"), "half a file, name in no encoding",
-                     "damaged_zip"),
-             BadFile("dated_2030.xlsx", "modification time set to 2030: arrival is when we saw it", None),
-             BadFile("passwd_link.xlsx", "a symlink to /etc/passwd", "symlink")]
+    files = [
+        BadFile(GBK_NAME.decode("gbk"), "a good file whose name is GBK bytes, not UTF-8", None),
+        BadFile(
+            UNDECODABLE_NAME.decode("utf-8", "backslashreplace"), "half a file, name in no encoding", "damaged_zip"
+        ),
+        BadFile("dated_2030.xlsx", "modification time set to 2030: arrival is when we saw it", None),
+        BadFile("passwd_link.xlsx", "a symlink to /etc/passwd", "symlink"),
+    ]
     if with_big:
         sparse(out / "sparse_1gb.xlsx")
         files.append(BadFile("sparse_1gb.xlsx", "1 GB of zeros (sparse): refused from its size", "file_too_large"))

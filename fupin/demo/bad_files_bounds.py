@@ -1,4 +1,5 @@
 """Hostile report files about the warehouse's own bounds: a figure PostgreSQL's Numeric(18, 4) cannot hold."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """Hostile HR exports whose parse errors would quote a person: an unquoted comma, an ID cell typed as an error, a
 NUL in a name, and a person written twice (once in full-width digits)."""
+
 from __future__ import annotations
 
 import io
@@ -44,8 +45,12 @@ def id_typed_as_error(cfg: Config, path: Path, row: int = 3) -> Path:
         for item in zin.infolist():
             data = zin.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
-                data, n = re.subn(rf'<c r="{ref}"[^>]*>.*?</c>'.encode(),
-                                  f'<c r="{ref}" t="e"><v>{number}</v></c>'.encode(), data, count=1)
+                data, n = re.subn(
+                    rf'<c r="{ref}"[^>]*>.*?</c>'.encode(),
+                    f'<c r="{ref}" t="e"><v>{number}</v></c>'.encode(),
+                    data,
+                    count=1,
+                )
                 assert n == 1, ref
             zout.writestr(item, data)
     path.write_bytes(out.getvalue())
@@ -74,8 +79,14 @@ def hostile_files(cfg: Config, out: Path) -> list[BadFile]:
     id_typed_as_error(cfg, out / "labor_id_error_cell.xlsx")
     nul_in_name(cfg, out / "labor_nul_in_name.csv")
     full_width_twin(cfg, out / "labor_full_width_twin.csv")
-    return [BadFile("labor_unquoted_comma.csv", "a name with an unquoted comma (the parser quotes the row)",
-                    "csv_field_count", "labor"),
-            BadFile("labor_id_error_cell.xlsx", "an identity number in a cell typed as an error", "error_cell", "labor"),
-            BadFile("labor_nul_in_name.csv", "a NUL inside a name", "control_character", "labor"),
-            BadFile("labor_full_width_twin.csv", "one person twice, once in full-width digits", None, "labor")]
+    return [
+        BadFile(
+            "labor_unquoted_comma.csv",
+            "a name with an unquoted comma (the parser quotes the row)",
+            "csv_field_count",
+            "labor",
+        ),
+        BadFile("labor_id_error_cell.xlsx", "an identity number in a cell typed as an error", "error_cell", "labor"),
+        BadFile("labor_nul_in_name.csv", "a NUL inside a name", "control_character", "labor"),
+        BadFile("labor_full_width_twin.csv", "one person twice, once in full-width digits", None, "labor"),
+    ]

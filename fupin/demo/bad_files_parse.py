@@ -1,5 +1,6 @@
 """Hostile files for the parser (issue 12, items 9-11): formulas without a cached value, grids that blow up, DTDs,
 and parts other than sheets that inflate past reason."""
+
 from __future__ import annotations
 
 import zipfile
@@ -14,16 +15,24 @@ from fupin.demo.bad_files import BadFile, _bomb_sheet, _unit, _write_zip, _zip_e
 from fupin.demo.report_fixtures import cell
 
 # 合计 of 序号 1 gets each formula; Excel writes ^ for a power, ** is how Python (and the old evaluator) spelt it.
-FORMULAS = {"formula_power.xlsx": "=1.5^100000", "formula_python_power.xlsx": "=1.5**100000",
-            "formula_empty_parens.xlsx": "=()", "formula_huge.xlsx": "=10^400", "formula_python_huge.xlsx": "=10**400",
-            "formula_whole_sheet.xlsx": "=SUM(A1:ZZZ999999)"}
+FORMULAS = {
+    "formula_power.xlsx": "=1.5^100000",
+    "formula_python_power.xlsx": "=1.5**100000",
+    "formula_empty_parens.xlsx": "=()",
+    "formula_huge.xlsx": "=10^400",
+    "formula_python_huge.xlsx": "=10**400",
+    "formula_whole_sheet.xlsx": "=SUM(A1:ZZZ999999)",
+}
 STRINGS_BOMB_BYTES = 1500 << 20
 STYLES_BYTES = 60 << 20
 _STRINGS = "xl/sharedStrings.xml"
-_STRINGS_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
-                 b'spreadsheetml/2006/main">')
-_STRINGS_REL = (b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                b'relationships/sharedStrings" Target="sharedStrings.xml"/>')
+_STRINGS_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+)
+_STRINGS_REL = (
+    b'<Relationship Id="rIdSst" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    b'relationships/sharedStrings" Target="sharedStrings.xml"/>'
+)
 
 
 def formula_report(cfg: Config, path: Path, cells: dict[tuple[int, str], str]) -> Path:
@@ -72,15 +81,20 @@ def entity_rows(cfg: Config, path: Path, rows: int = 20_000) -> Path:
     def smuggle(xml: bytes) -> bytes:
         at = xml.index(b"<worksheet")
         return xml[:at] + dtd + xml[at:].replace(b"</sheetData>", uses + b"</sheetData>")
+
     return _rewrite(path, {"xl/worksheets/sheet1.xml"}, smuggle)
 
 
 def _sheet(cells: int, width: int = 200) -> bytes:
     """`cells` distinct numbers, `width` to a row: compressing less than the 200x ratio limit."""
-    rows = (b"<row>" + b"".join(b"<c><v>%d</v></c>" % (r * width + c) for c in range(width)) + b"</row>"
-            for r in range(cells // width))
-    return (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-            b'spreadsheetml/2006/main"><sheetData>' + b"".join(rows) + b"</sheetData></worksheet>")
+    rows = (
+        b"<row>" + b"".join(b"<c><v>%d</v></c>" % (r * width + c) for c in range(width)) + b"</row>"
+        for r in range(cells // width)
+    )
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main"><sheetData>' + b"".join(rows) + b"</sheetData></worksheet>"
+    )
 
 
 def many_sheets(cfg: Config, path: Path, sheets: int = 3, cells: int = 150_000) -> Path:
@@ -108,8 +122,10 @@ def strings_bomb(cfg: Config, path: Path, total: int = STRINGS_BOMB_BYTES, decla
     frame = demo_labor.generate_labor(cfg, by_district={cfg.districts[0].name: 20}, by_paired_county={})
     plain = demo_labor.write_xlsx(frame, path.with_suffix(".plain.xlsx"))
     with zipfile.ZipFile(plain) as zf:
-        entries = [_zip_entry(i.filename, zf.read(i).replace(b"</Relationships>", _STRINGS_REL + b"</Relationships>"))
-                   for i in zf.infolist()]
+        entries = [
+            _zip_entry(i.filename, zf.read(i).replace(b"</Relationships>", _STRINGS_REL + b"</Relationships>"))
+            for i in zf.infolist()
+        ]
     plain.unlink()
     data, crc, _ = _bomb_sheet(total, _STRINGS_HEAD, b"<si><t>x</t></si>")
     return _write_zip(path, [*entries, (_STRINGS.encode(), data, crc, declared)])
@@ -144,6 +160,12 @@ def make_all(cfg: Config, out: Path, with_bombs: bool = True) -> list[BadFile]:
     files.append(BadFile("labor_far_corners.xlsx", "labor xlsx with a cell at GR999999", "too_large_grid", "labor"))
     if with_bombs:
         strings_bomb(cfg, out / "labor_strings_bomb.xlsx")
-        files.append(BadFile("labor_strings_bomb.xlsx", "shared strings declaring 1,000 bytes, inflating to 1.5 GB",
-                             "size_mismatch", "labor"))
+        files.append(
+            BadFile(
+                "labor_strings_bomb.xlsx",
+                "shared strings declaring 1,000 bytes, inflating to 1.5 GB",
+                "size_mismatch",
+                "labor",
+            )
+        )
     return files

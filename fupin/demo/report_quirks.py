@@ -1,4 +1,5 @@
 """What real clerks do to a filled report: each quirk or rule violation as a function on the workbook."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -102,8 +103,21 @@ def unit_text(ws: Worksheet, cfg: Config, form: Form, text: str) -> None:
 
 
 _SHEET_QUIRKS: dict[str, Callable[..., None]] = {
-    f.__name__: f for f in (text_numbers, fullwidth, percent_fraction, formulas, cells, indicator_text, row_numbers, note_rows,
-                            sent_on, unit_text, month_text, rename_sheet)
+    f.__name__: f
+    for f in (
+        text_numbers,
+        fullwidth,
+        percent_fraction,
+        formulas,
+        cells,
+        indicator_text,
+        row_numbers,
+        note_rows,
+        sent_on,
+        unit_text,
+        month_text,
+        rename_sheet,
+    )
 }
 
 

@@ -1,4 +1,5 @@
 """Filled demo report workbooks: year-to-date values that grow month to month and satisfy every form rule."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -99,8 +100,9 @@ def value_column(cfg: Config, form: Form, column: str) -> int:
     return 5 + names.index(column)
 
 
-def fill_sheet(ws: Worksheet, cfg: Config, form: Form, values: pd.DataFrame, first_row: int = FIRST_DATA_ROW,
-               first_col: int = 5) -> None:
+def fill_sheet(
+    ws: Worksheet, cfg: Config, form: Form, values: pd.DataFrame, first_row: int = FIRST_DATA_ROW, first_col: int = 5
+) -> None:
     """Write `values` into the data rows of a sheet in template layout."""
     columns = [*cfg.columns(form), *([] if form.by_region else [REMARK])]
     for offset, rec in enumerate(values.to_dict("records")):
@@ -109,8 +111,15 @@ def fill_sheet(ws: Worksheet, cfg: Config, form: Form, values: pd.DataFrame, fir
             ws.cell(first_row + offset, first_col + i, None if pd.isna(v) else v)
 
 
-def write_filled_report(cfg: Config, unit: Unit, month: str, path: Path | str, seed: int = 0,
-                        values: pd.DataFrame | None = None, **quirks: object) -> Path:
+def write_filled_report(
+    cfg: Config,
+    unit: Unit,
+    month: str,
+    path: Path | str,
+    seed: int = 0,
+    values: pd.DataFrame | None = None,
+    **quirks: object,
+) -> Path:
     """Write `unit`'s filled report for `month` to `path`, then apply each named quirk (see report_quirks)."""
     path = Path(path)
     form = cfg.form(unit.form_code)
@@ -127,12 +136,14 @@ def write_filled_report(cfg: Config, unit: Unit, month: str, path: Path | str, s
     return path
 
 
-def write_month(cfg: Config, month: str, out_dir: Path, seed: int = 0,
-                quirks: Mapping[str, Mapping[str, object]] | None = None) -> list[Path]:
+def write_month(
+    cfg: Config, month: str, out_dir: Path, seed: int = 0, quirks: Mapping[str, Mapping[str, object]] | None = None
+) -> list[Path]:
     """One filled report per unit for `month`; `quirks` maps a unit code to the quirks applied to its file."""
     quirks = quirks or {}
     return [
-        write_filled_report(cfg, u, month, Path(out_dir) / f"{month}_{u.form_code}_{u.code}.xlsx", seed,
-                            **quirks.get(u.code, {}))
+        write_filled_report(
+            cfg, u, month, Path(out_dir) / f"{month}_{u.form_code}_{u.code}.xlsx", seed, **quirks.get(u.code, {})
+        )
         for u in cfg.units
     ]

@@ -1,4 +1,5 @@
 """Render docs/warehouse.md, the data dictionary, from config/ and the schema so it cannot drift from them."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -21,11 +22,19 @@ def _cell(text: object) -> str:
 
 
 def _table_section(table: Table) -> list[str]:
-    out = [f"### `{table.name}`", "", f"{table.comment or 'Grain: not documented.'}", "",
-           "| column | type | null | description |", "|---|---|---|---|"]
+    out = [
+        f"### `{table.name}`",
+        "",
+        f"{table.comment or 'Grain: not documented.'}",
+        "",
+        "| column | type | null | description |",
+        "|---|---|---|---|",
+    ]
     for col in table.columns:
         key = " (key)" if col.primary_key else ""
-        out.append(f"| `{col.name}`{key} | {_cell(col.type)} | {'yes' if col.nullable else 'no'} | {_cell(col.comment)} |")
+        out.append(
+            f"| `{col.name}`{key} | {_cell(col.type)} | {'yes' if col.nullable else 'no'} | {_cell(col.comment)} |"
+        )
     return [*out, ""]
 
 
@@ -37,19 +46,39 @@ def _view_section(view: View, restricted: bool) -> list[str]:
 
 
 def _indicator_section(cfg: Config) -> list[str]:
-    out = ["## Indicators", "",
-           ("An indicator is identified by its form and 序号 (names repeat). `concept` links rows of different forms "
-            "that count the same thing (v_concept_month adds them up city-wide)."), ""]
+    out = [
+        "## Indicators",
+        "",
+        (
+            "An indicator is identified by its form and 序号 (names repeat). `concept` links rows of different forms "
+            "that count the same thing (v_concept_month adds them up city-wide)."
+        ),
+        "",
+    ]
     for form in cfg.forms:
         columns = "、".join(cfg.columns(form))
-        out += [f"### {form.code} {form.title}", "", f"Reported by: {form.unit_kind}; value columns: {columns}.", "",
-                "| 序号 | 大类 | 指标 | 单位 | concept | rule |", "|---|---|---|---|---|---|"]
+        out += [
+            f"### {form.code} {form.title}",
+            "",
+            f"Reported by: {form.unit_kind}; value columns: {columns}.",
+            "",
+            "| 序号 | 大类 | 指标 | 单位 | concept | rule |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in form.rows:
-            rule = "; ".join(text for text in (
-                f"part of {r.parent}" if r.parent else "", f"at most {r.at_most}" if r.at_most else "",
-                f"weighted by {r.weight_row}" if r.weight_row else "") if text)
-            out.append(f"| {r.row_no} | {_cell(r.category)} | {_cell(r.indicator)} | {r.measure_unit} | "
-                       f"{r.concept or ''} | {rule} |")
+            rule = "; ".join(
+                text
+                for text in (
+                    f"part of {r.parent}" if r.parent else "",
+                    f"at most {r.at_most}" if r.at_most else "",
+                    f"weighted by {r.weight_row}" if r.weight_row else "",
+                )
+                if text
+            )
+            out.append(
+                f"| {r.row_no} | {_cell(r.category)} | {_cell(r.indicator)} | {r.measure_unit} | "
+                f"{r.concept or ''} | {rule} |"
+            )
         out.append("")
     out += ["### Concepts", "", "| concept | rows |", "|---|---|"]
     for concept, rows in sorted(cfg.concepts.items()):

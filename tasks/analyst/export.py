@@ -1,4 +1,5 @@
 """Write one month of the analyst views to CSV or Parquet files, for people who prefer files to SQL."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -54,5 +55,6 @@ def export_month(engine: Engine, views: Sequence[View], month: str, fmt: Format,
     out_dir.mkdir(parents=True, exist_ok=True)
     return [
         write_frame(month_frame(engine, view, month), out_dir / f"{view.name}.{fmt}", fmt)
-        for view in views if "month" in view.columns
+        for view in views
+        if "month" in view.columns
     ]

@@ -1,4 +1,5 @@
 """Read the example questions of docs/queries.md (title, SQL, expected answer) and render answers as Markdown."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,16 +32,17 @@ def parse_queries(markdown: str) -> list[Query]:
     """Every '## Qn. title' section with its ```sql block and the Markdown table that follows it."""
     heads = list(SECTION.finditer(markdown))
     out = []
-    for head, nxt in zip(heads, [*heads[1:], None]):
-        body = markdown[head.end(): nxt.start() if nxt else len(markdown)]
+    for head, nxt in zip(heads, [*heads[1:], None], strict=False):
+        body = markdown[head.end() : nxt.start() if nxt else len(markdown)]
         sql = SQL_BLOCK.search(body)
         if not sql:
             raise ValueError(f"{head[1]} has no ```sql block")
-        table = [ln for ln in body[sql.end():].splitlines() if TABLE_LINE.match(ln.strip())]
+        table = [ln for ln in body[sql.end() :].splitlines() if TABLE_LINE.match(ln.strip())]
         if len(table) < 2:
             raise ValueError(f"{head[1]} has no expected answer table after its SQL")
-        out.append(Query(head[1], head[2].strip(), sql[1].strip(), _cells(table[0]),
-                         tuple(_cells(ln) for ln in table[2:])))
+        out.append(
+            Query(head[1], head[2].strip(), sql[1].strip(), _cells(table[0]), tuple(_cells(ln) for ln in table[2:]))
+        )
     return out
 
 
@@ -72,13 +74,13 @@ def replace_answers(markdown: str, answers: dict[str, str]) -> str:
     """The document with each question's answer table replaced by the given rendered table."""
     heads = list(SECTION.finditer(markdown))
     pieces, last = [], 0
-    for head, nxt in zip(heads, [*heads[1:], None]):
+    for head, nxt in zip(heads, [*heads[1:], None], strict=False):
         end = nxt.start() if nxt else len(markdown)
-        body = markdown[head.end(): end]
+        body = markdown[head.end() : end]
         sql = SQL_BLOCK.search(body)
-        lines = body[sql.end():].split("\n")
+        lines = body[sql.end() :].split("\n")
         idx = [i for i, ln in enumerate(lines) if TABLE_LINE.match(ln.strip())]
-        new = lines[:idx[0]] + answers[head[1]].split("\n") + lines[idx[-1] + 1:] if idx else lines
-        pieces += [markdown[last:head.end()], body[:sql.end()], "\n".join(new)]
+        new = lines[: idx[0]] + answers[head[1]].split("\n") + lines[idx[-1] + 1 :] if idx else lines
+        pieces += [markdown[last : head.end()], body[: sql.end()], "\n".join(new)]
         last = end
     return "".join(pieces) + markdown[last:]

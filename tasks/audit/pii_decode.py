@@ -3,6 +3,7 @@
 Prefect keeps a task's result as JSON whose "result" is base64 of a (compressed) cloudpickle; its database holds
 JSON with \\uXXXX escapes. Pickles are walked with `pickletools.genops`, which reads opcodes and never runs them.
 """
+
 from __future__ import annotations
 
 import binascii

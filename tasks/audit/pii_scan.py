@@ -1,5 +1,6 @@
 """Find personal data and secrets where they must not be: files, workbooks, e-mails, SQLite tables under FUPIN_HOME,
 Prefect's database and stored results (base64, compressed and pickled payloads decoded)."""
+
 from __future__ import annotations
 
 import email
@@ -20,8 +21,10 @@ from config import Config
 from contracts.identity import check_char
 from tasks.audit.pii_decode import PACKED, decoded_texts
 
-ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
-                       r"(?![0-9A-Za-z])")
+ID_NUMBER = re.compile(
+    r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+    r"(?![0-9A-Za-z])"
+)
 # Inside a packed buffer values touch each other: an 18-character run counts only with a valid check character.
 _PACKED_ID = re.compile(r"[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]{3,}")
@@ -48,14 +51,17 @@ class Needles:
 
 def scan_text(text: str, where: str, needles: Needles) -> Iterator[Finding]:
     """Identity numbers, names and secrets in one text; samples are masked so a report never repeats the leak."""
-    ids = ID_NUMBER.finditer(text) if not where.endswith(PACKED) else (
-        m for m in _PACKED_ID.finditer(text) if check_char(m[0][:17]) == m[0][17].upper())
+    ids = (
+        ID_NUMBER.finditer(text)
+        if not where.endswith(PACKED)
+        else (m for m in _PACKED_ID.finditer(text) if check_char(m[0][:17]) == m[0][17].upper())
+    )
     for m in ids:
         yield Finding(where, "id_number", m[0][:6] + "********" + m[0][-4:])
     if needles.names:
         for run in _CJK_RUN.findall(text):
             for i in range(len(run) - 2):
-                if run[i:i + 3] in needles.names:
+                if run[i : i + 3] in needles.names:
                     yield Finding(where, "name", run[i] + "**")
     for secret in needles.secrets:
         if secret and secret in text:
@@ -124,13 +130,17 @@ def texts_of_database(engine: Engine) -> Iterator[tuple[str, str]]:
         for table in meta.sorted_tables:
             for col in table.columns:
                 if isinstance(col.type, (String, JSON, LargeBinary)):
-                    values = conn.execution_options(stream_results=True).execute(
-                        select(col).where(col.is_not(None))).scalars()
+                    values = (
+                        conn.execution_options(stream_results=True)
+                        .execute(select(col).where(col.is_not(None)))
+                        .scalars()
+                    )
                     yield from texts_of_values(values, f"{engine.url.database}:{table.name}.{col.name}")
 
 
-def scan_tree(root: Path, needles: Needles, skip: Iterable[Path] = (),
-              skip_tables: Iterable[str] = ()) -> list[Finding]:
+def scan_tree(
+    root: Path, needles: Needles, skip: Iterable[Path] = (), skip_tables: Iterable[str] = ()
+) -> list[Finding]:
     """Every file below `root` (SQLite files table by table), except the paths in `skip` and below them.
 
     `skip_tables` names allowed tables as "relative/path.db:table" (the warehouse's restricted table).

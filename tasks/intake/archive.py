@@ -1,4 +1,5 @@
 """Keep every received file: original bytes by SHA-256 first, and rejected reports in quarantine with their report."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -254,8 +255,14 @@ def _original_copy(folder: Path, name: str, data: bytes | None, archived: Path |
 
 
 @task(name="quarantine-file", cache_policy=NO_CACHE)
-def quarantine_file(data: bytes | None, original_name: str, quarantine_dir: Path, issues: Sequence[Issue],
-                    meta: dict, archived: Path | None = None) -> Path:
+def quarantine_file(
+    data: bytes | None,
+    original_name: str,
+    quarantine_dir: Path,
+    issues: Sequence[Issue],
+    meta: dict,
+    archived: Path | None = None,
+) -> Path:
     """quarantine/<sha[:16]>/: the original (safe name), report.json, report.txt and <stem>_标注.xlsx.
 
     With `archived`, the original is a hard link to the archive copy and `data` may be None (a file too large to
@@ -266,11 +273,17 @@ def quarantine_file(data: bytes | None, original_name: str, quarantine_dir: Path
     folder.mkdir(parents=True, exist_ok=True)
     name = safe_name(original_name)
     kept = _original_copy(folder, name, data, archived)
-    report = {**meta, "file": original_name, "sha256": sha, "original": kept,
-              "archive": str(archived.relative_to(archived.parents[2])) if archived is not None else None,
-              "issues": [i.as_dict() for i in issues]}
-    _write_once(folder / "report.json", json.dumps(report, ensure_ascii=False, indent=2, default=str).encode(),
-                PRIVATE_MODE)
+    report = {
+        **meta,
+        "file": original_name,
+        "sha256": sha,
+        "original": kept,
+        "archive": str(archived.relative_to(archived.parents[2])) if archived is not None else None,
+        "issues": [i.as_dict() for i in issues],
+    }
+    _write_once(
+        folder / "report.json", json.dumps(report, ensure_ascii=False, indent=2, default=str).encode(), PRIVATE_MODE
+    )
     _write_once(folder / "report.txt", report_text(issues).encode(), PRIVATE_MODE)
     stem = os.path.splitext(name)[0]
     _write_once(folder / f"{stem}_标注.xlsx", highlight(data or b"", os.path.splitext(name)[1], issues), PRIVATE_MODE)

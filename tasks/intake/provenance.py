@@ -1,4 +1,5 @@
 """Where a file came from, as the pipeline itself saw it: the inbox folder it was found in, or the OS user who ran us."""
+
 from __future__ import annotations
 
 import os
@@ -49,12 +50,15 @@ def source_folder(source: str | None) -> str | None:
     """The inbox sub-folder a recorded source names (`inbox:<folder>/<file>`), else None."""
     if not source or not source.startswith(INBOX):
         return None
-    parts = source[len(INBOX):].split("/")
+    parts = source[len(INBOX) :].split("/")
     return parts[0] if len(parts) == 2 else None
 
 
 def unit_folders(inbox: Path, unit_codes: Collection[str]) -> list[Path]:
     """Each unit's own folder in the inbox (`inbox/<unit code>/`); other folders are not looked into, and a linked
     folder is never followed."""
-    return [entry for entry in sorted(Path(inbox).iterdir())
-            if entry.name in unit_codes and entry.is_dir() and not entry.is_symlink()]
+    return [
+        entry
+        for entry in sorted(Path(inbox).iterdir())
+        if entry.name in unit_codes and entry.is_dir() and not entry.is_symlink()
+    ]

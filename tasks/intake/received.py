@@ -1,4 +1,5 @@
 """Files as they arrive: their names as bytes, which ones may be read at all, and their SHA-256 without a symlink."""
+
 from __future__ import annotations
 
 import hashlib
@@ -57,7 +58,7 @@ def path_param(path: Path) -> str:
 def param_path(param: str) -> Path:
     """The path a flow parameter names (the inverse of path_param)."""
     if param.startswith(_URI):
-        return Path(os.fsdecode(unquote_to_bytes(param[len(_URI):])))
+        return Path(os.fsdecode(unquote_to_bytes(param[len(_URI) :])))
     return Path(param)
 
 
@@ -112,7 +113,11 @@ def drop_folder(folder: Path, suffixes: Collection[str]) -> tuple[list[Path], li
     files, refused = [], []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         path = Path(folder) / entry.name
-        if entry.name.startswith((".", "~$")) or path.suffix.lower() not in suffixes or entry.is_dir(follow_symlinks=False):
+        if (
+            entry.name.startswith((".", "~$"))
+            or path.suffix.lower() not in suffixes
+            or entry.is_dir(follow_symlinks=False)
+        ):
             continue
         why = refusal(path, folder)
         if why:

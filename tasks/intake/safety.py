@@ -1,4 +1,5 @@
 """Pre-parse guard: sniff what a received file really is; refuse hostile or broken ones before any reader opens it."""
+
 from __future__ import annotations
 
 import re
@@ -78,16 +79,34 @@ class Limits:
 
 
 # A report form has at most ~60 rows and 11 columns; these leave room for notes, extra sheets and old copies.
-REPORT_LIMITS = Limits(max_file_bytes=20 << 20, max_members=500, max_member_bytes=64 << 20,
-                       max_total_bytes=128 << 20, max_ratio=200.0, max_rows=5_000, max_cols=200,
-                       max_cells=200_000)
+REPORT_LIMITS = Limits(
+    max_file_bytes=20 << 20,
+    max_members=500,
+    max_member_bytes=64 << 20,
+    max_total_bytes=128 << 20,
+    max_ratio=200.0,
+    max_rows=5_000,
+    max_cols=200,
+    max_cells=200_000,
+)
 # The HR export holds ~330k people x ~10 columns; Excel's own ceiling is 1,048,576 rows. A reader holds every cell
 # of the grid in memory, so cells are capped as well as rows and columns; the rectangle may be Excel's full height
 # over 26 columns. Shared strings hold every name and employer (~50 MB for 330k people).
-LABOR_LIMITS = Limits(max_file_bytes=300 << 20, max_members=500, max_member_bytes=768 << 20,
-                      max_total_bytes=800 << 20, max_ratio=200.0, max_rows=1_048_576, max_cols=200,
-                      max_cells=20_000_000, max_grid=1_048_576 * 26, max_total_cells=20_000_000,
-                      max_strings_bytes=256 << 20, max_styles_bytes=8 << 20, max_part_bytes=32 << 20)
+LABOR_LIMITS = Limits(
+    max_file_bytes=300 << 20,
+    max_members=500,
+    max_member_bytes=768 << 20,
+    max_total_bytes=800 << 20,
+    max_ratio=200.0,
+    max_rows=1_048_576,
+    max_cols=200,
+    max_cells=20_000_000,
+    max_grid=1_048_576 * 26,
+    max_total_cells=20_000_000,
+    max_strings_bytes=256 << 20,
+    max_styles_bytes=8 << 20,
+    max_part_bytes=32 << 20,
+)
 
 
 @dataclass(frozen=True)
@@ -100,7 +119,7 @@ class Verdict:
 
 def _number(digits: bytes) -> int:
     """A row number as written; past 18 digits it is over every limit anyway (and int() refuses 4,300+ digits)."""
-    return int(digits) if len(digits) <= 18 else 10 ** 18
+    return int(digits) if len(digits) <= 18 else 10**18
 
 
 def column_number(letters: bytes | str) -> int:
@@ -114,8 +133,11 @@ def column_number(letters: bytes | str) -> int:
 def check_size(size: int, limits: Limits = REPORT_LIMITS) -> None:
     """Refuse a file by its size alone, before any of its bytes are read."""
     if size > limits.max_file_bytes:
-        raise UnsafeFileError("file_too_large", f"文件过大（{size >> 20} MB，上限 {limits.max_file_bytes >> 20} MB）",
-                              f"file too large ({size >> 20} MB, limit {limits.max_file_bytes >> 20} MB)")
+        raise UnsafeFileError(
+            "file_too_large",
+            f"文件过大（{size >> 20} MB，上限 {limits.max_file_bytes >> 20} MB）",
+            f"file too large ({size >> 20} MB, limit {limits.max_file_bytes >> 20} MB)",
+        )
 
 
 def check_file(data: bytes, suffix: str, limits: Limits = REPORT_LIMITS) -> Verdict:
@@ -125,25 +147,37 @@ def check_file(data: bytes, suffix: str, limits: Limits = REPORT_LIMITS) -> Verd
         raise UnsafeFileError("empty_file", "文件为空（0 字节）", "the file is empty (0 bytes)")
     check_size(len(data), limits)
     if data.startswith(b"%PDF"):
-        raise UnsafeFileError("not_a_workbook", "这是 PDF 文件，不是 Excel 表格，请提交 .xlsx",
-                              "this is a PDF, not a workbook: send the .xlsx")
+        raise UnsafeFileError(
+            "not_a_workbook",
+            "这是 PDF 文件，不是 Excel 表格，请提交 .xlsx",
+            "this is a PDF, not a workbook: send the .xlsx",
+        )
     if data.startswith(OLE2_MAGIC):
         return _check_ole2(data, suffix)
     if data.startswith((ZIP_MAGIC, EMPTY_ZIP_MAGIC)):
         return _check_zip(data, suffix, limits)
     if suffix in (".csv", ".txt"):
         return Verdict("csv")
-    raise UnsafeFileError("not_a_workbook", f"文件内容不是 Excel 表格（扩展名 {suffix or '无'}）",
-                          f"the content is not a workbook (extension {suffix or 'none'})")
+    raise UnsafeFileError(
+        "not_a_workbook",
+        f"文件内容不是 Excel 表格（扩展名 {suffix or '无'}）",
+        f"the content is not a workbook (extension {suffix or 'none'})",
+    )
 
 
 def _check_ole2(data: bytes, suffix: str) -> Verdict:
     if _ENCRYPTED_STREAM in data:
-        raise UnsafeFileError("encrypted", "工作簿设置了打开密码（已加密），请取消密码后重新提交",
-                              "the workbook is password-protected (encrypted): remove the password and send it again")
+        raise UnsafeFileError(
+            "encrypted",
+            "工作簿设置了打开密码（已加密），请取消密码后重新提交",
+            "the workbook is password-protected (encrypted): remove the password and send it again",
+        )
     if suffix != ".xls":
-        raise UnsafeFileError("renamed_xls", f"这是旧版 .xls（或 .doc）文件，却以 {suffix} 命名：请另存为 .xlsx",
-                              f"this is an old .xls (or .doc) file named {suffix}: save it as .xlsx")
+        raise UnsafeFileError(
+            "renamed_xls",
+            f"这是旧版 .xls（或 .doc）文件，却以 {suffix} 命名：请另存为 .xlsx",
+            f"this is an old .xls (or .doc) file named {suffix}: save it as .xlsx",
+        )
     return Verdict("xls")
 
 
@@ -155,8 +189,11 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
 
 
 def _damaged(detail: str) -> UnsafeFileError:
-    return UnsafeFileError("damaged_zip", "文件已损坏或不完整（可能上传中断），请重新保存后提交",
-                           f"the file is damaged or truncated (upload interrupted?): {detail}")
+    return UnsafeFileError(
+        "damaged_zip",
+        "文件已损坏或不完整（可能上传中断），请重新保存后提交",
+        f"the file is damaged or truncated (upload interrupted?): {detail}",
+    )
 
 
 def _check_zip(data: bytes, suffix: str, limits: Limits) -> Verdict:
@@ -174,8 +211,11 @@ def _check_zip(data: bytes, suffix: str, limits: Limits) -> Verdict:
             cells += _check_sheet(data, info, limits)
             if cells > limits.max_total_cells:
                 raise _too_many("(all sheets)", "cells", cells, limits.max_total_cells)
-    notes = ("宏（vbaProject）已忽略，只读取数值 / macros ignored: values only, nothing executed",) \
-        if "xl/vbaProject.bin" in names else ()
+    notes = (
+        ("宏（vbaProject）已忽略，只读取数值 / macros ignored: values only, nothing executed",)
+        if "xl/vbaProject.bin" in names
+        else ()
+    )
     return Verdict("xlsm" if notes else kind, notes)
 
 
@@ -185,19 +225,28 @@ def _ooxml_kind(names: set[str], suffix: str) -> str:
     if "content.xml" in names and suffix == ".ods":
         return "ods"
     if "word/document.xml" in names:
-        raise UnsafeFileError("not_a_workbook", "这是 Word 文档（.docx），不是 Excel 表格",
-                              "this is a Word document (.docx) renamed, not a workbook")
+        raise UnsafeFileError(
+            "not_a_workbook",
+            "这是 Word 文档（.docx），不是 Excel 表格",
+            "this is a Word document (.docx) renamed, not a workbook",
+        )
     if any(n.startswith("ppt/") for n in names):
-        raise UnsafeFileError("not_a_workbook", "这是 PowerPoint 文件，不是 Excel 表格",
-                              "this is a PowerPoint file renamed, not a workbook")
+        raise UnsafeFileError(
+            "not_a_workbook",
+            "这是 PowerPoint 文件，不是 Excel 表格",
+            "this is a PowerPoint file renamed, not a workbook",
+        )
     raise UnsafeFileError("not_a_workbook", "压缩包里没有 Excel 工作簿", "a zip archive without a workbook inside")
 
 
 def _check_directory(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
     """Sizes as the central directory declares them; the streaming pass below catches a directory that lies."""
     if len(infos) > limits.max_members:
-        raise UnsafeFileError("too_many_members", f"文件内部条目过多（{len(infos)}）",
-                              f"too many parts inside the file ({len(infos)} > {limits.max_members})")
+        raise UnsafeFileError(
+            "too_many_members",
+            f"文件内部条目过多（{len(infos)}）",
+            f"too many parts inside the file ({len(infos)} > {limits.max_members})",
+        )
     total = 0
     for info in infos:
         if info.flag_bits & 0x1:
@@ -206,16 +255,24 @@ def _check_directory(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
         if info.file_size > limits.max_member_bytes:
             raise _too_big(info.filename, info.file_size, limits.max_member_bytes)
         if info.file_size > _CHUNK and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-            raise UnsafeFileError("compression_ratio", f"{info.filename} 压缩比异常（疑似压缩炸弹）",
-                                  f"{info.filename} expands {info.file_size // max(info.compress_size, 1)}x "
-                                  f"(limit {limits.max_ratio:.0f}x): a decompression bomb?", info.filename)
+            raise UnsafeFileError(
+                "compression_ratio",
+                f"{info.filename} 压缩比异常（疑似压缩炸弹）",
+                f"{info.filename} expands {info.file_size // max(info.compress_size, 1)}x "
+                f"(limit {limits.max_ratio:.0f}x): a decompression bomb?",
+                info.filename,
+            )
     if total > limits.max_total_bytes:
         raise _too_big("(all parts)", total, limits.max_total_bytes)
 
 
 def _too_big(member: str, size: int, limit: int) -> UnsafeFileError:
-    return UnsafeFileError("uncompressed_size", f"{member} 解压后过大（{size >> 20} MB，上限 {limit >> 20} MB）",
-                           f"{member} expands to {size >> 20} MB (limit {limit >> 20} MB)", member)
+    return UnsafeFileError(
+        "uncompressed_size",
+        f"{member} 解压后过大（{size >> 20} MB，上限 {limit >> 20} MB）",
+        f"{member} expands to {size >> 20} MB (limit {limit >> 20} MB)",
+        member,
+    )
 
 
 def _is_sheet(name: str, kind: str) -> bool:
@@ -249,9 +306,12 @@ def _check_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits) -> int:
     # Rows below the sieve's reach are < 10 ** (digits - 1) <= max_grid // wide, so they cannot break it.
     grid = max(scan.rows, scan.far_row) * max(scan.far_col, 26)
     if grid > limits.max_grid:
-        raise UnsafeFileError("too_large_grid", f"{info.filename} 的表格范围过大（{grid} 个单元格，上限 {limits.max_grid}）",
-                              f"{info.filename} spans {grid} cells from its first to its farthest cell "
-                              f"(limit {limits.max_grid})", info.filename)
+        raise UnsafeFileError(
+            "too_large_grid",
+            f"{info.filename} 的表格范围过大（{grid} 个单元格，上限 {limits.max_grid}）",
+            f"{info.filename} spans {grid} cells from its first to its farthest cell (limit {limits.max_grid})",
+            info.filename,
+        )
     return scan.cells
 
 
@@ -298,15 +358,19 @@ def _general_scan(block: np.ndarray, seen: int) -> tuple[int, int, int, int]:
 def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> Iterator[bytes]:
     """The member's bytes from its raw stream (not the directory's word); refused once more than `cap` come out."""
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise UnsafeFileError("compression", f"{info.filename} 使用了不支持的压缩方式",
-                              f"{info.filename} uses an unsupported compression method", info.filename)
-    header = data[info.header_offset:info.header_offset + 30]
+        raise UnsafeFileError(
+            "compression",
+            f"{info.filename} 使用了不支持的压缩方式",
+            f"{info.filename} uses an unsupported compression method",
+            info.filename,
+        )
+    header = data[info.header_offset : info.header_offset + 30]
     if len(header) < 30 or header[:4] != ZIP_MAGIC:
         raise _damaged(f"bad local header for {info.filename}")
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     start = info.header_offset + 30 + name_len + extra_len
     produced, tail = 0, b""
-    for out in _steps(memoryview(data)[start:start + info.compress_size], info):
+    for out in _steps(memoryview(data)[start : start + info.compress_size], info):
         produced += len(out)
         # memchr for "!" keeps this off the hot path: sheets, strings and styles hardly ever hold one.
         if b"!" in out or b"!" in tail:
@@ -314,9 +378,12 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> Iterator[bytes]:
         tail = out[-_DTD_TAIL:]
         if produced > cap:
             if produced > info.file_size:
-                raise UnsafeFileError("size_mismatch", f"{info.filename} 实际解压大小超过声明（疑似压缩炸弹）",
-                                      f"{info.filename} inflates past its declared size: a decompression bomb?",
-                                      info.filename)
+                raise UnsafeFileError(
+                    "size_mismatch",
+                    f"{info.filename} 实际解压大小超过声明（疑似压缩炸弹）",
+                    f"{info.filename} inflates past its declared size: a decompression bomb?",
+                    info.filename,
+                )
             raise _too_big(info.filename, produced, cap)
         if out:
             yield out
@@ -324,21 +391,24 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, cap: int) -> Iterator[bytes]:
 
 def _refuse_dtd(window: bytes, member: str) -> None:
     if _DTD.search(window.replace(b"\0", b"")):
-        raise UnsafeFileError("dtd", f"{member} 含有 DTD 或实体声明（<!DOCTYPE / <!ENTITY），Excel 从不写入，已拒收",
-                              f"{member} holds a DTD or entity declaration (<!DOCTYPE / <!ENTITY), which Excel never "
-                              "writes: refused", member)
+        raise UnsafeFileError(
+            "dtd",
+            f"{member} 含有 DTD 或实体声明（<!DOCTYPE / <!ENTITY），Excel 从不写入，已拒收",
+            f"{member} holds a DTD or entity declaration (<!DOCTYPE / <!ENTITY), which Excel never writes: refused",
+            member,
+        )
 
 
 def _steps(raw: memoryview, info: zipfile.ZipInfo) -> Iterator[bytes]:
     """`raw` inflated (or, if stored, cut) at most _STEP bytes at a time."""
     if info.compress_type == zipfile.ZIP_STORED:
         for pos in range(0, len(raw), _STEP):
-            yield bytes(raw[pos:pos + _STEP])
+            yield bytes(raw[pos : pos + _STEP])
         return
     inflater = zlib.decompressobj(-15)
     try:
         for pos in range(0, len(raw), _STEP // 4):
-            piece, out = bytes(raw[pos:pos + _STEP // 4]), b""
+            piece, out = bytes(raw[pos : pos + _STEP // 4]), b""
             # A full step may leave output held back with all input taken: ask again, or the sheet's end goes unread.
             while piece or len(out) == _STEP:
                 out = inflater.decompress(piece, _STEP)
@@ -361,5 +431,9 @@ def _check_dimension(head: bytes | np.ndarray, member: str, limits: Limits) -> N
 
 def _too_many(member: str, what: str, n: int, limit: int) -> UnsafeFileError:
     zh = {"rows": "行", "columns": "列", "cells": "个单元格"}[what]
-    return UnsafeFileError(f"too_many_{what}", f"{member} 有 {n} {zh}，超过上限 {limit}",
-                           f"{member} has {n} {what} (limit {limit})", member)
+    return UnsafeFileError(
+        f"too_many_{what}",
+        f"{member} 有 {n} {zh}，超过上限 {limit}",
+        f"{member} has {n} {what} (limit {limit})",
+        member,
+    )

@@ -1,4 +1,5 @@
 """Byte-level scanning of a sheet's XML with numpy, block by block: tag counts and a sieve for far references."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -21,11 +22,11 @@ def blocks(chunks: Iterator[bytes], size: int, step: int) -> Iterator[tuple[np.n
     buf = np.empty(TAIL + size + step, np.uint8)
     seen = end = 0
     for chunk in chunks:
-        buf[end:end + len(chunk)] = np.frombuffer(chunk, np.uint8)
+        buf[end : end + len(chunk)] = np.frombuffer(chunk, np.uint8)
         end += len(chunk)
         if end >= size:
             yield buf[:end], seen
-            buf[:TAIL] = buf[end - TAIL:end]
+            buf[:TAIL] = buf[end - TAIL : end]
             seen = end = TAIL
     if end > seen:
         yield buf[:end], seen
@@ -37,7 +38,7 @@ def _starts(grid: np.ndarray, word: bytes, masks: np.ndarray) -> np.ndarray:
     hits, same = masks[0, :span], masks[1, :span]
     np.equal(grid[:span], word[0], out=hits)
     for i in range(1, len(word)):
-        hits &= np.equal(grid[i:i + span], word[i], out=same)
+        hits &= np.equal(grid[i : i + span], word[i], out=same)
     return hits
 
 
@@ -46,26 +47,27 @@ def count_tags(grid: np.ndarray, name: bytes, seen: int, masks: np.ndarray) -> i
     hits = _starts(grid, name, masks)
     # The name must end there (whitespace, "/" or ">" are all <= ">"): <rowBreaks>, <cols>, <color> and <cfRule>
     # are not rows or cells, while <row/>, <c/> and a tab or newline after the name are.
-    hits &= np.less_equal(grid[len(name):], ord(">"), out=masks[1, :len(hits)])
-    return int(np.count_nonzero(hits[max(seen - len(name), 0):]))
+    hits &= np.less_equal(grid[len(name) :], ord(">"), out=masks[1, : len(hits)])
+    return int(np.count_nonzero(hits[max(seen - len(name), 0) :]))
 
 
 def may_reach_far(grid: np.ndarray, digits: int, masks: np.ndarray) -> bool:
     """Whether an r="..." might name a column past Z or a row of `digits` digits; the regexes then say exactly."""
-    at = np.flatnonzero(_starts(grid[:max(len(grid) - digits - 1, 0)], b' r="', masks)) + 4
+    at = np.flatnonzero(_starts(grid[: max(len(grid) - digits - 1, 0)], b' r="', masks)) + 4
     if (_byte_in(grid, at, 0, b"AZ") & _byte_in(grid, at, 1, b"AZ")).any():
         return True
     # Past that, one letter at most: a far row's digits fill offsets 0 .. digits - 1 or 1 .. digits, so one is at
     # digits - 1 and another at 0 or `digits`. One letter and digits - 1 digits, the common case, fail this sieve.
     if digits > 1:
-        at = at[_byte_in(grid, at, digits - 1, b"09") & (_byte_in(grid, at, 0, b"09") | _byte_in(grid, at, digits, b"09"))]
+        at = at[
+            _byte_in(grid, at, digits - 1, b"09") & (_byte_in(grid, at, 0, b"09") | _byte_in(grid, at, digits, b"09"))
+        ]
     return bool((sum(_byte_in(grid, at, i, b"09") for i in range(digits + 1)) >= digits).any())
 
 
 def _byte_in(grid: np.ndarray, at: np.ndarray, offset: int, span: bytes) -> np.ndarray:
     """Whether the byte `offset` after each of `at` lies in span[0]..span[1] (uint8 wraps below span[0])."""
     return grid[offset:][at] - span[0] <= span[1] - span[0]
-
 
 
 def odd_syntax(grid: np.ndarray) -> bool:

@@ -4,6 +4,7 @@ Parsers and drivers quote what they choke on (pyarrow the whole CSV row, calamin
 SQLAlchemy the parameters): that is a name and an identity number. Every error leaving a labor step is rebuilt here
 from facts we compute ourselves, and raised `from None` so the original never rides along in a traceback.
 """
+
 from __future__ import annotations
 
 import csv
@@ -42,8 +43,10 @@ class TransientLaborDatabaseError(LaborDatabaseError, ConnectionError):
 def _shift(n: int, header: list[str]) -> tuple[str, str]:
     """Where a row's fields part from the header: one past its last column, or from the first column missing."""
     if n > len(header):
-        return (f"有{n}个字段，表头只有{len(header)}列（“{header[-1]}”之后多出字段，未加引号的逗号？）",
-                f"{n} fields where the header has {len(header)}: extra after column {header[-1]} (an unquoted comma?)")
+        return (
+            f"有{n}个字段，表头只有{len(header)}列（“{header[-1]}”之后多出字段，未加引号的逗号？）",
+            f"{n} fields where the header has {len(header)}: extra after column {header[-1]} (an unquoted comma?)",
+        )
     return f"只有{n}个字段，缺少“{header[n]}”及之后的列", f"only {n} fields: column {header[n]} and after are missing"
 
 
@@ -58,8 +61,9 @@ def csv_field_count_error(text: str, skip: int, name: str) -> LaborFileError:
             header = fields
         elif len(fields) != len(header):
             zh, en = _shift(len(fields), header)
-            return LaborFileError(f"{name}: 第{reader.line_num}行 {zh} / row {reader.line_num}: {en}",
-                                  rule="csv_field_count")
+            return LaborFileError(
+                f"{name}: 第{reader.line_num}行 {zh} / row {reader.line_num}: {en}", rule="csv_field_count"
+            )
     return LaborFileError(f"{name}: CSV 无法解析 / the CSV cannot be parsed", rule="csv_parse")
 
 
@@ -77,7 +81,8 @@ def xlsx_error_cell(data: bytes, name: str) -> LaborFileError:
                         return LaborFileError(
                             f"{name}: 第{row}行 单元格 {where} 类型为错误值但内容不是错误（请改为文本）"
                             f" / row {row}, cell {where}: typed as an error but holds no Excel error (make it text)",
-                            rule="error_cell")
+                            rule="error_cell",
+                        )
     except (zipfile.BadZipFile, OSError):
         pass
     return LaborFileError(f"{name}: 不是可读取的 xlsx 文件 / not a readable xlsx file", rule="not_a_workbook")

@@ -1,4 +1,5 @@
 """The PII key's fingerprint in the warehouse: the first key used is remembered, a different one is refused."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,15 +27,17 @@ def fingerprint(key: bytes) -> str:
 
 
 def stored_fingerprint(conn: Connection) -> str | None:
-    return conn.execute(select(restricted_pii_key.c.fingerprint)
-                        .where(restricted_pii_key.c.purpose == PURPOSE)).scalar_one_or_none()
+    return conn.execute(
+        select(restricted_pii_key.c.fingerprint).where(restricted_pii_key.c.purpose == PURPOSE)
+    ).scalar_one_or_none()
 
 
 def mismatch(found: str) -> KeyMismatch:
     return KeyMismatch(
         f"this PII key is not the one the warehouse's person keys were made with (stored fingerprint {found[:12]}…): "
         "use the original key, or change keys with `fupin rekey --new-key-file FILE` / 身份证号加密密钥与仓库记录的不一致："
-        "请使用原密钥，或用 `fupin rekey` 更换密钥")
+        "请使用原密钥，或用 `fupin rekey` 更换密钥"
+    )
 
 
 def require_key(engine: Engine, key: bytes) -> None:
@@ -44,8 +47,11 @@ def require_key(engine: Engine, key: bytes) -> None:
         with engine.begin() as conn:
             found = stored_fingerprint(conn)
             if found is None:
-                conn.execute(restricted_pii_key.insert().values(
-                    purpose=PURPOSE, fingerprint=mine, first_used_at=dt.datetime.now(dt.UTC)))
+                conn.execute(
+                    restricted_pii_key.insert().values(
+                        purpose=PURPOSE, fingerprint=mine, first_used_at=dt.datetime.now(dt.UTC)
+                    )
+                )
                 return
     except IntegrityError:  # a concurrent first use stored its key first: compare with that one
         with engine.connect() as conn:
@@ -61,8 +67,14 @@ def replace_fingerprint(conn: Connection, old: bytes, new: bytes) -> None:
         raise mismatch(found)
     now = dt.datetime.now(dt.UTC)
     if found is None:
-        conn.execute(restricted_pii_key.insert().values(purpose=PURPOSE, fingerprint=fingerprint(new),
-                                                        first_used_at=now, rekeyed_at=now))
+        conn.execute(
+            restricted_pii_key.insert().values(
+                purpose=PURPOSE, fingerprint=fingerprint(new), first_used_at=now, rekeyed_at=now
+            )
+        )
     else:
-        conn.execute(update(restricted_pii_key).where(restricted_pii_key.c.purpose == PURPOSE)
-                     .values(fingerprint=fingerprint(new), rekeyed_at=now))
+        conn.execute(
+            update(restricted_pii_key)
+            .where(restricted_pii_key.c.purpose == PURPOSE)
+            .values(fingerprint=fingerprint(new), rekeyed_at=now)
+        )

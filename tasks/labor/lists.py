@@ -1,4 +1,5 @@
 """Each district's own list of its laborers, plus a 稳岗 warning sheet of people it kept last month but not this one."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,15 @@ from warehouse.schema import restricted_labor_person as rlp
 
 PEOPLE_SHEET = "人员名单"
 WARNING_SHEET = "稳岗预警"
-PEOPLE_HEADERS = {"name": "姓名", "id_masked": "公民身份号码(脱敏)", "province": "户籍省", "city": "户籍市",
-                  "county": "户籍县", "employer": "用工单位", "insurance_status": "参保状态"}
+PEOPLE_HEADERS = {
+    "name": "姓名",
+    "id_masked": "公民身份号码(脱敏)",
+    "province": "户籍省",
+    "city": "户籍市",
+    "county": "户籍县",
+    "employer": "用工单位",
+    "insurance_status": "参保状态",
+}
 GONE = "本月不在本区名单 / not on this month's list"
 MANIFEST = ".lists.json"
 FORMAT = 1  # bump when the lists' layout changes, so unchanged data is written again in the new layout
@@ -39,8 +47,11 @@ class DistrictLists:
 
 
 def _current_submission(conn: Connection, month: str) -> int | None:
-    return conn.execute(select(sub.c.submission_id).where(
-        sub.c.kind == "labor", sub.c.is_current == true(), sub.c.month_key == month_key(month))).scalar_one_or_none()
+    return conn.execute(
+        select(sub.c.submission_id).where(
+            sub.c.kind == "labor", sub.c.is_current == true(), sub.c.month_key == month_key(month)
+        )
+    ).scalar_one_or_none()
 
 
 def lists_source(engine: Engine, cfg: Config, month: str) -> str:
@@ -59,13 +70,15 @@ def _up_to_date(out_dir: Path, source: str, paths: list[Path]) -> bool:
         return False
     files = manifest.get("files", {})
     return manifest.get("source") == source and all(
-        p.is_file() and files.get(p.name) == sha256_of(p.read_bytes()) for p in paths)
+        p.is_file() and files.get(p.name) == sha256_of(p.read_bytes()) for p in paths
+    )
 
 
 def _write_manifest(out_dir: Path, source: str, paths: list[Path]) -> None:
     """Written last and atomically: a run killed mid-way leaves a manifest that no longer matches, so lists are redone."""
-    body = json.dumps({"source": source, "files": {p.name: sha256_of(p.read_bytes()) for p in paths}},
-                      ensure_ascii=False, indent=1).encode()
+    body = json.dumps(
+        {"source": source, "files": {p.name: sha256_of(p.read_bytes()) for p in paths}}, ensure_ascii=False, indent=1
+    ).encode()
     fd, tmp = new_temp(out_dir)
     with os.fdopen(fd, "wb") as fh:
         fh.write(body)
@@ -75,18 +88,28 @@ def _write_manifest(out_dir: Path, source: str, paths: list[Path]) -> None:
 def people_of_month(engine: Engine, month: str) -> pd.DataFrame:
     """Restricted person rows of the month's current labor file, with district and origin names."""
     query = (
-        select(rlp.c.person_key, dim_district.c.district, rlp.c.name, rlp.c.id_masked, dim_origin.c.province,
-               dim_origin.c.city, dim_origin.c.county, rlp.c.employer, rlp.c.insurance_status, rlp.c.source_row)
+        select(
+            rlp.c.person_key,
+            dim_district.c.district,
+            rlp.c.name,
+            rlp.c.id_masked,
+            dim_origin.c.province,
+            dim_origin.c.city,
+            dim_origin.c.county,
+            rlp.c.employer,
+            rlp.c.insurance_status,
+            rlp.c.source_row,
+        )
         .join(sub, and_(sub.c.submission_id == rlp.c.submission_id, sub.c.kind == "labor", sub.c.is_current == true()))
         .join(dim_district, dim_district.c.district_key == rlp.c.district_key)
         .join(dim_origin, dim_origin.c.origin_key == rlp.c.origin_key)
         .where(sub.c.month_key == month_key(month))
     )
     with engine.connect() as conn:
-        columns = list(zip(*conn.execute(query).tuples().all())) or [()] * (len(PEOPLE_HEADERS) + 3)
+        columns = list(zip(*conn.execute(query).tuples().all(), strict=False)) or [()] * (len(PEOPLE_HEADERS) + 3)
     # Column by column: a frame built from 350k Row objects spends seconds inferring their types.
     names = ["person_key", "district", *PEOPLE_HEADERS, "source_row"]
-    return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in zip(names, columns)})
+    return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in zip(names, columns, strict=False)})
 
 
 def retention_warnings(now: pd.DataFrame, before: pd.DataFrame, cfg: Config) -> pd.DataFrame:
@@ -117,10 +140,15 @@ def write_district_lists(engine: Engine, cfg: Config, month: str, out_dir: Path)
         now = people_of_month(engine, month)
         warnings = retention_warnings(now, people_of_month(engine, previous_month(month)), cfg)
         warning_headers = {**PEOPLE_HEADERS, "this_month": f"{month} 情况"}
-        for unit, path in zip(cfg.districts, paths):
-            write_table_workbook(path, [
-                Sheet(PEOPLE_SHEET, PEOPLE_HEADERS, now.loc[now["district"] == unit.name].sort_values("source_row")),
-                Sheet(WARNING_SHEET, warning_headers, warnings.loc[warnings["district"] == unit.name]),
-            ])
+        for unit, path in zip(cfg.districts, paths, strict=False):
+            write_table_workbook(
+                path,
+                [
+                    Sheet(
+                        PEOPLE_SHEET, PEOPLE_HEADERS, now.loc[now["district"] == unit.name].sort_values("source_row")
+                    ),
+                    Sheet(WARNING_SHEET, warning_headers, warnings.loc[warnings["district"] == unit.name]),
+                ],
+            )
         _write_manifest(out_dir, source, paths)
     return DistrictLists(paths, written=True)

@@ -1,4 +1,5 @@
 """Load one labor file into the warehouse in ONE transaction: submission, origins, people, aggregates, exclusions."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,8 +36,18 @@ from warehouse.seed import ensure_months
 from warehouse.versions import lock_unit, next_version
 
 KIND = "labor"
-ISSUE_COLUMNS = ["submission_id", "severity", "rule", "sheet", "cell", "row_no", "value", "message_zh", "message_en",
-                 "is_open"]
+ISSUE_COLUMNS = [
+    "submission_id",
+    "severity",
+    "rule",
+    "sheet",
+    "cell",
+    "row_no",
+    "value",
+    "message_zh",
+    "message_en",
+    "is_open",
+]
 ISSUE_CAP = 1000  # a wholly wrong file would otherwise write one issue per row; the artifact lists them all
 
 
@@ -68,8 +79,9 @@ def require_warehouse(engine: Engine, cfg: Config) -> None:
     """Fail in one line, before any work, when the warehouse is missing, unreachable or not initialised."""
     try:
         with engine.connect() as conn:
-            found = conn.execute(select(dim_unit.c.unit_key)
-                                 .where(dim_unit.c.unit_code == cfg.labor.sender_unit)).first()
+            found = conn.execute(
+                select(dim_unit.c.unit_key).where(dim_unit.c.unit_code == cfg.labor.sender_unit)
+            ).first()
     except DBAPIError as exc:
         raise unreadable_warehouse(exc) from exc
     if found is None:
@@ -79,17 +91,27 @@ def require_warehouse(engine: Engine, cfg: Config) -> None:
 def _submission(conn: Connection, cfg: Config, facts: FileFacts) -> tuple[int | None, str | None, dict]:
     """(existing id, its status, the column values this file's submission row should have), under the HR bureau's
     row lock: a second labor write waits here for the first to commit, then sees its rows."""
-    unit_key = conn.execute(select(dim_unit.c.unit_key)
-                            .where(dim_unit.c.unit_code == cfg.labor.sender_unit)).scalar_one()
+    unit_key = conn.execute(
+        select(dim_unit.c.unit_key).where(dim_unit.c.unit_code == cfg.labor.sender_unit)
+    ).scalar_one()
     lock_unit(conn, unit_key)
     ensure_months(conn, cfg, [facts.month])
-    values = {"kind": KIND, "sha256": facts.sha256, "original_name": facts.original_name[:255],
-              "original_name_hex": facts.name_hex,
-              "archive_path": facts.archive_path, "received_at": facts.received_at, "unit_key": unit_key,
-              "month_key": month_key(facts.month), "is_late": cfg.is_late(facts.month, facts.received_at),
-              "flow_run_id": facts.flow_run_id, "source": facts.source}
-    row = conn.execute(select(fct_submission.c.submission_id, fct_submission.c.status)
-                       .where(fct_submission.c.sha256 == facts.sha256)).first()
+    values = {
+        "kind": KIND,
+        "sha256": facts.sha256,
+        "original_name": facts.original_name[:255],
+        "original_name_hex": facts.name_hex,
+        "archive_path": facts.archive_path,
+        "received_at": facts.received_at,
+        "unit_key": unit_key,
+        "month_key": month_key(facts.month),
+        "is_late": cfg.is_late(facts.month, facts.received_at),
+        "flow_run_id": facts.flow_run_id,
+        "source": facts.source,
+    }
+    row = conn.execute(
+        select(fct_submission.c.submission_id, fct_submission.c.status).where(fct_submission.c.sha256 == facts.sha256)
+    ).first()
     return (row[0], row[1], values) if row else (None, None, values)
 
 
@@ -103,24 +125,60 @@ def _save_submission(conn: Connection, existing: int | None, values: dict) -> in
 
 
 def _issues(conn: Connection, sid: int, check: LaborCheck, severity_errors: str) -> None:
-    rows = [(sid, severity_errors, r.rule, None, r.column_name[:16], int(r.source_row), r.value_masked, r.message_zh,
-             r.message_en, True) for r in check.failures.head(ISSUE_CAP).itertuples()]
-    rows += [(sid, "warning", "duplicate_id", None, "公民身份号码", int(r.source_row), r.value_masked,
-              f"第{r.source_row}行 公民身份号码重复，只计一次（{r.value_masked}）",
-              f"row {r.source_row}: repeated identity number, counted once ({r.value_masked})", True)
-             for r in check.duplicates.head(ISSUE_CAP).itertuples()]
+    rows = [
+        (
+            sid,
+            severity_errors,
+            r.rule,
+            None,
+            r.column_name[:16],
+            int(r.source_row),
+            r.value_masked,
+            r.message_zh,
+            r.message_en,
+            True,
+        )
+        for r in check.failures.head(ISSUE_CAP).itertuples()
+    ]
+    rows += [
+        (
+            sid,
+            "warning",
+            "duplicate_id",
+            None,
+            "公民身份号码",
+            int(r.source_row),
+            r.value_masked,
+            f"第{r.source_row}行 公民身份号码重复，只计一次（{r.value_masked}）",
+            f"row {r.source_row}: repeated identity number, counted once ({r.value_masked})",
+            True,
+        )
+        for r in check.duplicates.head(ISSUE_CAP).itertuples()
+    ]
     bulk_insert(conn, fct_validation_issue, rows, ISSUE_COLUMNS)
 
 
-def _reject(conn: Connection, cfg: Config, facts: FileFacts, reason: str, n_errors: int, n_warnings: int,
-            n_rows: int) -> int | None:
+def _reject(
+    conn: Connection, cfg: Config, facts: FileFacts, reason: str, n_errors: int, n_warnings: int, n_rows: int
+) -> int | None:
     """Mark the file's submission rejected and return its id; None when an accepted twin must stay as it is."""
     existing, status, values = _submission(conn, cfg, facts)
     if status == "accepted":
         return None
-    return _save_submission(conn, existing, {**values, "status": "rejected", "version": None, "is_current": False,
-                                             "n_errors": n_errors, "n_warnings": n_warnings, "n_rows": n_rows,
-                                             "message": reason})
+    return _save_submission(
+        conn,
+        existing,
+        {
+            **values,
+            "status": "rejected",
+            "version": None,
+            "is_current": False,
+            "n_errors": n_errors,
+            "n_warnings": n_warnings,
+            "n_rows": n_rows,
+            "message": reason,
+        },
+    )
 
 
 @task(name="record-rejected-labor-file", cache_policy=NO_CACHE, persist_result=False, **transient_retries())
@@ -139,24 +197,45 @@ def record_unreadable(engine: Engine, cfg: Config, facts: FileFacts, reason: str
         sid = _reject(conn, cfg, facts, reason, n_errors=1, n_warnings=0, n_rows=0)
         if sid is not None:
             # The reason is already bilingual ("中文 / English"), as every refusal of a file is.
-            bulk_insert(conn, fct_validation_issue,
-                        [(sid, "error", rule[:40], None, None, None, None, reason, reason, True)], ISSUE_COLUMNS)
+            bulk_insert(
+                conn,
+                fct_validation_issue,
+                [(sid, "error", rule[:40], None, None, None, None, reason, reason, True)],
+                ISSUE_COLUMNS,
+            )
 
 
 def _origin_keys(conn: Connection, cfg: Config, valid: pd.DataFrame) -> pd.Series:
     """origin_key per row; counties not yet in dim_origin are added in the same transaction."""
     cols = ["origin_province", "origin_city", "origin_county"]
     found = valid[cols].drop_duplicates()
-    known = {(p, c, k): key for key, p, c, k in conn.execute(
-        select(dim_origin.c.origin_key, dim_origin.c.province, dim_origin.c.city, dim_origin.c.county))}
+    known = {
+        (p, c, k): key
+        for key, p, c, k in conn.execute(
+            select(dim_origin.c.origin_key, dim_origin.c.province, dim_origin.c.city, dim_origin.c.county)
+        )
+    }
     cw = set(cfg.central_western_provinces)
-    new = [{"province": p, "city": c, "county": k, "is_paired": False, "is_central_western": p in cw,
-            "report_region": cfg.province_region(p)}
-           for p, c, k in found.itertuples(index=False) if (p, c, k) not in known]
+    new = [
+        {
+            "province": p,
+            "city": c,
+            "county": k,
+            "is_paired": False,
+            "is_central_western": p in cw,
+            "report_region": cfg.province_region(p),
+        }
+        for p, c, k in found.itertuples(index=False)
+        if (p, c, k) not in known
+    ]
     if new:
         conn.execute(dim_origin.insert(), new)
-        known = {(p, c, k): key for key, p, c, k in conn.execute(
-            select(dim_origin.c.origin_key, dim_origin.c.province, dim_origin.c.city, dim_origin.c.county))}
+        known = {
+            (p, c, k): key
+            for key, p, c, k in conn.execute(
+                select(dim_origin.c.origin_key, dim_origin.c.province, dim_origin.c.city, dim_origin.c.county)
+            )
+        }
     index = pd.MultiIndex.from_tuples(list(known), names=cols)
     lookup = pd.Series(list(known.values()), index=index)
     return pd.Series(lookup.reindex(pd.MultiIndex.from_frame(valid[cols])).to_numpy(), index=valid.index)
@@ -166,12 +245,20 @@ def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, sid: int) -> pd.
     """The restricted person rows, without their keys yet (keyed_by_district adds them)."""
     districts = dict(conn.execute(select(dim_district.c.district, dim_district.c.district_key)).all())
     valid = valid.reset_index(drop=True)
-    return pd.DataFrame({
-        "submission_id": sid, "district_key": valid["work_district"].map(districts).astype(np.int64),
-        "origin_key": _origin_keys(conn, cfg, valid).astype(np.int64), "is_insured": valid["is_insured"].astype(bool),
-        "name": valid["name"], "id_masked": mask_ids(valid["id_number"]), "employer": valid["employer"],
-        "insurance_status": valid["insurance_status"], "source_row": valid["source_row"], "id_number": valid["id_number"],
-    })
+    return pd.DataFrame(
+        {
+            "submission_id": sid,
+            "district_key": valid["work_district"].map(districts).astype(np.int64),
+            "origin_key": _origin_keys(conn, cfg, valid).astype(np.int64),
+            "is_insured": valid["is_insured"].astype(bool),
+            "name": valid["name"],
+            "id_masked": mask_ids(valid["id_number"]),
+            "employer": valid["employer"],
+            "insurance_status": valid["insurance_status"],
+            "source_row": valid["source_row"],
+            "id_number": valid["id_number"],
+        }
+    )
 
 
 def keyed_by_district(people: pd.DataFrame, key: bytes) -> Iterator[pd.DataFrame]:
@@ -192,31 +279,50 @@ def employment_counts(people: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
     existing, status, values = _submission(conn, cfg, facts)
     if status == "accepted":
-        persons = conn.execute(select(func.count()).select_from(restricted_labor_person)
-                               .where(restricted_labor_person.c.submission_id == existing)).scalar_one()
+        persons = conn.execute(
+            select(func.count())
+            .select_from(restricted_labor_person)
+            .where(restricted_labor_person.c.submission_id == existing)
+        ).scalar_one()
         return LoadResult(existing, "duplicate", None, persons, 0, already_loaded=True)
     sid = _save_submission(conn, existing, {**values, "status": "received"})
     numbered = next_version(conn, KIND, values["unit_key"], values["month_key"], facts.received_at)
     pause_at("load")
     people = _people(conn, cfg, check.valid, sid)
-    insert_frames(conn, restricted_labor_person, list(restricted_labor_person.c.keys()),
-                  keyed_by_district(people, key))
+    insert_frames(conn, restricted_labor_person, list(restricted_labor_person.c.keys()), keyed_by_district(people, key))
     insured = int(people["is_insured"].sum())
     counts = employment_counts(people, ["origin_key", "district_key"])
     mk = values["month_key"]
     cells = [(sid, int(o), int(d), mk, int(n)) for o, d, n in counts.itertuples(index=False)]
-    bulk_insert(conn, fct_labor_employment, cells,
-                ["submission_id", "origin_key", "district_key", "month_key", "persons"])
+    bulk_insert(
+        conn, fct_labor_employment, cells, ["submission_id", "origin_key", "district_key", "month_key", "persons"]
+    )
     excluded = check.failures
-    bulk_insert(conn, fct_labor_invalid_row,
-                [(sid, int(r), c, k, v) for r, c, k, v in zip(excluded["source_row"], excluded["column_name"],
-                                                              excluded["rule"], excluded["value_masked"])],
-                ["submission_id", "source_row", "column_name", "rule", "value_masked"])
+    bulk_insert(
+        conn,
+        fct_labor_invalid_row,
+        [
+            (sid, int(r), c, k, v)
+            for r, c, k, v in zip(
+                excluded["source_row"], excluded["column_name"], excluded["rule"], excluded["value_masked"], strict=False
+            )
+        ],
+        ["submission_id", "source_row", "column_name", "rule", "value_masked"],
+    )
     _issues(conn, sid, check, "warning")
-    conn.execute(update(fct_submission).where(fct_submission.c.submission_id == sid).values(
-        status="accepted", version=numbered.number, is_current=numbered.is_current, n_errors=0,
-        n_warnings=len(check.duplicates) + check.n_invalid_rows, n_rows=check.n_rows,
-        message=f"{len(people)} persons, {insured} insured, {check.n_invalid_rows} rows excluded"))
+    conn.execute(
+        update(fct_submission)
+        .where(fct_submission.c.submission_id == sid)
+        .values(
+            status="accepted",
+            version=numbered.number,
+            is_current=numbered.is_current,
+            n_errors=0,
+            n_warnings=len(check.duplicates) + check.n_invalid_rows,
+            n_rows=check.n_rows,
+            message=f"{len(people)} persons, {insured} insured, {check.n_invalid_rows} rows excluded",
+        )
+    )
     return LoadResult(sid, "accepted", numbered.number, len(people), insured)
 
 

@@ -1,4 +1,5 @@
 """Read the HR bureau's export (xlsx, or CSV in UTF-8/GB18030): find the header by content, map aliases."""
+
 from __future__ import annotations
 
 import codecs
@@ -39,8 +40,10 @@ def find_header(rows: list[list[object]], cfg: Config, name: str) -> int | None:
         if wanted <= set(names):
             repeated = sorted({cfg.labor.columns[n][0] for n in names if n and names.count(n) > 1})
             if repeated:  # two columns claiming to be the same field: which one is right cannot be guessed
-                raise LaborFileError(f"{name}: 表头列重复：{'、'.join(repeated)} / header column repeated: "
-                                     f"{', '.join(repeated)}", rule="header_repeated")
+                raise LaborFileError(
+                    f"{name}: 表头列重复：{'、'.join(repeated)} / header column repeated: {', '.join(repeated)}",
+                    rule="header_repeated",
+                )
             return i
     return None
 
@@ -63,14 +66,18 @@ def _canonical(frame: pd.DataFrame, cfg: Config, first_row: int) -> pd.DataFrame
             rename[col] = name
     picked = frame[list(rename)].rename(columns=rename)
     # In Arrow, column by column: trimming (full-width spaces too) and the blank-row test never leave C++.
-    text = {name: pc.utf8_trim_whitespace(pc.fill_null(pa.array(picked[name], type=pa.large_string(),
-                                                                from_pandas=True), ""))
-            for name in cfg.labor.columns}
+    text = {
+        name: pc.utf8_trim_whitespace(
+            pc.fill_null(pa.array(picked[name], type=pa.large_string(), from_pandas=True), "")
+        )
+        for name in cfg.labor.columns
+    }
     blank = functools.reduce(pc.and_, (pc.equal(arr, "") for arr in text.values()))
     keep = pc.invert(blank)
     rows = pc.filter(pa.array(np.arange(first_row, first_row + len(picked), dtype=np.int64)), keep)
     out = {"source_row": rows.to_numpy()} | {
-        name: pd.Series(pc.filter(arr, keep), dtype=pd.StringDtype("pyarrow")) for name, arr in text.items()}
+        name: pd.Series(pc.filter(arr, keep), dtype=pd.StringDtype("pyarrow")) for name, arr in text.items()
+    }
     return pd.DataFrame(out)
 
 
@@ -98,7 +105,7 @@ def _read_sheets(reader: fastexcel.ExcelReader, name: str, cfg: Config) -> pd.Da
         scanned.extend(rows)
         h = find_header(rows, cfg, name)
         if h is not None:
-            body = grid.iloc[h + 1:]
+            body = grid.iloc[h + 1 :]
             body.columns = [f"_{i}" if v is None else str(v) for i, v in enumerate(rows[h])]
             return _canonical(body, cfg, first_row=h + 2)
     raise LaborFileError(_missing_message(scanned, cfg, name), rule="header_missing")
@@ -111,8 +118,9 @@ def decode(raw: bytes, name: str) -> tuple[str, str]:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise LaborFileError(f"{name}: 无法识别编码（应为 UTF-8 或 GBK）/ encoding is neither UTF-8 nor GB18030",
-                         rule="encoding")
+    raise LaborFileError(
+        f"{name}: 无法识别编码（应为 UTF-8 或 GBK）/ encoding is neither UTF-8 nor GB18030", rule="encoding"
+    )
 
 
 def read_csv(raw: bytes, name: str, cfg: Config) -> pd.DataFrame:

@@ -4,6 +4,7 @@ The warehouse keeps no identity number, only its HMAC, so a new key needs the nu
 file is read back from the archive, every stored row's key is checked against the old key (proving both the key and
 the file), and the rows are rewritten with the new key. Any mismatch rolls everything back.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -41,9 +42,12 @@ def _new_keys(stored: pd.DataFrame, archived: Path, name: str, cfg: Config, old:
     ids = pd.Series(normalize_ids(frame["id_number"]).to_numpy(), index=frame["source_row"].to_numpy())
     at_rows = ids.reindex(stored["source_row"].to_numpy())
     if at_rows.isna().any() or not np.array_equal(
-            person_keys(at_rows.fillna(""), old).to_numpy(), stored["person_key"].map(bytes).to_numpy()):
-        raise FupinError(f"{name}: the archived file does not give the stored person keys under the old key; nothing "
-                         "was changed / 旧密钥或归档文件与仓库不符，未做任何更改")
+        person_keys(at_rows.fillna(""), old).to_numpy(), stored["person_key"].map(bytes).to_numpy()
+    ):
+        raise FupinError(
+            f"{name}: the archived file does not give the stored person keys under the old key; nothing "
+            "was changed / 旧密钥或归档文件与仓库不符，未做任何更改"
+        )
     return pd.Series(person_keys(at_rows, new).to_numpy(), index=stored.index)
 
 
@@ -54,8 +58,9 @@ def rekey(engine: Engine, cfg: Config, home: Path, old: bytes, new: bytes) -> Re
     persons = 0
     with engine.begin() as conn:
         replace_fingerprint(conn, old, new)
-        keyed = select(sub.c.submission_id, sub.c.archive_path, sub.c.original_name).where(and_(
-            sub.c.kind == "labor", sub.c.submission_id.in_(select(rlp.c.submission_id).distinct())))
+        keyed = select(sub.c.submission_id, sub.c.archive_path, sub.c.original_name).where(
+            and_(sub.c.kind == "labor", sub.c.submission_id.in_(select(rlp.c.submission_id).distinct()))
+        )
         files = conn.execute(keyed.order_by(sub.c.submission_id)).all()
         for sid, archive_path, name in files:
             stored = _stored(conn, sid)

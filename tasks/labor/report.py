@@ -1,4 +1,5 @@
 """Markdown for Prefect artifacts and the CLI: the invalid rows (masked) and the month's Attachment 1 totals."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -16,8 +17,10 @@ def invalid_rows_markdown(check: LaborCheck, max_ratio: float, file_name: str) -
     lines = [
         f"# 劳动力名单校验 / labor file check: {file_name}",
         "",
-        (f"- 行数 rows: {check.n_rows}; 无效行 invalid rows: {check.n_invalid_rows} "
-         f"({check.invalid_ratio:.4%}); 允许 allowed: {max_ratio:.4%}"),
+        (
+            f"- 行数 rows: {check.n_rows}; 无效行 invalid rows: {check.n_invalid_rows} "
+            f"({check.invalid_ratio:.4%}); 允许 allowed: {max_ratio:.4%}"
+        ),
         f"- 重复身份证号（只计一次）repeated numbers counted once: {len(check.duplicates)}",
         "",
         "| 行 row | 列 column | 值(脱敏) masked value | 规则 rule | 说明 message |",

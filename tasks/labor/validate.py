@@ -1,4 +1,5 @@
 """Validate labor rows against the contract: split valid from invalid, report repeated numbers once."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -58,9 +59,11 @@ def validate_labor(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
 
 
 def _validate(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
-    frame = frame.assign(work_district=translate(frame["work_district"], lambda text: canonical_district(text, cfg)),
-                         insurance_status=translate(frame["insurance_status"], normalize_text),
-                         id_number=normalize_ids(frame["id_number"]))
+    frame = frame.assign(
+        work_district=translate(frame["work_district"], lambda text: canonical_district(text, cfg)),
+        insurance_status=translate(frame["insurance_status"], normalize_text),
+        id_number=normalize_ids(frame["id_number"]),
+    )
     try:
         labor_schema(cfg).validate(frame, lazy=True)
         failures = pd.DataFrame(columns=["index", *FAILURE_COLUMNS])
@@ -79,5 +82,9 @@ def _validate(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
     keep = np.sort(order[~repeated])
     kept = frame.take(keep).assign(is_insured=insured[keep]).reset_index(drop=True)
     LaborPerson.validate(kept, lazy=True)  # the grain the loader relies on: the database keys by district first
-    return LaborCheck(valid=kept, failures=failures[FAILURE_COLUMNS].reset_index(drop=True),
-                      duplicates=dups.sort_values("source_row").reset_index(drop=True), n_rows=len(frame))
+    return LaborCheck(
+        valid=kept,
+        failures=failures[FAILURE_COLUMNS].reset_index(drop=True),
+        duplicates=dups.sort_values("source_row").reset_index(drop=True),
+        n_rows=len(frame),
+    )

@@ -1,4 +1,5 @@
 """The operators' alert about a failed or crashed run: what ran, with which parameters, why it stopped, where to look."""
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,12 @@ def read_failed_run(flow_run_id: str) -> FailedRun:
     failures = sorted((s for s in states if s.type in FAILURES), key=lambda s: s.timestamp)
     state = failures[-1] if failures else run.state
     return FailedRun(
-        id=str(run.id), name=run.name, flow_name=flow.name, deployment=deployment,
-        state=state.name if state else "Unknown", reason=(state.message if state else None) or "(no message)",
+        id=str(run.id),
+        name=run.name,
+        flow_name=flow.name,
+        deployment=deployment,
+        state=state.name if state else "Unknown",
+        reason=(state.message if state else None) or "(no message)",
         parameters=dict(run.parameters or {}),
     )
 
@@ -61,23 +66,30 @@ def alert_mail(flow_run: FailedRun, ui_url: str, operators: tuple[str, ...]) -> 
     """The alert e-mail, in Chinese and English, to every operator."""
     what = flow_run.deployment or flow_run.flow_name
     params = json.dumps(flow_run.parameters, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-    body = "\n".join([
-        f"运行失败 / Run {flow_run.state}: {what} — {flow_run.name}",
-        "",
-        f"原因 / Reason: {flow_run.reason}",
-        "",
-        "参数 / Parameters:",
-        params,
-        "",
-        f"查看与重试 / Open and retry: {run_link(ui_url, flow_run)}",
-        "",
-        "修正文件或配置后，在界面上点 Retry 重新运行（见 docs/operations.md）。",
-        "After the unit re-sends or the config is fixed, press Retry on the run in the UI (docs/operations.md).",
-    ])
+    body = "\n".join(
+        [
+            f"运行失败 / Run {flow_run.state}: {what} — {flow_run.name}",
+            "",
+            f"原因 / Reason: {flow_run.reason}",
+            "",
+            "参数 / Parameters:",
+            params,
+            "",
+            f"查看与重试 / Open and retry: {run_link(ui_url, flow_run)}",
+            "",
+            "修正文件或配置后，在界面上点 Retry 重新运行（见 docs/operations.md）。",
+            "After the unit re-sends or the config is fixed, press Retry on the run in the UI (docs/operations.md).",
+        ]
+    )
     month = flow_run.parameters.get("month")
     try:
         parse_month(month)
     except (ValueError, TypeError):
         month = None
-    return Mail(kind="alert", to=tuple(operators), subject=f"[fupin] {what} {flow_run.state}: {flow_run.name}",
-                body=body, month=month)
+    return Mail(
+        kind="alert",
+        to=tuple(operators),
+        subject=f"[fupin] {what} {flow_run.state}: {flow_run.name}",
+        body=body,
+        month=month,
+    )

@@ -1,4 +1,5 @@
 """Mail sinks chosen once at the edge: .eml files in the outbox, or SMTP (STARTTLS + login) with retries."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """The other sheets of the consolidated workbook: 附件1, 报送情况, 数据问题, 目标进度, 核对, 变更 and the chart."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -35,18 +36,54 @@ def write_status(wb: Workbook, s: Styles, cfg: Config, status: pd.DataFrame, rat
     ws = wb.add_worksheet("报送情况")
     write_value(ws, 0, 0, "报送情况（完整性与及时性）", s.title)
     ratio = s.numbers["ratio"]
-    r = write_table(ws, s, 1, ["范围", "应报单位", "已报单位", "报送率", "按时报送", "按时报送率"],
-                    rates[["scope", "expected", "reported", "reporting_rate", "on_time", "on_time_rate"]].values.tolist(),
-                    [s.text, s.center, s.center, ratio, s.center, ratio])
+    r = write_table(
+        ws,
+        s,
+        1,
+        ["范围", "应报单位", "已报单位", "报送率", "按时报送", "按时报送率"],
+        rates[["scope", "expected", "reported", "reporting_rate", "on_time", "on_time_rate"]].values.tolist(),
+        [s.text, s.center, s.center, ratio, s.center, ratio],
+    )
     header = r + 1
-    rows = [[row.form_code, row.unit_name, "已报送" if row.reported else "未报送", row.first_received,
-             row.version, row.received_at, ("按时" if row.on_time else "逾期") if row.reported else None,
-             row.rejected, row.warnings] for row in status.itertuples()]
-    write_table(ws, s, header, ["表", "填报单位", "是否报送", "首次报送时间", "采用版本", "采用版本报送时间",
-                                "是否按时", "被退回次数", "警告数"], rows)
+    rows = [
+        [
+            row.form_code,
+            row.unit_name,
+            "已报送" if row.reported else "未报送",
+            row.first_received,
+            row.version,
+            row.received_at,
+            ("按时" if row.on_time else "逾期") if row.reported else None,
+            row.rejected,
+            row.warnings,
+        ]
+        for row in status.itertuples()
+    ]
+    write_table(
+        ws,
+        s,
+        header,
+        [
+            "表",
+            "填报单位",
+            "是否报送",
+            "首次报送时间",
+            "采用版本",
+            "采用版本报送时间",
+            "是否按时",
+            "被退回次数",
+            "警告数",
+        ],
+        rows,
+    )
     print_setup(ws, header, freeze_col=2, widths=[8, 22, 10, 18, 10, 18, 10, 12, 8])
-    write_value(ws, header - 1, 0, f"截止日: 次月{cfg.calendar.deadline_day}日; 报送率=已报/应报, "
-                "按时报送率=截止日前报送/应报", s.plain)
+    write_value(
+        ws,
+        header - 1,
+        0,
+        f"截止日: 次月{cfg.calendar.deadline_day}日; 报送率=已报/应报, 按时报送率=截止日前报送/应报",
+        s.plain,
+    )
 
 
 def write_warnings(wb: Workbook, s: Styles, cfg: Config, warnings: pd.DataFrame) -> None:
@@ -57,8 +94,7 @@ def write_warnings(wb: Workbook, s: Styles, cfg: Config, warnings: pd.DataFrame)
     for w in warnings.itertuples():
         unit = cfg.unit(w.unit_code) if w.unit_code else None
         indicator = cfg.form(unit.form_code).row(int(w.row_no)).indicator if unit and w.row_no else None
-        rows.append([unit.name if unit else None, w.row_no, indicator, w.region, w.cell, w.value, w.rule,
-                     w.message_zh])
+        rows.append([unit.name if unit else None, w.row_no, indicator, w.region, w.cell, w.value, w.rule, w.message_zh])
     write_table(ws, s, 1, ["填报单位", "序号", "指标", "区域", "单元格", "值", "规则", "说明"], rows)
     print_setup(ws, 1, freeze_col=1, widths=[18, 6, 30, 8, 8, 12, 16, 60])
 
@@ -67,9 +103,14 @@ def write_targets(wb: Workbook, s: Styles, targets: pd.DataFrame) -> None:
     """目标进度: city-wide figures against the notice's targets and 2019 baselines."""
     ws = wb.add_worksheet("目标进度")
     write_value(ws, 0, 0, "目标进度", s.title)
-    write_table(ws, s, 1, ["目标", "指标", "来源", "当前累计", "目标值/2019年基数", "完成进度", "说明"],
-                targets.values.tolist(),
-                [s.text, s.text, s.text, s.numbers["money"], s.numbers["money"], s.numbers["ratio"], s.text])
+    write_table(
+        ws,
+        s,
+        1,
+        ["目标", "指标", "来源", "当前累计", "目标值/2019年基数", "完成进度", "说明"],
+        targets.values.tolist(),
+        [s.text, s.text, s.text, s.numbers["money"], s.numbers["money"], s.numbers["ratio"], s.text],
+    )
     print_setup(ws, 1, widths=[30, 26, 22, 14, 16, 10, 40])
 
 
@@ -79,8 +120,14 @@ def write_reconciliation(wb: Workbook, s: Styles, recon: pd.DataFrame, labels: l
     write_value(ws, 0, 0, f"核对：人社局在京就业记录 vs 各单位报送的帮扶贫困人口来京就业数{note}", s.title)
     count = s.numbers["count"]
     headers = ["区域", "人社局记录(人)", *labels, "单位报送合计", "差额(单位-人社局)", "差额率"]
-    write_table(ws, s, 1, headers, recon.values.tolist(),
-                [s.text, count, *([count] * len(labels)), count, count, s.numbers["ratio"]])
+    write_table(
+        ws,
+        s,
+        1,
+        headers,
+        recon.values.tolist(),
+        [s.text, count, *([count] * len(labels)), count, count, s.numbers["ratio"]],
+    )
     print_setup(ws, 1, freeze_col=1, widths=[10, 14, *([22] * len(labels)), 14, 16, 10])
 
 
@@ -88,24 +135,39 @@ def write_changes(wb: Workbook, s: Styles, changes: pd.DataFrame, previous_versi
     """变更: every cell that differs from the previous version of this month's publication."""
     ws = wb.add_worksheet("变更")
     write_value(ws, 0, 0, f"变更：与第{previous_version}版相比共 {len(changes)} 处变化", s.title)
-    write_table(ws, s, 1, ["工作表", "单元格", "行", "列", f"第{previous_version}版", "本版"], changes.values.tolist(),
-                [s.text, s.center, s.text, s.text, s.text, s.flag])
+    write_table(
+        ws,
+        s,
+        1,
+        ["工作表", "单元格", "行", "列", f"第{previous_version}版", "本版"],
+        changes.values.tolist(),
+        [s.text, s.center, s.text, s.text, s.text, s.flag],
+    )
     print_setup(ws, 1, widths=[14, 8, 40, 16, 16, 16])
 
 
 def write_chart(wb: Workbook, s: Styles, cfg: Config, current: pd.DataFrame) -> None:
     """消费扶贫金额 by district as a column chart beside its figures."""
     ind = next(i for i in cfg.concepts[CHART_CONCEPT] if cfg.form(i.form_code).unit_kind == "district")
-    part = current[(current["form_code"] == ind.form_code) & (current["row_no"] == ind.row_no)
-                   & (current["region"] == cfg.total_column)].set_index("unit_code")["value"]
+    part = current[
+        (current["form_code"] == ind.form_code)
+        & (current["row_no"] == ind.row_no)
+        & (current["region"] == cfg.total_column)
+    ].set_index("unit_code")["value"]
     ws = wb.add_worksheet("消费扶贫图")
     title = f"各区{ind.indicator}（{ind.measure_unit}）"
     write_value(ws, 0, 0, title, s.title)
     rows = [[u.short_name, part.get(u.code)] for u in cfg.districts]
     write_table(ws, s, 1, ["区", ind.indicator], rows, [s.text, s.measure(ind.measure_unit)])
     chart = wb.add_chart({"type": "column"})
-    chart.add_series({"name": ind.indicator, "categories": ["消费扶贫图", 2, 0, 1 + len(rows), 0],
-                      "values": ["消费扶贫图", 2, 1, 1 + len(rows), 1], "data_labels": {"value": True}})
+    chart.add_series(
+        {
+            "name": ind.indicator,
+            "categories": ["消费扶贫图", 2, 0, 1 + len(rows), 0],
+            "values": ["消费扶贫图", 2, 1, 1 + len(rows), 1],
+            "data_labels": {"value": True},
+        }
+    )
     chart.set_title({"name": title, "name_font": {"name": "宋体"}})
     chart.set_x_axis({"num_font": {"name": "宋体"}})
     chart.set_legend({"none": True})

@@ -1,4 +1,5 @@
 """Closing a month: which month (the one before today, office time), and waiting for the ingest runs it started."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +39,11 @@ def wait_for_runs(run_ids: list[str], timeout_seconds: float = 3600.0, poll_seco
                     still.append(i)
             ids = still
             if ids and time.monotonic() > deadline:
-                raise FupinError(f"{len(ids)} ingest run(s) still not finished after {timeout_seconds:.0f} s: "
-                                 + ", ".join(map(str, ids)) + " — is a worker running?")
+                raise FupinError(
+                    f"{len(ids)} ingest run(s) still not finished after {timeout_seconds:.0f} s: "
+                    + ", ".join(map(str, ids))
+                    + " — is a worker running?"
+                )
             if ids:
                 time.sleep(poll_seconds)
     return states
@@ -58,10 +62,19 @@ def started_run_ids(started: list[str]) -> list[str]:
 
 def close_markdown(month: str, ingested: dict[str, str], publication: dict, ui_url: str) -> str:
     """What a close did, for the run's artifact: each ingest run with its state and link, then the publication."""
-    lines = [f"# 月结 / Monthly close {month}", "",
-             f"发布 / Published: version {publication['version']}" + ("" if publication["created"] else " (unchanged)"),
-             "", f"`{publication['path']}`", "", "| ingest-file run | state |", "|---|---|"]
-    lines += [f"| [{run}]({ui_url.rstrip('/')}/runs/flow-run/{run}) | {state} |" for run, state in sorted(ingested.items())]
+    lines = [
+        f"# 月结 / Monthly close {month}",
+        "",
+        f"发布 / Published: version {publication['version']}" + ("" if publication["created"] else " (unchanged)"),
+        "",
+        f"`{publication['path']}`",
+        "",
+        "| ingest-file run | state |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| [{run}]({ui_url.rstrip('/')}/runs/flow-run/{run}) | {state} |" for run, state in sorted(ingested.items())
+    ]
     if not ingested:
         lines.append("| (the inbox had no new file) | |")
     return "\n".join(lines)

@@ -1,4 +1,5 @@
 """Consolidate a form over its units: sums for counts and money, weighted means for rates, summed monthly increments."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,19 +40,26 @@ def _weighted(cfg: Config, form: Form, grid: pd.DataFrame, row_no: int, col: str
     if ind.weight_row is None:
         return np.nan, f"未配置权重行，无法汇总{ind.indicator} / no weight row configured"
     weight = form.row(ind.weight_row)
-    weights = grid.xs(ind.weight_row, level="row_no")[col].reindex(rates.index) if ind.weight_row in \
-        grid.index.get_level_values("row_no") else pd.Series(np.nan, index=rates.index)
+    weights = (
+        grid.xs(ind.weight_row, level="row_no")[col].reindex(rates.index)
+        if ind.weight_row in grid.index.get_level_values("row_no")
+        else pd.Series(np.nan, index=rates.index)
+    )
     usable = weights.notna()
     missing = [cfg.unit(u).name for u in rates.index[~usable]]
     total = float(weights[usable].sum())
     if total <= 0:
-        return np.nan, (f"无法加权：{weight.indicator}(序号{weight.row_no})未报或为0，涉及 {len(rates)} 个单位 / "
-                        f"no weights ({weight.indicator}) for this rate")
+        return np.nan, (
+            f"无法加权：{weight.indicator}(序号{weight.row_no})未报或为0，涉及 {len(rates)} 个单位 / "
+            f"no weights ({weight.indicator}) for this rate"
+        )
     value = float((rates[usable] * weights[usable]).sum() / total)
     note = None
     if missing:
-        note = (f"按{weight.indicator}(序号{weight.row_no})加权；{'、'.join(missing)}未报{weight.indicator}，"
-                f"未计入 / {len(missing)} unit(s) without weight left out")
+        note = (
+            f"按{weight.indicator}(序号{weight.row_no})加权；{'、'.join(missing)}未报{weight.indicator}，"
+            f"未计入 / {len(missing)} unit(s) without weight left out"
+        )
     return value, note
 
 
@@ -77,7 +85,7 @@ def _remarks(cfg: Config, form: Form, values: pd.DataFrame) -> dict[int, str]:
     """Each row's remarks (表3 备注), prefixed with the unit that wrote them."""
     part = values[(values["form_code"] == form.code) & values["remark"].notna() & (values["remark"] != "")]
     out: dict[int, list[str]] = {}
-    for unit_code, row_no, remark in zip(part["unit_code"], part["row_no"], part["remark"]):
+    for unit_code, row_no, remark in zip(part["unit_code"], part["row_no"], part["remark"], strict=False):
         out.setdefault(int(row_no), []).append(f"{cfg.unit(unit_code).name}：{remark}")
     return {k: "；".join(v) for k, v in out.items()}
 

@@ -1,4 +1,5 @@
 """Everything a month's publication shows, gathered from the warehouse in one read."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,16 @@ def gather(engine: Engine, cfg: Config, month: str) -> PublicationContent:
     status = checks.reporting_status(cfg, submissions)
     recon, labels = checks.reconcile_labor(cfg, current, by_origin)
     return PublicationContent(
-        month=month, current=current, consolidated=consolidate(cfg, current), status=status,
-        rates=checks.reporting_rates(status), warnings=warnings, targets=checks.target_progress(cfg, current, month),
-        reconciliation=recon, reconciliation_labels=labels, annex_districts=checks.annex_by_district(cfg, by_district),
-        annex_counties=checks.annex_by_county(cfg, by_origin), labor_submission_ids=labor_ids,
+        month=month,
+        current=current,
+        consolidated=consolidate(cfg, current),
+        status=status,
+        rates=checks.reporting_rates(status),
+        warnings=warnings,
+        targets=checks.target_progress(cfg, current, month),
+        reconciliation=recon,
+        reconciliation_labels=labels,
+        annex_districts=checks.annex_by_district(cfg, by_district),
+        annex_counties=checks.annex_by_county(cfg, by_origin),
+        labor_submission_ids=labor_ids,
     )

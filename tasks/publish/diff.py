@@ -1,4 +1,5 @@
 """What changed between two versions of a published workbook, cell by cell, with row and column labels."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,6 +61,7 @@ def diff_workbooks(old: Path, new: Path) -> pd.DataFrame:
                 a, b = _cell(prev, r, c), _cell(rows, r, c)
                 if not _same(a, b):
                     source = rows if r < len(rows) else prev
-                    changes.append([name, xl_rowcol_to_cell(r, c), _row_label(source, r),
-                                    _column_label(source, r, c), a, b])
+                    changes.append(
+                        [name, xl_rowcol_to_cell(r, c), _row_label(source, r), _column_label(source, r, c), a, b]
+                    )
     return pd.DataFrame(changes, columns=CHANGE_COLUMNS)

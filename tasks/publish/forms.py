@@ -1,4 +1,5 @@
 """The form sheets of the consolidated workbook: 表N 汇总 in Attachment 2's layout, and 表N 明细 by unit."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -36,16 +37,18 @@ def summary_headers(cfg: Config, form: Form) -> list[str]:
     return [*LEAD_COLUMNS, *columns, *remark, *(f"{c}\n{INCREMENT}" for c in columns)]
 
 
-def write_summary(wb: Workbook, styles: Styles, cfg: Config, form: Form, cons: Consolidated, month: str,
-                  n_units: int) -> None:
+def write_summary(
+    wb: Workbook, styles: Styles, cfg: Config, form: Form, cons: Consolidated, month: str, n_units: int
+) -> None:
     """表N 汇总: the form's rows by 序号 with the consolidated values, increments and notes on weighted rates."""
     ws = wb.add_worksheet(summary_sheet_name(form.code))
     columns = list(cfg.columns(form))
     headers = summary_headers(cfg, form)
     write_value(ws, 0, 0, cfg.report_title, styles.title)
     write_value(ws, 1, 0, f"{form.code}　{form.title}（汇总）", styles.subtitle)
-    write_value(ws, 2, 0, f"{month_label(month)}　汇总单位: {n_units}/{len(cfg.units_of_form(form.code))}",
-                styles.plain)
+    write_value(
+        ws, 2, 0, f"{month_label(month)}　汇总单位: {n_units}/{len(cfg.units_of_form(form.code))}", styles.plain
+    )
     for c, h in enumerate(headers):
         write_value(ws, HEADER_ROW, c, h, styles.header)
     inc_start = len(LEAD_COLUMNS) + len(columns) + (0 if form.by_region else 1)
@@ -63,8 +66,14 @@ def write_summary(wb: Workbook, styles: Styles, cfg: Config, form: Form, cons: C
         if not form.by_region:
             write_value(ws, r, len(LEAD_COLUMNS) + len(columns), cons.remarks.get(ind.row_no), styles.text)
     footer = FIRST_DATA_ROW + len(form.rows) + 1
-    write_value(ws, footer, 0, "说明: 开工率等比率为按对应项目数(投资完成率按资金)加权的平均数，不作加总；"
-                "本月新增=本月累计-上月累计(1月为本月累计)。", styles.plain)
+    write_value(
+        ws,
+        footer,
+        0,
+        "说明: 开工率等比率为按对应项目数(投资完成率按资金)加权的平均数，不作加总；"
+        "本月新增=本月累计-上月累计(1月为本月累计)。",
+        styles.plain,
+    )
     widths = [6, 14, 34, 6, *([12] * len(columns)), *([30] if not form.by_region else []), *([11] * len(columns))]
     print_setup(ws, HEADER_ROW, freeze_col=len(LEAD_COLUMNS), widths=widths)
 
@@ -103,4 +112,3 @@ def write_detail(wb: Workbook, styles: Styles, cfg: Config, form: Form, current:
             write_value(ws, r, c, int(versions[unit.code]), styles.center)
     ws.autofilter(HEADER_ROW, 0, max(r, HEADER_ROW), len(headers) - 1)
     print_setup(ws, HEADER_ROW, freeze_col=2, widths=[16, 6, 14, 34, 6, *([12] * len(columns)), 20])
-

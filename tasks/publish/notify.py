@@ -1,4 +1,5 @@
 """Which messages are owed (the outbox pattern: derived from the warehouse, never from memory) and their text."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,11 +23,26 @@ def pending_submissions(engine: Engine) -> list[dict]:
     s = fct_submission
     delivered = exists().where(fct_mail.c.submission_id == s.c.submission_id, fct_mail.c.status.in_(DELIVERED))
     query = (
-        select(s.c.submission_id, s.c.sha256, s.c.original_name, s.c.status, s.c.version, s.c.is_late,
-               s.c.n_errors, s.c.n_warnings, s.c.received_at, s.c.message, s.c.source, dim_unit.c.unit_code,
-               dim_month.c.month)
-        .select_from(s.outerjoin(dim_unit, dim_unit.c.unit_key == s.c.unit_key)
-                     .outerjoin(dim_month, dim_month.c.month_key == s.c.month_key))
+        select(
+            s.c.submission_id,
+            s.c.sha256,
+            s.c.original_name,
+            s.c.status,
+            s.c.version,
+            s.c.is_late,
+            s.c.n_errors,
+            s.c.n_warnings,
+            s.c.received_at,
+            s.c.message,
+            s.c.source,
+            dim_unit.c.unit_code,
+            dim_month.c.month,
+        )
+        .select_from(
+            s.outerjoin(dim_unit, dim_unit.c.unit_key == s.c.unit_key).outerjoin(
+                dim_month, dim_month.c.month_key == s.c.month_key
+            )
+        )
         .where(s.c.kind == "report", s.c.status.in_(("accepted", "rejected")), ~delivered)
         .order_by(s.c.submission_id)
     )
@@ -38,9 +54,11 @@ def _replaced(version: int) -> str:
     """The receipt's warning that this file replaced the unit's earlier version; empty for a first version."""
     if version <= 1:
         return ""
-    return (f"\n新版本已替换第{version - 1}版 / a new version replaced version {version - 1}\n"
-            "如果这份文件不是贵单位报送的，请立即与办公室联系。/ If your unit did not send this file, "
-            "tell the office at once.\n")
+    return (
+        f"\n新版本已替换第{version - 1}版 / a new version replaced version {version - 1}\n"
+        "如果这份文件不是贵单位报送的，请立即与办公室联系。/ If your unit did not send this file, "
+        "tell the office at once.\n"
+    )
 
 
 def receipt(cfg: Config, sub: dict) -> Mail:
@@ -50,12 +68,21 @@ def receipt(cfg: Config, sub: dict) -> Mail:
     late = "（逾期报送）" if sub["is_late"] else ""
     version = sub["version"]
     replaced = f"，已替换第{version - 1}版" if version > 1 else ""
-    body = (f"{unit.name}：\n\n贵单位报送的《{sub['original_name']}》已通过校验并入库{late}。\n"
-            f"月份：{sub['month']}　版本：第{version}版　警告：{sub['n_warnings']}条\n"
-            f"来源 / source：{sub.get('source') or '—'}\n{_replaced(version)}"
-            f"如有警告，请核实后如需更正可重新报送，以最新版本为准。\n\n北京市扶贫支援办")
-    return Mail("receipt", (unit.email,), f"【回执】{unit.name} {sub['month']} 报表已接收（第{version}版{replaced}）",
-                body, month=sub["month"], unit_code=unit.code, submission_id=sub["submission_id"])
+    body = (
+        f"{unit.name}：\n\n贵单位报送的《{sub['original_name']}》已通过校验并入库{late}。\n"
+        f"月份：{sub['month']}　版本：第{version}版　警告：{sub['n_warnings']}条\n"
+        f"来源 / source：{sub.get('source') or '—'}\n{_replaced(version)}"
+        f"如有警告，请核实后如需更正可重新报送，以最新版本为准。\n\n北京市扶贫支援办"
+    )
+    return Mail(
+        "receipt",
+        (unit.email,),
+        f"【回执】{unit.name} {sub['month']} 报表已接收（第{version}版{replaced}）",
+        body,
+        month=sub["month"],
+        unit_code=unit.code,
+        submission_id=sub["submission_id"],
+    )
 
 
 def _sender(cfg: Config, sub: dict) -> Unit | None:
@@ -75,18 +102,30 @@ def rejection(cfg: Config, sub: dict, quarantine: Path) -> Mail:
     unit = _sender(cfg, sub)
     to = (unit.email,) if unit else tuple(cfg.mail.operators)
     who = unit.name if unit else "（未能识别填报单位）"
-    body = (f"{who}：\n\n贵单位报送的《{sub['original_name']}》未通过校验，共 {sub['n_errors']} 处错误，未入库。\n"
-            f"请按以下说明及附件中标注的单元格修改后重新报送。\n\n{text}\n\n北京市扶贫支援办")
-    return Mail("rejection", to, f"【退回】{who} {sub['month'] or ''} 报表未通过校验：{sub['original_name']}", body,
-                tuple(attachments), month=sub["month"], unit_code=unit.code if unit else None,
-                submission_id=sub["submission_id"])
+    body = (
+        f"{who}：\n\n贵单位报送的《{sub['original_name']}》未通过校验，共 {sub['n_errors']} 处错误，未入库。\n"
+        f"请按以下说明及附件中标注的单元格修改后重新报送。\n\n{text}\n\n北京市扶贫支援办"
+    )
+    return Mail(
+        "rejection",
+        to,
+        f"【退回】{who} {sub['month'] or ''} 报表未通过校验：{sub['original_name']}",
+        body,
+        tuple(attachments),
+        month=sub["month"],
+        unit_code=unit.code if unit else None,
+        submission_id=sub["submission_id"],
+    )
 
 
 def units_without_report(engine: Engine, cfg: Config, month: str) -> list[Unit]:
     """Units with no accepted report for `month`, in the office's order."""
     s = fct_submission
-    query = (select(dim_unit.c.unit_code).select_from(s.join(dim_unit, dim_unit.c.unit_key == s.c.unit_key))
-             .where(s.c.kind == "report", s.c.status == "accepted", s.c.month_key == month_key(month)))
+    query = (
+        select(dim_unit.c.unit_code)
+        .select_from(s.join(dim_unit, dim_unit.c.unit_key == s.c.unit_key))
+        .where(s.c.kind == "report", s.c.status == "accepted", s.c.month_key == month_key(month))
+    )
     with engine.connect() as conn:
         reported = set(conn.execute(query).scalars())
     return [u for u in cfg.units if u.code not in reported]
@@ -94,22 +133,36 @@ def units_without_report(engine: Engine, cfg: Config, month: str) -> list[Unit]:
 
 def reminded_today(engine: Engine, cfg: Config, month: str, today: dt.date) -> set[str]:
     """Units already reminded about `month` on `today` (office time), so a rerun does not remind twice."""
-    query = (select(dim_unit.c.unit_code, fct_mail.c.sent_at)
-             .select_from(fct_mail.join(dim_unit, dim_unit.c.unit_key == fct_mail.c.unit_key))
-             .where(fct_mail.c.kind == "reminder", fct_mail.c.month_key == month_key(month),
-                    fct_mail.c.status.in_(DELIVERED)))
+    query = (
+        select(dim_unit.c.unit_code, fct_mail.c.sent_at)
+        .select_from(fct_mail.join(dim_unit, dim_unit.c.unit_key == fct_mail.c.unit_key))
+        .where(
+            fct_mail.c.kind == "reminder", fct_mail.c.month_key == month_key(month), fct_mail.c.status.in_(DELIVERED)
+        )
+    )
     tz = ZoneInfo(cfg.calendar.timezone)
     with engine.connect() as conn:
-        return {code for code, at in conn.execute(query)
-                if (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(tz).date() == today}
+        return {
+            code
+            for code, at in conn.execute(query)
+            if (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(tz).date() == today
+        }
 
 
 def reminder(cfg: Config, unit: Unit, month: str) -> Mail:
     deadline = cfg.deadline(month)
-    body = (f"{unit.name}：\n\n截至目前尚未收到贵单位{month}月份的《{cfg.report_title}》（{unit.form_code}）。\n"
-            f"请于{deadline.month}月{deadline.day}日前报送。如已报送但被退回，请按退回说明修改后重新报送。\n\n北京市扶贫支援办")
-    return Mail("reminder", (unit.email,), f"【提醒】请于{deadline.month}月{deadline.day}日前报送{month}月报表", body,
-                month=month, unit_code=unit.code)
+    body = (
+        f"{unit.name}：\n\n截至目前尚未收到贵单位{month}月份的《{cfg.report_title}》（{unit.form_code}）。\n"
+        f"请于{deadline.month}月{deadline.day}日前报送。如已报送但被退回，请按退回说明修改后重新报送。\n\n北京市扶贫支援办"
+    )
+    return Mail(
+        "reminder",
+        (unit.email,),
+        f"【提醒】请于{deadline.month}月{deadline.day}日前报送{month}月报表",
+        body,
+        month=month,
+        unit_code=unit.code,
+    )
 
 
 def labor_lists(cfg: Config, month: str, folder: Path) -> list[tuple[Unit, Path]]:
@@ -124,22 +177,46 @@ def labor_lists(cfg: Config, month: str, folder: Path) -> list[tuple[Unit, Path]
 
 def labor_list_sent(engine: Engine, month: str) -> set[str]:
     """Districts whose labor list for `month` has been delivered."""
-    query = (select(dim_unit.c.unit_code).select_from(fct_mail.join(dim_unit, dim_unit.c.unit_key == fct_mail.c.unit_key))
-             .where(and_(fct_mail.c.kind == "labor_list", fct_mail.c.month_key == month_key(month),
-                         fct_mail.c.status.in_(DELIVERED))))
+    query = (
+        select(dim_unit.c.unit_code)
+        .select_from(fct_mail.join(dim_unit, dim_unit.c.unit_key == fct_mail.c.unit_key))
+        .where(
+            and_(
+                fct_mail.c.kind == "labor_list",
+                fct_mail.c.month_key == month_key(month),
+                fct_mail.c.status.in_(DELIVERED),
+            )
+        )
+    )
     with engine.connect() as conn:
         return set(conn.execute(query).scalars())
 
 
 def labor_list(unit: Unit, month: str, path: Path) -> Mail:
-    body = (f"{unit.name}：\n\n附件为人社局记录中{month}月在贵区就业的建档立卡贫困劳动力名单，仅供贵区使用，"
-            f"含个人信息，请妥善保管，勿转发。\n\n北京市扶贫支援办")
-    return Mail("labor_list", (unit.email,), f"【名单】{unit.name} {month} 在京就业贫困劳动力名单", body,
-                (Attachment(path.name, path.read_bytes()),), month=month, unit_code=unit.code)
+    body = (
+        f"{unit.name}：\n\n附件为人社局记录中{month}月在贵区就业的建档立卡贫困劳动力名单，仅供贵区使用，"
+        f"含个人信息，请妥善保管，勿转发。\n\n北京市扶贫支援办"
+    )
+    return Mail(
+        "labor_list",
+        (unit.email,),
+        f"【名单】{unit.name} {month} 在京就业贫困劳动力名单",
+        body,
+        (Attachment(path.name, path.read_bytes()),),
+        month=month,
+        unit_code=unit.code,
+    )
 
 
 def publication(cfg: Config, month: str, version: int, path: Path, publication_id: int, summary: str) -> Mail:
     recipients = tuple(dict.fromkeys((*cfg.mail.office, *cfg.mail.leaders)))
     body = f"各位领导、综合处：\n\n附件为{month}月《{cfg.report_title}》汇总（第{version}版）。\n\n{summary}\n\n北京市扶贫支援办"
-    return Mail("publication", recipients, f"【汇总】{cfg.report_title} {month} 第{version}版", body,
-                (Attachment(path.name, path.read_bytes()),), month=month, publication_id=publication_id)
+    return Mail(
+        "publication",
+        recipients,
+        f"【汇总】{cfg.report_title} {month} 第{version}版",
+        body,
+        (Attachment(path.name, path.read_bytes()),),
+        month=month,
+        publication_id=publication_id,
+    )

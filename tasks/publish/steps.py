@@ -1,4 +1,5 @@
 """The publish flows' steps as Prefect tasks: write and freeze the workbook, send what is owed; DB/SMTP hiccups retried."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,9 @@ gather_month = task(gather, name="gather-month", cache_policy=NO_CACHE, **transi
 
 
 @task(cache_policy=NO_CACHE)
-def write_month_workbook(cfg: Config, content: PublicationContent, paths: Paths,
-                         previous: PublicationRecord | None) -> tuple[Path, str, int]:
+def write_month_workbook(
+    cfg: Config, content: PublicationContent, paths: Paths, previous: PublicationRecord | None
+) -> tuple[Path, str, int]:
     """Write version N+1 (with 变更 against version N when there is one), freeze it; (path, sha256, version)."""
     version = previous.version + 1 if previous else 1
     out_dir = paths.outputs / content.month
@@ -52,17 +54,22 @@ def notify_submissions(engine: Engine, cfg: Config, paths: Paths, sink: MailSink
 
 
 @task(cache_policy=NO_CACHE, **transient_retries())
-def send_labor_lists(engine: Engine, cfg: Config, month: str, paths: Paths, sink: MailSink,
-                     sender: str) -> list[Delivery]:
+def send_labor_lists(
+    engine: Engine, cfg: Config, month: str, paths: Paths, sink: MailSink, sender: str
+) -> list[Delivery]:
     """Each district its own labor list (outputs/YYYY-MM/labor/), once, to that district only."""
     done = notify.labor_list_sent(engine, month)
-    return [send_and_record(engine, sink, notify.labor_list(unit, month, path), sender)
-            for unit, path in notify.labor_lists(cfg, month, paths.outputs / month / "labor") if unit.code not in done]
+    return [
+        send_and_record(engine, sink, notify.labor_list(unit, month, path), sender)
+        for unit, path in notify.labor_lists(cfg, month, paths.outputs / month / "labor")
+        if unit.code not in done
+    ]
 
 
 @task(cache_policy=NO_CACHE, **transient_retries())
-def send_publication(engine: Engine, cfg: Config, pub: PublicationRecord, paths: Paths, summary: str,
-                     sink: MailSink, sender: str) -> Delivery | None:
+def send_publication(
+    engine: Engine, cfg: Config, pub: PublicationRecord, paths: Paths, summary: str, sink: MailSink, sender: str
+) -> Delivery | None:
     """The consolidated workbook to the office's list, once per publication."""
     if publication_mailed(engine, pub.publication_id):
         return None
@@ -71,9 +78,13 @@ def send_publication(engine: Engine, cfg: Config, pub: PublicationRecord, paths:
 
 
 @task(cache_policy=NO_CACHE, **transient_retries())
-def send_reminders(engine: Engine, cfg: Config, month: str, today: dt.date, sink: MailSink,
-                   sender: str) -> dict[str, str]:
+def send_reminders(
+    engine: Engine, cfg: Config, month: str, today: dt.date, sink: MailSink, sender: str
+) -> dict[str, str]:
     """Remind every unit without an accepted report for `month` (at most once a day); unit code -> delivery."""
     already = notify.reminded_today(engine, cfg, month, today)
-    return {unit.code: send_and_record(engine, sink, notify.reminder(cfg, unit, month), sender).detail
-            for unit in notify.units_without_report(engine, cfg, month) if unit.code not in already}
+    return {
+        unit.code: send_and_record(engine, sink, notify.reminder(cfg, unit, month), sender).detail
+        for unit in notify.units_without_report(engine, cfg, month)
+        if unit.code not in already
+    }

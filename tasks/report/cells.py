@@ -1,4 +1,5 @@
 """Turn what a clerk typed into a cell into a number, a date or 'not reported'."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """A bounded evaluator for formulas Excel never computed: numbers, cells, + - * / ^ %, parentheses and SUM."""
+
 from __future__ import annotations
 
 import math
@@ -17,14 +18,17 @@ MAX_MAGNITUDE = 1e15  # every operand and result; the warehouse holds less than 
 MAX_READS = 20_000  # cells all formulas of one sheet may read, ranges included
 MAX_SECONDS = 1.0  # for all formulas of one sheet
 
-_TOKEN = re.compile(r"""\s*(?:
+_TOKEN = re.compile(
+    r"""\s*(?:
     (?P<num>(?:\d+\.?\d*|\.\d+)(?:E[+-]?\d+)?)
   | (?P<range>\$?[A-Z]{1,3}\$?\d{1,7}\s*:\s*\$?[A-Z]{1,3}\$?\d{1,7})(?![A-Z0-9(!])
   | (?P<ref>\$?[A-Z]{1,3}\$?\d{1,7})(?![A-Z0-9(!:])
   | (?P<func>[A-Z_][A-Z0-9_.]*)\s*\(
   | (?P<op>[-+*/^%(),])
   | (?P<other>\S)
-)""", re.VERBOSE)
+)""",
+    re.VERBOSE,
+)
 _ADDRESS = re.compile(r"\$?([A-Z]{1,3})\$?(\d+)")
 
 
@@ -101,8 +105,9 @@ def tokens(formula: str) -> list[tuple[str, str]]:
 class Parser:
     """Recursive descent over Excel's precedence: + -, then * /, then ^, then unary minus, then %."""
 
-    def __init__(self, formula: str, cell: Callable[[Pos], float], cells: Callable[[Pos, Pos], list[float]],
-                 budget: Budget) -> None:
+    def __init__(
+        self, formula: str, cell: Callable[[Pos], float], cells: Callable[[Pos, Pos], list[float]], budget: Budget
+    ) -> None:
         self.toks, self.i = tokens(formula), 0
         self.cell, self.cells, self.budget = cell, cells, budget
 

@@ -1,4 +1,5 @@
 """Record a report submission and its figures in ONE transaction: versions, the current flag and provenance."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,27 +64,59 @@ def _key(conn: Connection, table, column: str, value: object, key: str) -> int |
 
 
 def _issue_rows(submission_id: int, issues: Sequence[Issue]) -> list[dict]:
-    return [{"submission_id": submission_id, "severity": i.severity, "rule": i.rule, "sheet": i.sheet, "cell": i.cell,
-             "row_no": i.row_no, "region": i.region, "value": i.value, "message_zh": i.message_zh,
-             "message_en": i.message_en, "is_open": True} for i in issues]
+    return [
+        {
+            "submission_id": submission_id,
+            "severity": i.severity,
+            "rule": i.rule,
+            "sheet": i.sheet,
+            "cell": i.cell,
+            "row_no": i.row_no,
+            "region": i.region,
+            "value": i.value,
+            "message_zh": i.message_zh,
+            "message_en": i.message_en,
+            "is_open": True,
+        }
+        for i in issues
+    ]
 
 
 def _fact_rows(conn: Connection, parsed: ParsedReport, cfg: Config, ids: dict) -> list[dict]:
-    indicators = dict(conn.execute(select(dim_indicator.c.row_no, dim_indicator.c.indicator_key)
-                                   .where(dim_indicator.c.form_key == ids["form_key"])).all())
+    indicators = dict(
+        conn.execute(
+            select(dim_indicator.c.row_no, dim_indicator.c.indicator_key).where(
+                dim_indicator.c.form_key == ids["form_key"]
+            )
+        ).all()
+    )
     regions = dict(conn.execute(select(dim_region.c.region, dim_region.c.region_key)).all())
     rows = []
     for rec in parsed.cells.itertuples(index=False):
         value = None if pd.isna(rec.value) else float(rec.value)
         remark = parsed.remarks.get(int(rec.row_no)) if rec.region == cfg.total_column else None
-        rows.append({"submission_id": ids["submission_id"], "indicator_key": indicators[int(rec.row_no)],
-                     "region_key": regions[rec.region], "unit_key": ids["unit_key"], "month_key": ids["month_key"],
-                     "value": value, "remark": remark})
+        rows.append(
+            {
+                "submission_id": ids["submission_id"],
+                "indicator_key": indicators[int(rec.row_no)],
+                "region_key": regions[rec.region],
+                "unit_key": ids["unit_key"],
+                "month_key": ids["month_key"],
+                "value": value,
+                "remark": remark,
+            }
+        )
     return rows
 
 
-def _record(conn: Connection, parsed: ParsedReport, cfg: Config, receipt: Receipt, errors: Sequence[Issue],
-            warnings: Sequence[Issue]) -> LoadResult:
+def _record(
+    conn: Connection,
+    parsed: ParsedReport,
+    cfg: Config,
+    receipt: Receipt,
+    errors: Sequence[Issue],
+    warnings: Sequence[Issue],
+) -> LoadResult:
     unit_key = _key(conn, dim_unit, "unit_code", parsed.unit.code if parsed.unit else None, "unit_key")
     lock_unit(conn, unit_key)
     existing = conn.execute(select(fct_submission).where(fct_submission.c.sha256 == receipt.sha256)).first()
@@ -93,20 +126,37 @@ def _record(conn: Connection, parsed: ParsedReport, cfg: Config, receipt: Receip
     if accepted:
         ensure_months(conn, cfg, [parsed.month])
     valid_month = parsed.month and _valid(parsed.month)
-    ids = {"unit_key": unit_key, "form_key": _key(conn, dim_form, "form_code", parsed.form_code, "form_key"),
-           "month_key": _key(conn, dim_month, "month_key", month_key(parsed.month), "month_key") if valid_month
-           else None}
-    numbered = (next_version(conn, KIND, unit_key, ids["month_key"], receipt.received_at) if accepted
-                else Version(0, False, None))
+    ids = {
+        "unit_key": unit_key,
+        "form_key": _key(conn, dim_form, "form_code", parsed.form_code, "form_key"),
+        "month_key": _key(conn, dim_month, "month_key", month_key(parsed.month), "month_key") if valid_month else None,
+    }
+    numbered = (
+        next_version(conn, KIND, unit_key, ids["month_key"], receipt.received_at)
+        if accepted
+        else Version(0, False, None)
+    )
     version = numbered.number or None
-    row = {"kind": KIND, "sha256": receipt.sha256, "original_name": receipt.original_name,
-           "original_name_hex": receipt.name_hex,
-           "archive_path": receipt.archive_path, "received_at": receipt.received_at, **ids, "sent_on": parsed.sent_on,
-           "status": "accepted" if accepted else "rejected", "version": version, "is_current": numbered.is_current,
-           "is_late": cfg.is_late(parsed.month, receipt.received_at) if valid_month else None,
-           "n_errors": len(errors), "n_warnings": len(warnings), "n_rows": len(parsed.cells),
-           "flow_run_id": receipt.flow_run_id, "message": errors[0].message_en if errors else None,
-           "source": receipt.source}
+    row = {
+        "kind": KIND,
+        "sha256": receipt.sha256,
+        "original_name": receipt.original_name,
+        "original_name_hex": receipt.name_hex,
+        "archive_path": receipt.archive_path,
+        "received_at": receipt.received_at,
+        **ids,
+        "sent_on": parsed.sent_on,
+        "status": "accepted" if accepted else "rejected",
+        "version": version,
+        "is_current": numbered.is_current,
+        "is_late": cfg.is_late(parsed.month, receipt.received_at) if valid_month else None,
+        "n_errors": len(errors),
+        "n_warnings": len(warnings),
+        "n_rows": len(parsed.cells),
+        "flow_run_id": receipt.flow_run_id,
+        "message": errors[0].message_en if errors else None,
+        "source": receipt.source,
+    }
     if existing is None:
         sid = conn.execute(insert(fct_submission).values(**row).returning(fct_submission.c.submission_id)).scalar_one()
     else:
@@ -131,8 +181,14 @@ def _valid(month: str) -> bool:
 
 
 @task(name="load-report", cache_policy=NO_CACHE, **transient_retries())
-def load_report(engine: Engine, parsed: ParsedReport, cfg: Config, receipt: Receipt, errors: Sequence[Issue],
-                warnings: Sequence[Issue]) -> LoadResult:
+def load_report(
+    engine: Engine,
+    parsed: ParsedReport,
+    cfg: Config,
+    receipt: Receipt,
+    errors: Sequence[Issue],
+    warnings: Sequence[Issue],
+) -> LoadResult:
     """Record the submission (accepted with its figures, or rejected with its errors) in one transaction."""
     try:
         with engine.begin() as conn:
@@ -141,4 +197,3 @@ def load_report(engine: Engine, parsed: ParsedReport, cfg: Config, receipt: Rece
         # The same bytes were stored by a concurrent run meanwhile: record again, now as that submission's duplicate.
         with engine.begin() as conn:
             return _record(conn, parsed, cfg, receipt, errors, warnings)
-

@@ -1,4 +1,5 @@
 """The hidden template marker: a very hidden sheet that says which form, unit and month a workbook is for."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Find a report's table, rows, unit and month by their content, whatever copy of the form the clerk used."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -100,8 +101,15 @@ def _read_rows(out: ParsedReport, grid: Grid, cfg: Config, form: Form, header_ro
         r = rows[ind.row_no]
         found = grid.get(r, cols["指标"])
         if _text(found) != normalize_text(ind.indicator):
-            err("indicator_mismatch", cell=address(r, cols["指标"]), row_no=ind.row_no, indicator=ind.indicator,
-                value=found, expected=ind.indicator, found=found or "")
+            err(
+                "indicator_mismatch",
+                cell=address(r, cols["指标"]),
+                row_no=ind.row_no,
+                indicator=ind.indicator,
+                value=found,
+                expected=ind.indicator,
+                found=found or "",
+            )
         for column in cfg.columns(form):
             if column not in cols:
                 continue
@@ -110,13 +118,32 @@ def _read_rows(out: ParsedReport, grid: Grid, cfg: Config, form: Form, header_ro
             parsed = parse_value(raw, grid.formats.get(pos), ind.kind)
             problem = "formula_uncomputed" if pos in grid.formulas and raw is None else parsed.problem
             if pos in grid.problems and grid.problems[pos] == UNEVALUABLE:
-                out.issues.append(Issue("error", "formula_unevaluable", out.file_name, grid.name, address(*pos),
-                                        ind.row_no, ind.indicator, column, grid.formulas[pos][:200],
-                                        UNEVALUABLE_ZH, UNEVALUABLE_EN))
+                out.issues.append(
+                    Issue(
+                        "error",
+                        "formula_unevaluable",
+                        out.file_name,
+                        grid.name,
+                        address(*pos),
+                        ind.row_no,
+                        ind.indicator,
+                        column,
+                        grid.formulas[pos][:200],
+                        UNEVALUABLE_ZH,
+                        UNEVALUABLE_EN,
+                    )
+                )
             elif problem:
-                err(problem, cell=address(*pos), row_no=ind.row_no, indicator=ind.indicator, region=column,
-                    value=raw if raw is not None else grid.formulas.get(pos), formula=grid.formulas.get(pos),
-                    measure_unit=ind.measure_unit)
+                err(
+                    problem,
+                    cell=address(*pos),
+                    row_no=ind.row_no,
+                    indicator=ind.indicator,
+                    region=column,
+                    value=raw if raw is not None else grid.formulas.get(pos),
+                    formula=grid.formulas.get(pos),
+                    measure_unit=ind.measure_unit,
+                )
             records.append((ind.row_no, column, parsed.value, None if raw is None else str(raw), address(*pos)))
         if "备注" in cols and grid.get(r, cols["备注"]) not in (None, ""):
             out.remarks[ind.row_no] = str(grid.get(r, cols["备注"])).strip()
@@ -132,11 +159,14 @@ def _identify(out: ParsedReport, grids: list[Grid], cfg: Config, marker: Marker 
         out.unit = cfg.resolve_unit(out.unit_text)
     written = cfg.resolve_unit(out.unit_text) if out.unit_text else None
     if marker and out.unit and written and written != out.unit:
-        out.issues.append(make_issue("unit_conflict", out.file_name, marker_unit=out.unit.name, unit_text=out.unit_text))
+        out.issues.append(
+            make_issue("unit_conflict", out.file_name, marker_unit=out.unit.name, unit_text=out.unit_text)
+        )
     sheet_month = month_in_text(str(_labelled(grids, "月份") or ""))
     if marker and sheet_month and sheet_month != marker.month:
-        out.issues.append(make_issue("month_conflict", out.file_name, marker_month=marker.month,
-                                     sheet_month=sheet_month))
+        out.issues.append(
+            make_issue("month_conflict", out.file_name, marker_month=marker.month, sheet_month=sheet_month)
+        )
     out.sent_on = parse_date(_labelled(grids, "报送时间"))
     for source, month in (
         ("marker", marker.month if marker else None),

@@ -1,4 +1,5 @@
 """Blank report templates in the office's own layout, generated from the form declared in config/."""
+
 from __future__ import annotations
 
 import re
@@ -38,13 +39,29 @@ def header_texts(cfg: Config, form: Form) -> list[str]:
 def _validation(kind: str) -> DataValidation:
     common = {"allow_blank": True, "showErrorMessage": True, "errorTitle": "输入有误 / Invalid entry"}
     if kind == "count":
-        return DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0",
-                              error="请填写非负整数 / a non-negative whole number", **common)
+        return DataValidation(
+            type="whole",
+            operator="greaterThanOrEqual",
+            formula1="0",
+            error="请填写非负整数 / a non-negative whole number",
+            **common,
+        )
     if kind == "money":
-        return DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
-                              error="请填写非负数(亿元,最多4位小数) / non-negative, in 亿元", **common)
-    return DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
-                          error="请填写0到100之间的数(百分比) / a percentage from 0 to 100", **common)
+        return DataValidation(
+            type="decimal",
+            operator="greaterThanOrEqual",
+            formula1="0",
+            error="请填写非负数(亿元,最多4位小数) / non-negative, in 亿元",
+            **common,
+        )
+    return DataValidation(
+        type="decimal",
+        operator="between",
+        formula1="0",
+        formula2="100",
+        error="请填写0到100之间的数(百分比) / a percentage from 0 to 100",
+        **common,
+    )
 
 
 def _write_rows(ws: Worksheet, cfg: Config, form: Form, width: int) -> None:
@@ -69,7 +86,9 @@ def _write_rows(ws: Worksheet, cfg: Config, form: Form, width: int) -> None:
         for c in range(1, width + 1):
             ws.cell(r, c).border = _BOX
             ws.cell(r, c).font = Font(name=FONT, size=10)
-            ws.cell(r, c).alignment = Alignment(vertical="center", wrap_text=c in (2, 3), horizontal="center" if c in (1, 4) else None)
+            ws.cell(r, c).alignment = Alignment(
+                vertical="center", wrap_text=c in (2, 3), horizontal="center" if c in (1, 4) else None
+            )
     _merge_categories(ws, form.rows)
 
 
@@ -78,7 +97,9 @@ def _merge_categories(ws: Worksheet, rows: tuple[Indicator, ...]) -> None:
     for i in range(1, len(rows) + 1):
         if i == len(rows) or rows[i].category != rows[start].category:
             if i - start > 1:
-                ws.merge_cells(start_row=FIRST_DATA_ROW + start, end_row=FIRST_DATA_ROW + i - 1, start_column=2, end_column=2)
+                ws.merge_cells(
+                    start_row=FIRST_DATA_ROW + start, end_row=FIRST_DATA_ROW + i - 1, start_column=2, end_column=2
+                )
             start = i
 
 

@@ -1,4 +1,5 @@
 """Warnings that keep a report but flag it: a year-to-date figure that fell, an unusual monthly increment."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -53,8 +54,18 @@ def _now(parsed: ParsedReport, cfg: Config) -> pd.DataFrame:
 
 def _warn(rule: str, parsed: ParsedReport, cfg: Config, rec, **detail) -> Issue:
     ind = cfg.form(parsed.form_code).row(int(rec.row_no))
-    return make_issue(rule, parsed.file_name, "warning", sheet=parsed.sheet, cell=rec.cell, row_no=ind.row_no,
-                      indicator=ind.indicator, region=rec.region, value=rec.raw, **detail)
+    return make_issue(
+        rule,
+        parsed.file_name,
+        "warning",
+        sheet=parsed.sheet,
+        cell=rec.cell,
+        row_no=ind.row_no,
+        indicator=ind.indicator,
+        region=rec.region,
+        value=rec.raw,
+        **detail,
+    )
 
 
 def ytd_decrease(parsed: ParsedReport, cfg: Config, history: pd.DataFrame) -> list[Issue]:

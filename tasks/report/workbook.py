@@ -1,4 +1,5 @@
 """Read any workbook a clerk sends (.xlsx/.xlsm via openpyxl, .xls/.ods via python-calamine) into plain grids."""
+
 from __future__ import annotations
 
 import io
@@ -85,7 +86,7 @@ def _read_openpyxl(data: bytes, extent: Extent) -> list[Grid]:
     except Exception as exc:
         raise WorkbookError(f"not a readable .xlsx workbook ({type(exc).__name__})") from exc
     try:
-        sheets = sorted(typed.worksheets, key=lambda ws: ws.sheet_state != "visible")[:extent.sheets]
+        sheets = sorted(typed.worksheets, key=lambda ws: ws.sheet_state != "visible")[: extent.sheets]
         return [_read_sheet(ws, cached[ws.title], extent) for ws in sheets]
     finally:
         typed.close()
@@ -117,11 +118,11 @@ def _read_calamine(data: bytes, extent: Extent) -> list[Grid]:
         raise WorkbookError(f"not a readable .xls/.ods workbook ({type(exc).__name__}: {exc})") from exc
     grids = []
     metas = sorted(wb.sheets_metadata, key=lambda m: str(m.visible).rsplit(".", 1)[-1] != "Visible")
-    for meta in metas[:extent.sheets]:
+    for meta in metas[: extent.sheets]:
         rows = wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False, nrows=extent.rows)
         grid = Grid(meta.name, hidden=str(meta.visible).rsplit(".", 1)[-1] != "Visible", extent=extent)
         for r, row in enumerate(rows, start=1):
-            for c, value in enumerate(row[:extent.cols], start=1):
+            for c, value in enumerate(row[: extent.cols], start=1):
                 if value not in (None, ""):
                     grid.put((r, c), value)
         grids.append(grid)

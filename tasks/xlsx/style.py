@@ -1,4 +1,5 @@
 """Conventions for every workbook we write: formula-safe text, Chinese fonts, formats by measure unit, A4 print setup."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -66,7 +67,11 @@ def write_value(ws: Worksheet, row: int, col: int, value: object, fmt: Format) -
 
 
 def write_table(
-    ws: Worksheet, styles: Styles, top: int, headers: Sequence[str], rows: Iterable[Sequence[object]],
+    ws: Worksheet,
+    styles: Styles,
+    top: int,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
     formats: Sequence[Format] | None = None,
 ) -> int:
     """A header row then data rows from row `top`; returns the first free row after the table."""

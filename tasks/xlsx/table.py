@@ -1,4 +1,5 @@
 """A plain-table xlsx writer (bold frozen header, text cells) that builds each sheet's XML in Arrow, not per cell."""
+
 from __future__ import annotations
 
 import os
@@ -79,9 +80,14 @@ def _cells(sheet: Sheet) -> tuple[bytes, list[int]]:
     for i, column in enumerate(sheet.headers, start=1):
         text = _text(sheet.frame[column])
         widths.append(int(pc.max(pc.utf8_length(text)).as_py() or 0) if n else 0)
-        cell = pc.binary_join_element_wise(_lit(f'<c r="{column_letter(i)}'), numbers,
-                                           _lit('" t="inlineStr"><is><t xml:space="preserve">'), text,
-                                           _lit("</t></is></c>"), _lit(""))
+        cell = pc.binary_join_element_wise(
+            _lit(f'<c r="{column_letter(i)}'),
+            numbers,
+            _lit('" t="inlineStr"><is><t xml:space="preserve">'),
+            text,
+            _lit("</t></is></c>"),
+            _lit(""),
+        )
         parts.append(pc.if_else(pc.equal(text, _lit("")), _lit(""), cell))
     parts.append(_lit("</row>"))
     rows = pc.binary_join_element_wise(*parts, _lit("")) if n else pa.array([], pa.large_string())
@@ -92,20 +98,25 @@ def _concat(rows: pa.Array) -> bytes:
     """The strings of `rows` back to back: the slice of Arrow's data buffer they already occupy."""
     if len(rows) == 0:
         return b""
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset:rows.offset + len(rows) + 1]
-    return rows.buffers()[2][offsets[0]:offsets[-1]].to_pybytes()
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset : rows.offset + len(rows) + 1]
+    return rows.buffers()[2][offsets[0] : offsets[-1]].to_pybytes()
 
 
 def _sheet_xml(sheet: Sheet) -> tuple[str, bytes, str]:
     body, widths = _cells(sheet)
     cols = "".join(
         f'<col min="{i}" max="{i}" width="{min(60, max(len(h), w) * 2 + 2)}" customWidth="1"/>'
-        for i, (h, w) in enumerate(zip(sheet.headers.values(), widths), start=1))
-    header = "".join(f'<c r="{column_letter(i)}1" t="inlineStr" s="1"><is><t>{escape(h)}</t></is></c>'
-                     for i, h in enumerate(sheet.headers.values(), start=1))
-    head = (f'{_HEAD}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><sheetViews><sheetView workbookViewId="0">'
-            '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
-            f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData><row r="1">{header}</row>')
+        for i, (h, w) in enumerate(zip(sheet.headers.values(), widths, strict=False), start=1)
+    )
+    header = "".join(
+        f'<c r="{column_letter(i)}1" t="inlineStr" s="1"><is><t>{escape(h)}</t></is></c>'
+        for i, h in enumerate(sheet.headers.values(), start=1)
+    )
+    head = (
+        f'{_HEAD}<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}"><sheetViews><sheetView workbookViewId="0">'
+        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData><row r="1">{header}</row>'
+    )
     return head, body, "</sheetData></worksheet>"
 
 
@@ -114,8 +125,10 @@ def write_table_workbook(path: Path, sheets: Sequence[Sheet]) -> Path:
     names = [s.name for s in sheets]
     if len(set(names)) != len(names) or any(not 0 < len(n) <= 31 for n in names):
         raise ValueError(f"sheet names must be unique and 1-31 characters: {names}")
-    overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_CT}.worksheet+xml"/>'
-                        for i in range(1, len(sheets) + 1))
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="{_CT}.worksheet+xml"/>'
+        for i in range(1, len(sheets) + 1)
+    )
     parts = {
         "[Content_Types].xml": f'{_HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -128,8 +141,10 @@ def write_table_workbook(path: Path, sheets: Sequence[Sheet]) -> Path:
         + "".join(f'<sheet name={quoteattr(n)} sheetId="{i}" r:id="rId{i}"/>' for i, n in enumerate(names, start=1))
         + "</sheets></workbook>",
         "xl/_rels/workbook.xml.rels": f'{_HEAD}<Relationships xmlns="{_PKG_REL}">'
-        + "".join(f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-                  for i in range(1, len(sheets) + 1))
+        + "".join(
+            f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+            for i in range(1, len(sheets) + 1)
+        )
         + f'<Relationship Id="rId{len(sheets) + 1}" Type="{_REL}/styles" Target="styles.xml"/></Relationships>',
         "xl/styles.xml": _STYLES,
     }

@@ -1,4 +1,5 @@
 """`fupin grant-analyst`, `fupin export` and `fupin docs`, run as the real command on real databases."""
+
 from __future__ import annotations
 
 import csv
@@ -27,8 +28,9 @@ PLAN = Plan(months=("2020-08", "2020-09"), laborers=100)
 
 
 def fupin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fupin.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "fupin.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120, check=False
+    )
 
 
 def loaded(url: str, cfg: Config) -> None:
@@ -99,30 +101,54 @@ def test_export_writes_the_month_of_every_view(fmt: str, fupin_home: Path, cfg: 
     read = pd.read_csv if fmt == "csv" else pd.read_parquet
     submissions = read(out / f"v_submission.{fmt}")
     assert set(submissions["month"]) == {"2020-09"} and list(submissions.columns) == list(
-        next(v for v in views if v.name == "v_submission").columns)
+        next(v for v in views if v.name == "v_submission").columns
+    )
     history = read(out / f"v_indicator_history.{fmt}")
     assert len(history) > 1000 and set(history["month"]) == {"2020-09"}
 
 
-FORMULA_REMARKS = ('=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1+1", "\r=1+1",
-                   "=cmd|' /C calc'!A0")
+FORMULA_REMARKS = (
+    '=HYPERLINK("http://evil.example","x")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "\t=1+1",
+    "\r=1+1",
+    "=cmd|' /C calc'!A0",
+)
 
 
 def plant_formula_text(url: str) -> None:
     """Remarks, a file name and a message that a spreadsheet would run, and one negative figure."""
     eng = make_engine(url)
     with eng.begin() as conn:
-        rows = conn.execute(text("SELECT submission_id, indicator_key, region_key FROM fct_indicator_value "
-                                 "WHERE month_key = 202009 ORDER BY submission_id, indicator_key, region_key "
-                                 f"LIMIT {len(FORMULA_REMARKS) + 1}")).all()
-        for (sid, ind, reg), remark in zip(rows, FORMULA_REMARKS):
-            conn.execute(text("UPDATE fct_indicator_value SET remark = :r WHERE submission_id = :s "
-                              "AND indicator_key = :i AND region_key = :g"), {"r": remark, "s": sid, "i": ind, "g": reg})
+        rows = conn.execute(
+            text(
+                "SELECT submission_id, indicator_key, region_key FROM fct_indicator_value "
+                "WHERE month_key = 202009 ORDER BY submission_id, indicator_key, region_key "
+                f"LIMIT {len(FORMULA_REMARKS) + 1}"
+            )
+        ).all()
+        for (sid, ind, reg), remark in zip(rows, FORMULA_REMARKS, strict=False):
+            conn.execute(
+                text(
+                    "UPDATE fct_indicator_value SET remark = :r WHERE submission_id = :s "
+                    "AND indicator_key = :i AND region_key = :g"
+                ),
+                {"r": remark, "s": sid, "i": ind, "g": reg},
+            )
         sid, ind, reg = rows[-1]
-        conn.execute(text("UPDATE fct_indicator_value SET value = -5 WHERE submission_id = :s "
-                          "AND indicator_key = :i AND region_key = :g"), {"s": sid, "i": ind, "g": reg})
-        conn.execute(text("UPDATE fct_submission SET original_name = '=1+2.xlsx', message = '@evil' "
-                          "WHERE submission_id = :s"), {"s": sid})
+        conn.execute(
+            text(
+                "UPDATE fct_indicator_value SET value = -5 WHERE submission_id = :s "
+                "AND indicator_key = :i AND region_key = :g"
+            ),
+            {"s": sid, "i": ind, "g": reg},
+        )
+        conn.execute(
+            text("UPDATE fct_submission SET original_name = '=1+2.xlsx', message = '@evil' WHERE submission_id = :s"),
+            {"s": sid},
+        )
     eng.dispose()
 
 
@@ -135,7 +161,8 @@ def _is_number(cell: str) -> bool:
 
 
 def test_csv_export_escapes_text_a_spreadsheet_would_run_and_keeps_numbers(
-        warehouse_url: str, fupin_home: Path, cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    warehouse_url: str, fupin_home: Path, cfg: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FUPIN_WAREHOUSE_URL", warehouse_url)
     loaded(warehouse_url, cfg)
     plant_formula_text(warehouse_url)

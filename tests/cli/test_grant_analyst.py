@@ -3,6 +3,7 @@
 The command must refuse any role it would strip of the pipeline's rights (or could not limit), change nothing when
 it refuses, and close the database to every role it was not asked to open it to.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -29,8 +30,11 @@ class Owned:
 
     def url(self, role: str | None = None) -> str:
         """This database, as `role` (the pipeline's role by default)."""
-        return make_url(PG_ADMIN_URL).set(database=self.database, username=role or self.pipeline,
-                                          password=None).render_as_string(hide_password=False)
+        return (
+            make_url(PG_ADMIN_URL)
+            .set(database=self.database, username=role or self.pipeline, password=None)
+            .render_as_string(hide_password=False)
+        )
 
     def admin_url(self) -> str:
         return make_url(PG_ADMIN_URL).set(database=self.database).render_as_string(hide_password=False)
@@ -60,8 +64,10 @@ def owned(pg_admin: Engine, cfg: Config, fupin_home, monkeypatch: pytest.MonkeyP
     finally:
         with pg_admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{wh.database}" WITH (FORCE)'))
-            for (name,) in conn.execute(text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p ORDER BY "
-                                             "rolname = :pipe"), {"p": f"%\\_{tag}", "pipe": wh.pipeline}).all():
+            for (name,) in conn.execute(
+                text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p ORDER BY rolname = :pipe"),
+                {"p": f"%\\_{tag}", "pipe": wh.pipeline},
+            ).all():
                 conn.execute(text(f'DROP ROLE "{name}"'))
 
 
@@ -72,14 +78,28 @@ def snapshot(wh: Owned, roles: list[str]) -> tuple:
         with eng.connect() as conn:
             return (
                 conn.execute(text("SELECT datacl::text FROM pg_database WHERE datname = current_database()")).all(),
-                conn.execute(text("SELECT c.relname, c.relowner::regrole::text, c.relacl::text FROM pg_class c "
-                                  "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' "
-                                  "ORDER BY c.relname")).all(),
-                conn.execute(text("SELECT rolname, rolsuper, rolcanlogin, rolcreaterole FROM pg_roles "
-                                  "WHERE rolname = ANY(:r) ORDER BY rolname"), {"r": roles}).all(),
-                conn.execute(text("SELECT roleid::regrole::text, member::regrole::text FROM pg_auth_members "
-                                  "WHERE roleid::regrole::text = ANY(:r) OR member::regrole::text = ANY(:r) "
-                                  "ORDER BY 1, 2"), {"r": roles}).all(),
+                conn.execute(
+                    text(
+                        "SELECT c.relname, c.relowner::regrole::text, c.relacl::text FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' "
+                        "ORDER BY c.relname"
+                    )
+                ).all(),
+                conn.execute(
+                    text(
+                        "SELECT rolname, rolsuper, rolcanlogin, rolcreaterole FROM pg_roles "
+                        "WHERE rolname = ANY(:r) ORDER BY rolname"
+                    ),
+                    {"r": roles},
+                ).all(),
+                conn.execute(
+                    text(
+                        "SELECT roleid::regrole::text, member::regrole::text FROM pg_auth_members "
+                        "WHERE roleid::regrole::text = ANY(:r) OR member::regrole::text = ANY(:r) "
+                        "ORDER BY 1, 2"
+                    ),
+                    {"r": roles},
+                ).all(),
             )
     finally:
         eng.dispose()
@@ -97,15 +117,19 @@ def pipeline_still_works(wh: Owned) -> None:
         eng.dispose()
 
 
-@pytest.mark.parametrize("who, reason", [
-    ("superuser", "superuser"),
-    ("pipeline", "the role the pipeline connects as"),
-    ("object_owner", "owns, or belongs to a role that owns"),
-    ("owner_member", "owns, or belongs to a role that owns"),
-    ("reserved", "reserved"),
-])
+@pytest.mark.parametrize(
+    "who, reason",
+    [
+        ("superuser", "superuser"),
+        ("pipeline", "the role the pipeline connects as"),
+        ("object_owner", "owns, or belongs to a role that owns"),
+        ("owner_member", "owns, or belongs to a role that owns"),
+        ("reserved", "reserved"),
+    ],
+)
 def test_grant_analyst_refuses_a_role_it_would_strip_or_could_not_limit_and_changes_nothing(
-        owned: Owned, who: str, reason: str) -> None:
+    owned: Owned, who: str, reason: str
+) -> None:
     named = {"superuser": "postgres", "pipeline": owned.pipeline, "reserved": "pg_monitor"}
     role = named.get(who, f"{who}_{owned.tag}")
     if who == "object_owner":

@@ -1,4 +1,5 @@
 """Every `fupin` command explains itself, and usage errors exit 2 with a one-line message."""
+
 from __future__ import annotations
 
 import subprocess
@@ -14,8 +15,9 @@ COMMANDS = sorted(get_command(app).commands)
 
 
 def _fupin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fupin.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "fupin.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120, check=False
+    )
 
 
 def test_the_app_has_its_commands() -> None:

@@ -1,4 +1,5 @@
 """`fupin ingest`, run as the real command against the session's Prefect API and a real SQLite warehouse."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,14 @@ def fupin(*args: str) -> subprocess.CompletedProcess:
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "fupin.cli", "ingest", *args], capture_output=True, text=True, check=False,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "fupin.cli", "ingest", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_inbox_then_paths(prefect_api, fupin_home: Path, cfg: Config) -> None:
@@ -36,8 +43,11 @@ def test_inbox_then_paths(prefect_api, fupin_home: Path, cfg: Config) -> None:
     bad = write_fixture(cfg, next(f for f in catalogue(cfg) if f.name == "negative"), inbox)
     run = fupin()
     assert run.returncode == 1, run.stderr[-3000:]
-    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in run.stdout.splitlines()
-            if line.startswith("│")}
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in run.stdout.splitlines()
+        if line.startswith("│")
+    }
     assert rows == {"a_v1.xlsx": "superseded", "b_v2.xlsx": "accepted", bad.name: "rejected"}
     assert "error: 1 file(s) rejected" in run.stderr
     again = fupin(str(first))
@@ -46,8 +56,13 @@ def test_inbox_then_paths(prefect_api, fupin_home: Path, cfg: Config) -> None:
 
 def test_usage_and_setup_errors_are_one_line(fupin_home: Path, cfg: Config) -> None:
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "fupin.cli", "ingest", *args], capture_output=True, text=True,
-                              timeout=120, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "fupin.cli", "ingest", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     no_warehouse = run()
     assert no_warehouse.returncode == 1 and "run `fupin init` first" in no_warehouse.stderr

@@ -1,4 +1,5 @@
 """`fupin publish` and `fupin remind` from the command line: exit codes, one-line errors, where the workbook is."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,8 +18,13 @@ runner = CliRunner()
 
 
 def test_a_bad_month_is_a_one_line_usage_error(fupin_home) -> None:
-    done = subprocess.run([sys.executable, "-m", "fupin.cli", "publish", "--month", "2020-13"], capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "fupin.cli", "publish", "--month", "2020-13"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2 and "month must look like 2020-09" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 

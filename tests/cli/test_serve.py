@@ -1,4 +1,5 @@
 """`fupin serve`'s switch to a PostgreSQL-backed Prefect server (the full serve cycle is in tests/flows/test_deployments.py)."""
+
 from __future__ import annotations
 
 import http.server
@@ -17,7 +18,9 @@ from fupin.office import Office, pool_name, prefect_database_url
 
 
 def test_warehouse_style_urls_become_asyncpg_urls() -> None:
-    assert prefect_database_url("postgresql://prefect@db:5432/prefect") == "postgresql+asyncpg://prefect@db:5432/prefect"
+    assert (
+        prefect_database_url("postgresql://prefect@db:5432/prefect") == "postgresql+asyncpg://prefect@db:5432/prefect"
+    )
     assert prefect_database_url("postgresql+psycopg://u@h/p") == "postgresql+asyncpg://u@h/p"
     assert prefect_database_url("postgresql+asyncpg://u@h/p") == "postgresql+asyncpg://u@h/p"
     assert prefect_database_url("sqlite+aiosqlite:///x.db") == "sqlite+aiosqlite:///x.db"
@@ -66,8 +69,14 @@ def test_serve_refuses_a_port_where_a_server_already_answers(tmp_path: Path) -> 
     threading.Thread(target=busy.serve_forever, daemon=True).start()
     env = {**os.environ, "FUPIN_HOME": str(tmp_path / "home"), "FUPIN_SERVE_PORT": str(busy.server_port)}
     try:
-        done = subprocess.run([sys.executable, "-m", "fupin.cli", "serve"], env=env, capture_output=True, text=True,
-                              timeout=120, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "fupin.cli", "serve"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         busy.shutdown()
     assert done.returncode == 1

@@ -1,4 +1,5 @@
 """Identity-number checks against a plain scalar reading of GB 11643 / ISO 7064 MOD 11-2."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,8 +56,14 @@ def test_a_well_made_number_passes_and_any_other_check_character_fails(area: int
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet="0123456789Xx中 ᪃０１９ｘ٣४", min_size=0, max_size=20)
-                | st.from_regex(r"\A[0-9]{6}(19|20)[0-9]{9}[0-9X]\Z"), min_size=1, max_size=20))
+@given(
+    st.lists(
+        st.text(alphabet="0123456789Xx中 ᪃０１９ｘ٣४", min_size=0, max_size=20)
+        | st.from_regex(r"\A[0-9]{6}(19|20)[0-9]{9}[0-9X]\Z"),
+        min_size=1,
+        max_size=20,
+    )
+)
 def test_vectorised_check_agrees_with_the_scalar_reference(numbers: list[str]) -> None:
     assert id_valid(pd.Series(numbers, dtype=object), TODAY).tolist() == [reference_valid(n) for n in numbers]
 
@@ -65,8 +72,16 @@ def test_impossible_and_future_birth_dates_fail() -> None:
     def make(date: str) -> str:
         body = f"110105{date}123"
         return body + check_char(body)
-    cases = {"20000229": True, "19000229": False, "19990230": False, "19991301": False, "18991231": False,
-             "20251231": True, "20260102": False}
+
+    cases = {
+        "20000229": True,
+        "19000229": False,
+        "19990230": False,
+        "19991301": False,
+        "18991231": False,
+        "20251231": True,
+        "20260102": False,
+    }
     got = id_valid(pd.Series([make(d) for d in cases]), TODAY)
     assert got.tolist() == list(cases.values())
 

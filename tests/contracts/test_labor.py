@@ -1,4 +1,5 @@
 """The labor row contract: every failure located by row and column, identity numbers masked in every message."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -31,17 +32,22 @@ def test_a_clean_file_passes_whole_and_districts_are_canonical(rows, cfg) -> Non
 
 def test_each_rule_is_reported_at_its_row_and_column_with_masked_values(rows, cfg) -> None:
     good = rows.at[0, "id_number"]
-    rows.loc[0, "id_number"] = good[:17] + ("0" if good[17] != "0" else "1")    # wrong check character
-    rows.loc[1, "id_number"] = _valid_id("110105" + "19990230" + "123")          # 30 February
-    rows.loc[2, "id_number"] = "12345"                                            # wrong length
+    rows.loc[0, "id_number"] = good[:17] + ("0" if good[17] != "0" else "1")  # wrong check character
+    rows.loc[1, "id_number"] = _valid_id("110105" + "19990230" + "123")  # 30 February
+    rows.loc[2, "id_number"] = "12345"  # wrong length
     rows.loc[3, "work_district"] = "天津市和平区"
     rows.loc[4, "insurance_status"] = "退休"
     rows.loc[5, "name"] = ""
     check = validate_labor.fn(rows, cfg)
     got = {(r.source_row, r.column_name, r.rule) for r in check.failures.itertuples()}
-    assert got == {(2, "公民身份号码", "id_checksum"), (3, "公民身份号码", "id_birth_date"),
-                   (4, "公民身份号码", "id_format"), (5, "就业区", "district"), (6, "参保状态", "insurance_status"),
-                   (7, "姓名", "str_length")}
+    assert got == {
+        (2, "公民身份号码", "id_checksum"),
+        (3, "公民身份号码", "id_birth_date"),
+        (4, "公民身份号码", "id_format"),
+        (5, "就业区", "district"),
+        (6, "参保状态", "insurance_status"),
+        (7, "姓名", "str_length"),
+    }
     assert check.n_invalid_rows == 6 and len(check.valid) == 4 and check.invalid_ratio == pytest.approx(0.6)
     text = check.failures.to_string() + " ".join(check.failures["message_zh"])
     assert good[:17] not in text and "19990230" not in text
@@ -76,7 +82,7 @@ ARABIC_INDIC = {ord(c): 0x0660 + int(c) for c in "0123456789"}
 def test_a_full_width_twin_is_the_same_person_and_other_digit_scripts_are_refused(rows, cfg) -> None:
     twin = rows.iloc[[0]].assign(source_row=100, id_number=rows.at[0, "id_number"].translate(FULL_WIDTH))
     rows.loc[1, "id_number"] = rows.at[1, "id_number"].translate(ARABIC_INDIC)
-    bad_body = "110105" + "19990230" + "123"                       # full width no longer skips the date check
+    bad_body = "110105" + "19990230" + "123"  # full width no longer skips the date check
     rows.loc[2, "id_number"] = (bad_body + check_char(bad_body)).translate(FULL_WIDTH)
     check = validate_labor.fn(pd.concat([rows, twin], ignore_index=True), cfg)
     assert {(r.source_row, r.rule) for r in check.failures.itertuples()} == {(3, "id_digits"), (4, "id_birth_date")}
@@ -91,9 +97,14 @@ def test_a_control_character_is_a_located_rejection_that_shows_nothing_of_the_va
     rows.loc[2, "id_number"] = rows.at[2, "id_number"][:17] + "\x00"
     check = validate_labor.fn(rows, cfg)
     got = {(r.source_row, r.column_name, r.rule) for r in check.failures.itertuples()}
-    assert got == {(2, "姓名", "control_character"), (3, "用工单位", "control_character"),
-                   (4, "公民身份号码", "control_character")}
+    assert got == {
+        (2, "姓名", "control_character"),
+        (3, "用工单位", "control_character"),
+        (4, "公民身份号码", "control_character"),
+    }
     text = check.failures.to_string() + "".join(check.failures["message_zh"]) + "".join(check.failures["message_en"])
     assert "张" not in text and "北京" not in text and "\x00" not in text and rows.at[2, "id_number"][:6] not in text
-    assert check.failures["message_en"].tolist()[0] == "row 2, 姓名: holds a control character (NUL, line break...): " \
+    assert (
+        check.failures["message_en"].tolist()[0] == "row 2, 姓名: holds a control character (NUL, line break...): "
         "remove it"
+    )

@@ -1,4 +1,5 @@
 """Each rule of the report contracts, on a real fixture workbook, gives exactly the located error expected."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,7 +46,10 @@ def test_total_message_names_file_sheet_cell_row_indicator_value_and_rule(cfg: C
     name = written["total_not_sum"].name
     where = f"{name} 表1!{cell(cfg, unit.code, 1, cfg.total_column)}"
     assert issue.line("zh") == f"{where} | 序号1 {ind.indicator} 合计 值“978” | 合计应等于各地区之和 977"
-    assert issue.line("en") == f"{where} | 序号1 {ind.indicator} 合计 value “978” | 合计 must equal the sum of the regions, 977"
+    assert (
+        issue.line("en")
+        == f"{where} | 序号1 {ind.indicator} 合计 value “978” | 合计 must equal the sum of the regions, 977"
+    )
 
 
 def test_parts_message_names_the_parent(cfg: Config, written) -> None:
@@ -96,11 +100,19 @@ def test_money_sums_to_four_decimals_are_exact(units: list[int]) -> None:
     ReportValues.validate(df.assign(kind="money"), lazy=True)
 
 
-@pytest.mark.parametrize(("row_no", "value", "rule"), [
-    (2, 10**14, "within_warehouse"), (2, 10**14 - 1, None), (4, 1.5e14, "within_warehouse"), (4, 99_999_999_999.5, None),
-], ids=["count_10e14", "count_below", "money_too_large", "money_large_but_held"])
-def test_figures_are_held_to_what_the_warehouse_column_keeps(row_no: int, value: float, rule: str | None, cfg: Config,
-                                                            tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("row_no", "value", "rule"),
+    [
+        (2, 10**14, "within_warehouse"),
+        (2, 10**14 - 1, None),
+        (4, 1.5e14, "within_warehouse"),
+        (4, 99_999_999_999.5, None),
+    ],
+    ids=["count_10e14", "count_below", "money_too_large", "money_large_but_held"],
+)
+def test_figures_are_held_to_what_the_warehouse_column_keeps(
+    row_no: int, value: float, rule: str | None, cfg: Config, tmp_path: Path
+) -> None:
     unit = cfg.units_of_form("表3")[0]
     path = write_filled_report(cfg, unit, "2020-09", tmp_path / "big.xlsx", cells={(row_no, cfg.total_column): value})
     found = [(i.rule, i.cell) for i in issues(path, cfg)]

@@ -1,4 +1,5 @@
 """Transient failures are retried with backoff; rejected input is final."""
+
 from __future__ import annotations
 
 import smtplib
@@ -26,10 +27,13 @@ def _flaky(error: BaseException, failures: int):
 
 
 @pytest.mark.prefect
-@pytest.mark.parametrize("error", [
-    OperationalError("select 1", {}, ConnectionRefusedError("connection refused")),
-    smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("select 1", {}, ConnectionRefusedError("connection refused")),
+        smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
+    ],
+)
 def test_a_transient_failure_is_retried_until_it_passes(prefect_api: None, error: BaseException) -> None:
     step, calls = _flaky(error, failures=2)
     assert step() == 3
@@ -75,9 +79,14 @@ def _error_of(engine: Engine, *statements: str) -> DBAPIError:
 def _lasting_errors(engine: Engine) -> list[DBAPIError]:
     """What a database refuses the same way however long one waits: a missing table, a broken constraint, and on
     PostgreSQL a statement over its time limit and a figure too large for Numeric(18,4)."""
-    errors = [_error_of(engine, "select * from no_such_table"),
-              _error_of(engine, "insert into dim_month (month_key, month, year, month_of_year, quarter, deadline) "
-                                "select month_key, month, year, month_of_year, quarter, deadline from dim_month")]
+    errors = [
+        _error_of(engine, "select * from no_such_table"),
+        _error_of(
+            engine,
+            "insert into dim_month (month_key, month, year, month_of_year, quarter, deadline) "
+            "select month_key, month, year, month_of_year, quarter, deadline from dim_month",
+        ),
+    ]
     if engine.dialect.name == "postgresql":
         errors.append(_error_of(engine, "set local statement_timeout = '20ms'", "select pg_sleep(1)"))
         errors.append(_error_of(engine, "select cast(1e14 as numeric(18, 4))"))

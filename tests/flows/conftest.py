@@ -1,4 +1,5 @@
 """A real SMTP server (aiosmtpd on 127.0.0.1) that keeps what it receives, for flows that send mail."""
+
 from __future__ import annotations
 
 import email

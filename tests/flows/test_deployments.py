@@ -1,4 +1,5 @@
 """The office's deployments on a real `fupin serve` (server, work pool, prefect.yaml, worker): retry, close, alerts, stop."""
+
 from __future__ import annotations
 
 import json
@@ -69,8 +70,9 @@ class Served:
         command = FUPIN + ["serve", "--poll-seconds", "1"]
         if sigint_ignored:  # an ignored signal stays ignored across exec, as for `fupin serve &` in a script
             command = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command]
-        self.proc = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while "Prefect UI:" not in self.log()[seen:]:
@@ -112,11 +114,17 @@ def served(tmp_path_factory: pytest.TempPathFactory, module_smtp_inbox, port_fac
     shutil.copytree(CONFIG_DIR, config_dir, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     smtp, port = module_smtp_inbox, port_factory()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FUPIN_"))}
-    env.update({
-        "FUPIN_HOME": str(root / "home"), "FUPIN_CONFIG_DIR": str(config_dir),
-        "FUPIN_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.db'}", "FUPIN_PII_KEY": TEST_PII_KEY,
-        "FUPIN_SMTP_HOST": "127.0.0.1", "FUPIN_SMTP_PORT": str(smtp.port), "FUPIN_SERVE_PORT": str(port),
-    })
+    env.update(
+        {
+            "FUPIN_HOME": str(root / "home"),
+            "FUPIN_CONFIG_DIR": str(config_dir),
+            "FUPIN_WAREHOUSE_URL": f"sqlite:///{root / 'warehouse.db'}",
+            "FUPIN_PII_KEY": TEST_PII_KEY,
+            "FUPIN_SMTP_HOST": "127.0.0.1",
+            "FUPIN_SMTP_PORT": str(smtp.port),
+            "FUPIN_SERVE_PORT": str(port),
+        }
+    )
     engine = make_engine(env["FUPIN_WAREHOUSE_URL"])
     init_warehouse(engine, load_config(config_dir), months=["2020-09", "2020-10"])
     office = Served(root, env, port, smtp, engine)
@@ -181,8 +189,9 @@ def test_a_rejected_file_is_retried_like_the_ui_does_and_loads_after_the_config_
     original = units_yaml.read_text(encoding="utf-8")
     assert ALIAS_LINE in original
     units_yaml.write_text(original.replace(ALIAS_LINE, "aliases: ["), encoding="utf-8")
-    path = write_filled_report(cfg, unit, "2020-09", served.root / "drop" / "2020-09_人社局月报.xlsx",
-                               no_marker=True, unit_text="市人社局")
+    path = write_filled_report(
+        cfg, unit, "2020-09", served.root / "drop" / "2020-09_人社局月报.xlsx", no_marker=True, unit_text="市人社局"
+    )
 
     first = run_deployment("ingest-file/ingest-file", parameters={"path": str(path)}, timeout=180)
 
@@ -202,11 +211,15 @@ def test_a_rejected_file_is_retried_like_the_ui_does_and_loads_after_the_config_
     assert retried.run_count == 2
     expected = report_values(cfg, unit, "2020-09").set_index("row_no")
     with served.engine.connect() as conn:
-        sub = conn.execute(select(fct_submission).join(dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key)
-                           .where(dim_unit.c.unit_code == unit.code)).one()
+        sub = conn.execute(
+            select(fct_submission)
+            .join(dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key)
+            .where(dim_unit.c.unit_code == unit.code)
+        ).one()
         loaded = conn.exec_driver_sql(
             "select row_no, region, value from v_indicator_value where unit_code = ? and month = '2020-09'",
-            (unit.code,)).all()
+            (unit.code,),
+        ).all()
     assert (sub.status, sub.version, sub.is_current) == ("accepted", 1, True)
     got = {(r.row_no, r.region): r.value for r in loaded}
     want = {(row, col): expected.at[row, col] for row in expected.index for col in cfg.columns(unit.form_code)}
@@ -224,16 +237,22 @@ def test_b_monthly_close_publishes_the_good_file_reports_the_bad_one_and_alerts(
 
     assert close.state.is_completed(), close.state
     with served.engine.connect() as conn:
-        subs = {r.unit_code: r for r in conn.execute(
-            select(dim_unit.c.unit_code, fct_submission.c.submission_id, fct_submission.c.status)
-            .join(dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key)
-            .where(fct_submission.c.month_key == month_key(month)))}
+        subs = {
+            r.unit_code: r
+            for r in conn.execute(
+                select(dim_unit.c.unit_code, fct_submission.c.submission_id, fct_submission.c.status)
+                .join(dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key)
+                .where(fct_submission.c.month_key == month_key(month))
+            )
+        }
         (publication,) = conn.execute(select(fct_publication).where(fct_publication.c.month_key == month_key(month)))
     assert subs[good.code].status == "accepted" and subs[bad.code].status == "rejected"
     assert json.loads(publication.submission_ids) == [subs[good.code].submission_id]
     assert (served.home / publication.path).is_file()
 
-    published = served.smtp.wait_for(lambda m: set(cfg.mail.office) <= set(m["To"].split(", ")) and month in m["Subject"])
+    published = served.smtp.wait_for(
+        lambda m: set(cfg.mail.office) <= set(m["To"].split(", ")) and month in m["Subject"]
+    )
     assert published and any(part.get_filename() for part in published[0].iter_attachments())
     rejection = served.smtp.wait_for(lambda m: m["To"] == bad.email)
     assert rejection, [m["To"] for m in served.smtp.messages]
@@ -242,15 +261,18 @@ def test_b_monthly_close_publishes_the_good_file_reports_the_bad_one_and_alerts(
     (failed_child,) = children
     assert failed_child.state.is_failed()
     with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"monthly-close-{month}"])))
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"monthly-close-{month}"]))
+        )
     assert f"| [{failed_child.id}]({served.url}/runs/flow-run/{failed_child.id}) | Failed |" in artifacts[0].data
     (alert,) = _alerts_for(served.smtp, cfg, failed_child.id)
     assert "ingest-file" in alert["Subject"] and f"{bad.code}.xlsx" in served.smtp.text(alert)
 
 
 def test_a_labor_file_with_a_few_bad_rows_fails_alerts_and_is_accepted_by_a_custom_run(served: Served, cfg: Config):
-    people = generate_labor(cfg, {"朝阳区": 12, "海淀区": 6}, {("河北省", "张家口市", "蔚县"): 2},
-                            Noise(invalid_ids=2), seed=6)
+    people = generate_labor(
+        cfg, {"朝阳区": 12, "海淀区": 6}, {("河北省", "张家口市", "蔚县"): 2}, Noise(invalid_ids=2), seed=6
+    )
     path = write_xlsx(people, served.root / "drop" / "人社局_2020-09.xlsx")
     params = {"path": str(path), "month": "2020-09"}
 

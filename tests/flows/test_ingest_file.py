@@ -1,4 +1,5 @@
 """The ingest-file flow on real workbooks, a real warehouse (SQLite and PostgreSQL) and the real Prefect API."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,15 +54,21 @@ def lite(prefect_api, fupin_home: Path, sqlite_url: str, cfg: Config, monkeypatc
 
 def view(engine: Engine, unit: str, month: str) -> pd.DataFrame:
     with engine.connect() as conn:
-        return pd.read_sql(text("select * from v_indicator_value where unit_code = :u and month = :m"), conn,
-                           params={"u": unit, "m": month})
+        return pd.read_sql(
+            text("select * from v_indicator_value where unit_code = :u and month = :m"),
+            conn,
+            params={"u": unit, "m": month},
+        )
 
 
 def expected_long(cfg: Config, unit_code: str, month: str, seed: int = 0) -> pd.Series:
     unit = cfg.unit(unit_code)
     wide = report_values(cfg, unit, month, seed)
-    return wide.melt(id_vars="row_no", value_vars=list(cfg.columns(unit.form_code)), var_name="region") \
-        .set_index(["row_no", "region"])["value"].sort_index()
+    return (
+        wide.melt(id_vars="row_no", value_vars=list(cfg.columns(unit.form_code)), var_name="region")
+        .set_index(["row_no", "region"])["value"]
+        .sort_index()
+    )
 
 
 def submissions(engine: Engine) -> list:
@@ -73,10 +80,16 @@ def submissions(engine: Engine) -> list:
 def test_good_report_lands_cell_by_cell(env, cfg: Config, unit_code: str) -> None:
     path = write_filled_report(cfg, cfg.unit(unit_code), "2020-09", env.files / "r.xlsx")
     result = ingest_file(str(path))
-    assert (result["status"], result["version"], result["unit"], result["month"]) == ("accepted", 1, unit_code, "2020-09")
+    assert (result["status"], result["version"], result["unit"], result["month"]) == (
+        "accepted",
+        1,
+        unit_code,
+        "2020-09",
+    )
     got = view(env.engine, unit_code, "2020-09").set_index(["row_no", "region"]).sort_index()
-    pd.testing.assert_series_equal(got["value"].astype(float), expected_long(cfg, unit_code, "2020-09"),
-                                   check_names=False, atol=1e-9)
+    pd.testing.assert_series_equal(
+        got["value"].astype(float), expected_long(cfg, unit_code, "2020-09"), check_names=False, atol=1e-9
+    )
     assert (got["submission_id"] == result["submission_id"]).all() and (got["version"] == 1).all()
     [sub] = submissions(env.engine)
     archived = env.home / sub.archive_path
@@ -99,26 +112,36 @@ def test_new_version_supersedes_and_same_bytes_are_one_submission(lite, cfg: Con
     subs = submissions(env.engine)
     assert [(s.version, s.is_current) for s in subs] == [(1, False), (2, True)]
     got = view(env.engine, "chaoyang", "2020-09").set_index(["row_no", "region"]).sort_index()
-    pd.testing.assert_series_equal(got["value"].astype(float), expected_long(cfg, "chaoyang", "2020-09", seed=1),
-                                   check_names=False, atol=1e-9)
+    pd.testing.assert_series_equal(
+        got["value"].astype(float), expected_long(cfg, "chaoyang", "2020-09", seed=1), check_names=False, atol=1e-9
+    )
     with env.engine.connect() as conn:
-        per_sub = dict(conn.execute(select(fct_indicator_value.c.submission_id, func.count())
-                                    .group_by(fct_indicator_value.c.submission_id)).all())
+        per_sub = dict(
+            conn.execute(
+                select(fct_indicator_value.c.submission_id, func.count()).group_by(fct_indicator_value.c.submission_id)
+            ).all()
+        )
     assert per_sub == {r1["submission_id"]: len(got), r2["submission_id"]: len(got)}  # version 1 stays queryable
 
 
 def test_value_month_is_the_increment(env, cfg: Config) -> None:
     for month in ("2020-01", "2020-02", "2020-03"):
         ingest_file(str(write_filled_report(cfg, cfg.unit("chaoyang"), month, env.files / f"{month}.xlsx")))
-    v = {m: view(env.engine, "chaoyang", m).set_index(["row_no", "region"]).sort_index() for m in ("2020-01", "2020-03")}
+    v = {
+        m: view(env.engine, "chaoyang", m).set_index(["row_no", "region"]).sort_index() for m in ("2020-01", "2020-03")
+    }
     feb = expected_long(cfg, "chaoyang", "2020-02")
     counts = [r.row_no for r in cfg.form("表1").rows if r.kind != "rate"]
     rates = [r.row_no for r in cfg.form("表1").rows if r.kind == "rate"]
-    pd.testing.assert_series_equal(v["2020-01"]["value_month"].loc[counts].astype(float),
-                                   v["2020-01"]["value"].loc[counts].astype(float), check_names=False)
+    pd.testing.assert_series_equal(
+        v["2020-01"]["value_month"].loc[counts].astype(float),
+        v["2020-01"]["value"].loc[counts].astype(float),
+        check_names=False,
+    )
     march = v["2020-03"]["value"].loc[counts].astype(float) - feb.loc[counts]
-    pd.testing.assert_series_equal(v["2020-03"]["value_month"].loc[counts].astype(float), march,
-                                   check_names=False, atol=1e-9)
+    pd.testing.assert_series_equal(
+        v["2020-03"]["value_month"].loc[counts].astype(float), march, check_names=False, atol=1e-9
+    )
     assert v["2020-03"]["value_month"].loc[rates].isna().all()
 
 
@@ -136,11 +159,15 @@ def test_rejected_file_fails_the_run_and_is_quarantined_with_its_report(lite, cf
     assert (issue.rule, issue.cell, issue.severity) == (rule, cell, "error")
     folder = lite.home / "quarantine" / sub.sha256[:16]
     stem = path.stem
-    assert sorted(p.name for p in folder.iterdir()) == sorted([path.name, "report.json", "report.txt", f"{stem}_标注.xlsx"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [path.name, "report.json", "report.txt", f"{stem}_标注.xlsx"]
+    )
     assert (folder / path.name).read_bytes() == path.read_bytes()
     assert issue.message_zh in (folder / "report.txt").read_text() and cell in (folder / "report.txt").read_text()
     marked = load_workbook(folder / f"{stem}_标注.xlsx")
-    assert issue.message_en in marked["表1"][cell].comment.text and marked["表1"][cell].fill.fgColor.rgb.endswith("FFC7CE")
+    assert issue.message_en in marked["表1"][cell].comment.text and marked["表1"][cell].fill.fgColor.rgb.endswith(
+        "FFC7CE"
+    )
     _assert_artifact(sub.sha256, cell)
 
 
@@ -149,7 +176,9 @@ def _assert_artifact(sha: str, cell: str) -> None:
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     with get_client(sync_client=True) as client:
-        [artifact] = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"rejection-{sha[:16]}"])))
+        [artifact] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"rejection-{sha[:16]}"]))
+        )
     assert artifact.type == "markdown" and f"| {cell} |" in artifact.data
 
 
@@ -166,8 +195,14 @@ def test_missing_alias_fixed_in_config_then_the_same_file_is_accepted(lite, cfg:
     conf = tmp_path / "config"
     shutil.copytree(cfg.directory, conf, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     monkeypatch.setenv("FUPIN_CONFIG_DIR", str(conf))
-    path = write_filled_report(cfg, cfg.unit("education"), "2020-09", lite.files / "2020-09_教委.xlsx",
-                               no_marker=True, unit_text="北京市教育委员会扶贫办")
+    path = write_filled_report(
+        cfg,
+        cfg.unit("education"),
+        "2020-09",
+        lite.files / "2020-09_教委.xlsx",
+        no_marker=True,
+        unit_text="北京市教育委员会扶贫办",
+    )
     failed = ingest_file(str(path), return_state=True)
     assert failed.is_failed() and "unknown reporting unit" in failed.message
     units = yaml.safe_load((conf / "units.yaml").read_text(encoding="utf-8"))
@@ -175,8 +210,12 @@ def test_missing_alias_fixed_in_config_then_the_same_file_is_accepted(lite, cfg:
     (conf / "units.yaml").write_text(yaml.safe_dump(units, allow_unicode=True), encoding="utf-8")
     result = ingest_file(str(path))
     [sub] = submissions(lite.engine)
-    assert (result["status"], result["unit"], sub.submission_id, sub.status) == ("accepted", "education",
-                                                                                 result["submission_id"], "accepted")
+    assert (result["status"], result["unit"], sub.submission_id, sub.status) == (
+        "accepted",
+        "education",
+        result["submission_id"],
+        "accepted",
+    )
     with lite.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(fct_validation_issue)).scalar() == 0
 
@@ -185,8 +224,9 @@ def test_warnings_are_kept_without_rejecting(lite, cfg: Config) -> None:
     ingest_file(str(write_filled_report(cfg, cfg.unit("hotan"), "2020-09", lite.files / "sep.xlsx")))
     values = report_values(cfg, cfg.unit("hotan"), "2020-10")
     values.loc[values["row_no"] == 1, cfg.total_column] = 1.0
-    result = ingest_file(str(write_filled_report(cfg, cfg.unit("hotan"), "2020-10", lite.files / "oct.xlsx",
-                                                 values=values)))
+    result = ingest_file(
+        str(write_filled_report(cfg, cfg.unit("hotan"), "2020-10", lite.files / "oct.xlsx", values=values))
+    )
     assert (result["status"], result["n_warnings"]) == ("accepted", 1)
     with lite.engine.connect() as conn:
         [w] = conn.execute(select(fct_validation_issue)).all()
@@ -200,8 +240,10 @@ def test_a_file_dated_2030_does_not_stay_current_over_a_later_correction(env, cf
     correction = write_filled_report(cfg, unit, "2020-09", env.files / "correction.xlsx", seed=2)
     assert ingest_file(str(correction))["superseded"] is not None
     rows = submissions(env.engine)
-    assert {r.original_name: (r.version, r.is_current) for r in rows} == {"future.xlsx": (1, False),
-                                                                          "correction.xlsx": (2, True)}
+    assert {r.original_name: (r.version, r.is_current) for r in rows} == {
+        "future.xlsx": (1, False),
+        "correction.xlsx": (2, True),
+    }
     assert all(r.received_at.year < FUTURE.year for r in rows), "arrival is the pipeline's clock, not the file's"
 
 
@@ -214,8 +256,9 @@ def test_a_backdated_late_file_counts_as_late(env, cfg: Config) -> None:
 
 
 def test_a_retry_of_the_same_bytes_keeps_the_first_arrival(lite, cfg: Config) -> None:
-    path = write_filled_report(cfg, cfg.unit("hotan"), "2020-09", lite.files / "r.xlsx", unit_text="火星区扶贫办",
-                               no_marker=True)
+    path = write_filled_report(
+        cfg, cfg.unit("hotan"), "2020-09", lite.files / "r.xlsx", unit_text="火星区扶贫办", no_marker=True
+    )
     with pytest.raises(Exception, match="rejected"):
         ingest_file(str(path))
     [first] = submissions(lite.engine)

@@ -1,4 +1,5 @@
 """A load killed with SIGKILL in the middle leaves the warehouse as it was; running it again gives the result once."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -57,10 +58,16 @@ def _load(url: str, cfg: Config, path: Path):
 def _state(url: str) -> tuple[list, dict]:
     engine = make_engine(url)
     with engine.connect() as conn:
-        subs = conn.execute(select(fct_submission.c.submission_id, fct_submission.c.version,
-                                   fct_submission.c.is_current).order_by(fct_submission.c.submission_id)).all()
-        facts = dict(conn.execute(select(fct_indicator_value.c.submission_id, func.count())
-                                  .group_by(fct_indicator_value.c.submission_id)).all())
+        subs = conn.execute(
+            select(fct_submission.c.submission_id, fct_submission.c.version, fct_submission.c.is_current).order_by(
+                fct_submission.c.submission_id
+            )
+        ).all()
+        facts = dict(
+            conn.execute(
+                select(fct_indicator_value.c.submission_id, func.count()).group_by(fct_indicator_value.c.submission_id)
+            ).all()
+        )
     engine.dispose()
     return [tuple(s) for s in subs], facts
 
@@ -73,11 +80,15 @@ def test_sigkill_mid_load_leaves_nothing_and_rerun_loads_once(warehouse_url: str
     n = len(cfg.form(unit.form_code).rows) * len(cfg.columns(unit.form_code))
     first = _load(warehouse_url, cfg, v1)
     before = _state(warehouse_url)
-    child = subprocess.run([sys.executable, "-c", CHILD, warehouse_url, str(v2)], capture_output=True, timeout=120, check=False)
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, warehouse_url, str(v2)], capture_output=True, timeout=120, check=False
+    )
     assert child.returncode == -9, child.stderr.decode()[-2000:]
     assert _state(warehouse_url) == before == ([(first.submission_id, 1, True)], {first.submission_id: n})
     second = _load(warehouse_url, cfg, v2)
     again = _load(warehouse_url, cfg, v2)
     assert (second.status, second.version, again.status) == ("accepted", 2, "duplicate")
-    assert _state(warehouse_url) == ([(first.submission_id, 1, False), (second.submission_id, 2, True)],
-                                     {first.submission_id: n, second.submission_id: n})
+    assert _state(warehouse_url) == (
+        [(first.submission_id, 1, False), (second.submission_id, 2, True)],
+        {first.submission_id: n, second.submission_id: n},
+    )

@@ -1,4 +1,5 @@
 """The ingest_labor flow on a real Prefect API: reject too many invalid rows whole, then accept on a re-run."""
+
 from __future__ import annotations
 
 import stat
@@ -47,8 +48,13 @@ def _artifact(flow_run_id, key: str) -> str:
 
 
 def test_rejected_whole_then_accepted_on_rerun_with_a_higher_ratio(prefect_api, fupin_home, warehouse, cfg) -> None:
-    people = generate_labor(cfg, {"朝阳区": 12, "海淀区": 6}, {("河北省", "张家口市", "蔚县"): 2},
-                            Noise(invalid_ids=2, duplicates=1), seed=4)
+    people = generate_labor(
+        cfg,
+        {"朝阳区": 12, "海淀区": 6},
+        {("河北省", "张家口市", "蔚县"): 2},
+        Noise(invalid_ids=2, duplicates=1),
+        seed=4,
+    )
     path = write_xlsx(people, fupin_home / "人社局_2020年7月.xlsx", title="建档立卡贫困劳动力在京就业情况")
 
     state = ingest_labor(path=str(path), month="2020-07", return_state=True)
@@ -66,8 +72,10 @@ def test_rejected_whole_then_accepted_on_rerun_with_a_higher_ratio(prefect_api, 
         subs = conn.execute(text("SELECT status, version, is_current FROM fct_submission")).all()
         assert subs == [("accepted", 1, 1)]
         assert conn.execute(text("SELECT count(*) FROM fct_labor_invalid_row")).scalar_one() == 2
-        assert dict(conn.execute(text("SELECT district, persons FROM v_labor_by_district")).all()) == \
-            {"朝阳区": 12, "海淀区": 6}
+        assert dict(conn.execute(text("SELECT district, persons FROM v_labor_by_district")).all()) == {
+            "朝阳区": 12,
+            "海淀区": 6,
+        }
     with get_client(sync_client=True) as client:
         run = LogFilterFlowRunId(any_=[state.state_details.flow_run_id])
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=run))
@@ -92,6 +100,7 @@ def test_cli_exit_codes_usage_2_rejected_1_success_0(prefect_api, fupin_home, wa
         with pytest.raises(SystemExit) as exit_:
             cli.main()
         return exit_.value.code
+
     path = write_xlsx(generate_labor(cfg, {"延庆区": 3}, {}, Noise(invalid_ids=1), seed=9), fupin_home / "l.xlsx")
     assert run(str(path), "--month", "2020-13") == 2
     assert run(str(path), "--month", "2020-07") == 1
@@ -99,8 +108,9 @@ def test_cli_exit_codes_usage_2_rejected_1_success_0(prefect_api, fupin_home, wa
     assert run(str(path), "--month", "2020-07", "--max-invalid-ratio", "0.5") == 0
 
 
-def test_pii_key_comes_from_the_environment_a_key_file_else_the_prefect_secret_block(prefect_api, monkeypatch,
-                                                                                     tmp_path) -> None:
+def test_pii_key_comes_from_the_environment_a_key_file_else_the_prefect_secret_block(
+    prefect_api, monkeypatch, tmp_path
+) -> None:
     from prefect.blocks.system import Secret
 
     env_key, block_key = "e" * 32, "b" * 40
@@ -120,7 +130,7 @@ def test_pii_key_comes_from_the_environment_a_key_file_else_the_prefect_secret_b
         pii_key(Settings.from_env({}))
     with pytest.raises(UsageError, match="at least 32"):
         pii_key(Settings.from_env({"FUPIN_PII_KEY": "short"}))
-    key_file.write_text("0123456789abcdef0123456789abcde\n", encoding="ascii")   # 31 bytes once the newline is off
+    key_file.write_text("0123456789abcdef0123456789abcde\n", encoding="ascii")  # 31 bytes once the newline is off
     with pytest.raises(UsageError, match="holds 31 bytes"):
         pii_key(Settings.from_env({"FUPIN_PII_KEY_FILE": str(key_file)}))
     with pytest.raises(UsageError, match="cannot read"):

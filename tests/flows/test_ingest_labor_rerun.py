@@ -1,4 +1,5 @@
 """`make demo` twice: the same labor file a second time loads nothing and writes nothing, and says so."""
+
 from __future__ import annotations
 
 import sys
@@ -20,7 +21,8 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def test_the_same_file_twice_leaves_the_lists_untouched_and_reports_nothing_changed(
-        prefect_api, fupin_home, cfg, tmp_path, monkeypatch, capsys) -> None:
+    prefect_api, fupin_home, cfg, tmp_path, monkeypatch, capsys
+) -> None:
     from flows.ingest_labor import ingest_labor
 
     engine = make_engine(Settings.from_env().warehouse_url)
@@ -32,7 +34,7 @@ def test_the_same_file_twice_leaves_the_lists_untouched_and_reports_nothing_chan
     assert first["lists_written"] and not first["already_loaded"]
     lists = fupin_home / "outputs" / "2020-09" / "labor"
     before = _snapshot(lists)
-    assert len(before) == len(cfg.districts) + 1   # the lists and their manifest, no temp file left
+    assert len(before) == len(cfg.districts) + 1  # the lists and their manifest, no temp file left
 
     second = ingest_labor(str(path), "2020-09")
     assert second["already_loaded"] and not second["lists_written"] and second["lists"] == first["lists"]

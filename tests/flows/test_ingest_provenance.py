@@ -1,5 +1,6 @@
 """Where each file came from is recorded; a unit's own inbox folder refuses another unit's file; a new version's
 receipt says what it replaced; a figure beyond the warehouse's bounds is a located rejection on both databases."""
+
 from __future__ import annotations
 
 import email
@@ -41,8 +42,10 @@ def _issues(env: SimpleNamespace, sid: int) -> list:
 
 
 def _outbox(home: Path) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in sorted((home / "outbox").glob("*.eml"))]
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted((home / "outbox").glob("*.eml"))
+    ]
 
 
 def test_a_figure_beyond_the_warehouse_is_a_located_rejection(env, cfg: Config) -> None:
@@ -53,8 +56,11 @@ def test_a_figure_beyond_the_warehouse_is_a_located_rejection(env, cfg: Config) 
     assert row.status == "rejected"
     [issue] = _issues(env, row.submission_id)
     unit = cfg.units_of_form("表3")[0]
-    assert (issue.rule, issue.cell, issue.row_no) == ("within_warehouse", cell(cfg, unit.code, HUGE_ROW, "合计"),
-                                                      HUGE_ROW)
+    assert (issue.rule, issue.cell, issue.row_no) == (
+        "within_warehouse",
+        cell(cfg, unit.code, HUGE_ROW, "合计"),
+        HUGE_ROW,
+    )
     assert "10的14次方" in issue.message_zh and "10^14" in issue.message_en
     with env.engine.connect() as conn:
         assert conn.execute(select(fct_indicator_value)).first() is None
@@ -73,8 +79,11 @@ def test_each_file_records_where_it_came_from(env, cfg: Config, tmp_path: Path) 
     ingest_file(str(given), source="web:clerk7")
     ingest_file(str(plain))
     assert [(r.original_name, r.status, r.source) for r in submissions(env.engine)] == [
-        ("a.xlsx", "accepted", "inbox:a.xlsx"), ("b.xlsx", "accepted", f"inbox:{units[1].code}/b.xlsx"),
-        ("c.xlsx", "accepted", "web:clerk7"), ("d.xlsx", "accepted", f"cli:{os_user()}")]
+        ("a.xlsx", "accepted", "inbox:a.xlsx"),
+        ("b.xlsx", "accepted", f"inbox:{units[1].code}/b.xlsx"),
+        ("c.xlsx", "accepted", "web:clerk7"),
+        ("d.xlsx", "accepted", f"cli:{os_user()}"),
+    ]
 
 
 def test_another_units_file_in_a_units_folder_is_refused_and_the_folder_told(env, cfg: Config) -> None:
@@ -98,7 +107,9 @@ def test_another_units_file_in_a_units_folder_is_refused_and_the_folder_told(env
     notify_submissions()
     [mail] = _outbox(env.home)
     assert mail["To"] == folder.email and mail["Subject"].startswith("【退回】")
-    assert f"此文件属于{named.name}，却来自{folder.name}的文件夹" in mail.get_body(preferencelist=("plain",)).get_content()
+    assert (
+        f"此文件属于{named.name}，却来自{folder.name}的文件夹" in mail.get_body(preferencelist=("plain",)).get_content()
+    )
 
 
 def test_a_new_versions_receipt_says_it_replaced_the_earlier_one(env, cfg: Config, tmp_path: Path) -> None:
@@ -127,4 +138,6 @@ def test_the_sweep_looks_into_units_folders_only(env, cfg: Config, tmp_path: Pat
         (inbox / folder).mkdir(parents=True)
         shutil.copyfile(src, inbox / folder / f"{folder.replace('/', '_')}.xlsx")
     (inbox / "linked").symlink_to(inbox / unit.code)
-    assert new_inbox_files.fn(inbox, env.home / "archive", env.engine).files == [inbox / unit.code / f"{unit.code}.xlsx"]
+    assert new_inbox_files.fn(inbox, env.home / "archive", env.engine).files == [
+        inbox / unit.code / f"{unit.code}.xlsx"
+    ]

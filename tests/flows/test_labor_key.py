@@ -1,5 +1,6 @@
 """The PII key: read from FUPIN_PII_KEY or FUPIN_PII_KEY_FILE, at least 32 bytes, remembered by its fingerprint; a
 different key is refused, and `fupin rekey` moves every stored person to a new key in one transaction."""
+
 from __future__ import annotations
 
 import sys
@@ -27,7 +28,7 @@ def _cli(monkeypatch, *args: str) -> int:
 def _month(cfg: Config, tmp_path: Path, month: str, lose: int = 0) -> Path:
     """The same 48 people every month (seeded), less the last `lose`: retention then keeps 48 - lose."""
     people = generate_labor(cfg, {u.name: 3 for u in cfg.districts}, {}, seed=5)
-    return write_csv(people.iloc[:len(people) - lose], tmp_path / f"{month}.csv")
+    return write_csv(people.iloc[: len(people) - lose], tmp_path / f"{month}.csv")
 
 
 def _state(engine: Engine) -> tuple:
@@ -52,7 +53,8 @@ def test_without_a_key_one_line_exit_2_and_no_run(prefect_api, fupin_home, cfg, 
 
 
 def test_a_different_key_is_refused_and_rekey_moves_everyone_in_one_transaction(
-        prefect_api, fupin_home, cfg, warehouse_url, engine, monkeypatch, capfd, tmp_path) -> None:
+    prefect_api, fupin_home, cfg, warehouse_url, engine, monkeypatch, capfd, tmp_path
+) -> None:
     monkeypatch.setenv("FUPIN_WAREHOUSE_URL", warehouse_url)
     monkeypatch.setenv("FUPIN_PII_KEY", KEY_A)
     assert _cli(monkeypatch, "labor", str(_month(cfg, tmp_path, "2020-07")), "--month", "2020-07") == 0
@@ -74,7 +76,7 @@ def test_a_different_key_is_refused_and_rekey_moves_everyone_in_one_transaction(
     archived = sorted((fupin_home / "archive").rglob("*.csv"))
     saved = archived[-1].read_bytes()
     archived[-1].chmod(0o640)
-    archived[-1].write_bytes(saved.replace(b"\n", b"\r\n", 3)[:-200])      # the later file no longer matches
+    archived[-1].write_bytes(saved.replace(b"\n", b"\r\n", 3)[:-200])  # the later file no longer matches
     monkeypatch.setenv("FUPIN_PII_KEY", KEY_A)
     assert _cli(monkeypatch, "rekey", "--new-key-file", str(new_key)) != 0
     assert _state(engine) == before, "a failure half-way rolls every file back"
@@ -83,8 +85,9 @@ def test_a_different_key_is_refused_and_rekey_moves_everyone_in_one_transaction(
     assert _cli(monkeypatch, "rekey", "--new-key-file", str(new_key)) == 0
     after = _state(engine)
     assert after[1] == 43 and after[2] == [fingerprint(KEY_B.encode())]
-    assert [k[:2] for k in after[0]] == [k[:2] for k in before[0]] and not {k[2] for k in after[0]} & \
-        {k[2] for k in before[0]}
+    assert [k[:2] for k in after[0]] == [k[:2] for k in before[0]] and not {k[2] for k in after[0]} & {
+        k[2] for k in before[0]
+    }
     monkeypatch.setenv("FUPIN_PII_KEY", KEY_A)
     assert _cli(monkeypatch, "labor", str(_month(cfg, tmp_path, "2020-09")), "--month", "2020-09") == 2
     monkeypatch.setenv("FUPIN_PII_KEY", KEY_B)

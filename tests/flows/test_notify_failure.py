@@ -1,4 +1,5 @@
 """The alert flow e-mails the operators the run's name, parameters, reason and UI link, and records it."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Publish on top of the real ingest flow: receipts and the rejection's highlighted workbook, then the month's figures."""
+
 from __future__ import annotations
 
 import email
@@ -23,12 +24,15 @@ MONTH = "2020-09"
 
 
 def _outbox(home: Path) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in sorted((home / "outbox").glob("*.eml"))]
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted((home / "outbox").glob("*.eml"))
+    ]
 
 
-def test_ingested_files_get_their_receipt_or_rejection_once_and_feed_the_publication(prefect_api, fupin_home,
-                                                                                      cfg: Config) -> None:
+def test_ingested_files_get_their_receipt_or_rejection_once_and_feed_the_publication(
+    prefect_api, fupin_home, cfg: Config
+) -> None:
     init_warehouse(load_runtime().engine, cfg, months=[MONTH])
     good, bad = cfg.unit("dongcheng"), cfg.unit("xicheng")
     inbox = fupin_home / "inbox"

@@ -1,4 +1,5 @@
 """publish_month, notify and remind_late_units as real flow runs: SMTP on 127.0.0.1, the outbox, versions and diffs."""
+
 from __future__ import annotations
 
 import email
@@ -66,12 +67,16 @@ def test_publish_sends_the_workbook_whose_figures_match_the_warehouse(prefect_ap
     ws = wb[summary_sheet_name("表1")]
     for row_no, col, column in ((31, 5, "合计"), (33, 7, "河北"), (1, 6, "内蒙古")):
         assert ws.cell(FIRST_DATA_ROW + row_no, col).value == pytest.approx(
-            sum(unit_values(rt.engine, "表1", row_no, column, MONTH).values()))
+            sum(unit_values(rt.engine, "表1", row_no, column, MONTH).values())
+        )
     with rt.engine.connect() as conn:
         row = conn.execute(select(fct_publication)).one()
         kinds = conn.execute(select(fct_mail.c.kind, fct_mail.c.recipients, fct_mail.c.status)).all()
-        accepted = conn.execute(select(fct_submission.c.submission_id).where(
-            fct_submission.c.status == "accepted", fct_submission.c.kind == "report")).all()
+        accepted = conn.execute(
+            select(fct_submission.c.submission_id).where(
+                fct_submission.c.status == "accepted", fct_submission.c.kind == "report"
+            )
+        ).all()
     assert row.version == 1 and row.sha256 == hashlib.sha256(data).hexdigest() == result["sha256"]
     used = json.loads(row.submission_ids)
     assert used == sorted(used) and len(used) == len(cfg.units) - len(MISSING) + 1  # reports + the labor file
@@ -96,7 +101,7 @@ def test_republishing_after_a_late_correction_gives_version_2_and_a_diff_sheet(p
     values = report_values(cfg, unit, MONTH)
     values.loc[values["row_no"] == 1, ["合计", "内蒙古"]] += 100
     with rt.engine.begin() as conn:
-        insert_report(conn, cfg, unit, MONTH, received_on(cfg, cfg.deadline(MONTH)) .replace(day=20), values=values)
+        insert_report(conn, cfg, unit, MONTH, received_on(cfg, cfg.deadline(MONTH)).replace(day=20), values=values)
 
     second = publish_month(MONTH)
 

@@ -1,4 +1,5 @@
 """Helpers for attacking the running pipeline: a warehouse under FUPIN_HOME, flow runs, and warehouse snapshots."""
+
 from __future__ import annotations
 
 import os
@@ -38,10 +39,15 @@ def drop(src: Path, inbox: Path, name: str | None = None) -> Path:
 
 def facts(engine: Engine) -> list[tuple]:
     """Every stored figure with its submission's sha256, sorted: equal snapshots mean an unchanged warehouse."""
-    query = (select(fct_submission.c.sha256, fct_submission.c.version, fct_submission.c.is_current,
-                    fct_indicator_value.c.indicator_key, fct_indicator_value.c.region_key,
-                    fct_indicator_value.c.value, fct_indicator_value.c.remark)
-             .join(fct_submission, fct_submission.c.submission_id == fct_indicator_value.c.submission_id))
+    query = select(
+        fct_submission.c.sha256,
+        fct_submission.c.version,
+        fct_submission.c.is_current,
+        fct_indicator_value.c.indicator_key,
+        fct_indicator_value.c.region_key,
+        fct_indicator_value.c.value,
+        fct_indicator_value.c.remark,
+    ).join(fct_submission, fct_submission.c.submission_id == fct_indicator_value.c.submission_id)
     with engine.connect() as conn:
         return sorted(tuple(r) for r in conn.execute(query))
 
@@ -67,5 +73,12 @@ def ingest_process(path: Path, env: dict[str, str], **popen) -> subprocess.Popen
     """`ingest_file(path)` in a child process (real concurrency, killable with SIGKILL)."""
     code = "import sys; from flows.ingest_file import ingest_file; ingest_file(sys.argv[1])"
     child_env = {**os.environ, "PREFECT_API_URL": api_url(), **env}
-    return subprocess.Popen([sys.executable, "-c", code, str(path)], cwd=ROOT, env=child_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, str(path)],
+        cwd=ROOT,
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )

@@ -1,4 +1,5 @@
 """What arrives in the inbox: names in any bytes, symlinks, and one bad file among good ones never stop the others."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,15 @@ UNDECODABLE_TEXT = UNDECODABLE_NAME.decode("utf-8", "backslashreplace")
 
 def fupin(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PREFECT_API_URL": api_url(), "COLUMNS": "250"}
-    return subprocess.run([sys.executable, "-m", "fupin.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "fupin.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+        check=False,
+    )
 
 
 def _mixed_inbox(cfg: Config, inbox: Path) -> None:
@@ -103,8 +111,11 @@ def test_symlinks_are_refused_unread(cfg, prefect_api, fupin_home: Path, home_en
     _nothing_read(fupin_home, home_engine)
     run = fupin("ingest")
     assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr[-3000:]
-    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in run.stdout.splitlines()
-            if line.startswith("│")}
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in run.stdout.splitlines()
+        if line.startswith("│")
+    }
     assert rows == {"passwd.xlsx": "refused", "report.xlsx": "refused"} and "symbolic link" in run.stdout
     by_path = fupin("ingest", str(links[1]))
     assert by_path.returncode == 1 and "refused" in by_path.stdout and "symbolic link" in by_path.stdout
@@ -122,17 +133,28 @@ print(json.dumps({"state": state.name, "peak_mb": peak_kb / 1024}))
 """
 
 
-def test_a_gigabyte_is_refused_from_its_size_small_and_stored_once(cfg, prefect_api, fupin_home: Path,
-                                                                   home_engine: Engine, tmp_path: Path) -> None:
+def test_a_gigabyte_is_refused_from_its_size_small_and_stored_once(
+    cfg, prefect_api, fupin_home: Path, home_engine: Engine, tmp_path: Path
+) -> None:
     big = sparse(tmp_path / "big.xlsx")
     env = {**os.environ, "PREFECT_API_URL": api_url()}
-    proc = subprocess.run([sys.executable, "-c", _PROBE, str(big)], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=600, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(big)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+        check=True,
+    )
     probe = json.loads(proc.stdout.strip().splitlines()[-1])
     assert probe["state"] == "Failed" and probe["peak_mb"] < 400, probe
     [sub] = submissions(home_engine)
     assert sub.status == "rejected" and "file too large" in sub.message
-    stored = {(p.stat().st_dev, p.stat().st_ino) for p in fupin_home.rglob("*")
-              if p.is_file() and p.stat().st_size >= SPARSE_BYTES}
+    stored = {
+        (p.stat().st_dev, p.stat().st_ino)
+        for p in fupin_home.rglob("*")
+        if p.is_file() and p.stat().st_size >= SPARSE_BYTES
+    }
     assert len(stored) == 1, "one copy of the gigabyte on disk: the archive's (quarantine links to it)"
     assert _quarantined(fupin_home)["archive"] == sub.archive_path

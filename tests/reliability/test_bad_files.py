@@ -1,4 +1,5 @@
 """Every hostile or broken report file is rejected with a located reason, kept in quarantine, and changes nothing."""
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,9 @@ def test_bad_report_files_rejected_kept_and_harmless(made, cfg, prefect_api, fup
     assert {bad_files.HYPERLINK, bad_files.DDE} <= remarks, "formula-looking text must be stored as text"
 
 
-def test_a_file_that_breaks_the_parser_is_recorded_once_not_retried(cfg, prefect_api, fupin_home, home_engine,
-                                                                    tmp_path) -> None:
+def test_a_file_that_breaks_the_parser_is_recorded_once_not_retried(
+    cfg, prefect_api, fupin_home, home_engine, tmp_path
+) -> None:
     """=() crashed the old evaluator before any row existed, so every hourly sweep ran the file again."""
     from flows.ingest_file import ingest_file
     from flows.ingest_inbox import new_inbox_files
@@ -58,7 +60,9 @@ def test_a_file_that_breaks_the_parser_is_recorded_once_not_retried(cfg, prefect
     assert state.is_failed() and "rejected" in state.message and "Traceback" not in state.message
     row = submissions(home_engine)[-1]
     assert row.status == "rejected" and "enter a number" in row.message
-    assert new_inbox_files.fn(inbox, fupin_home / "archive", home_engine).files == [], "a recorded rejection is not picked up again"
+    assert new_inbox_files.fn(inbox, fupin_home / "archive", home_engine).files == [], (
+        "a recorded rejection is not picked up again"
+    )
 
 
 def test_macro_workbook_values_taken_nothing_run(made, prefect_api, fupin_home, home_engine) -> None:
@@ -69,8 +73,9 @@ def test_macro_workbook_values_taken_nothing_run(made, prefect_api, fupin_home, 
     assert result["status"] == "accepted" and len(facts(home_engine)) > 0
 
 
-def test_formula_text_stays_text_in_the_workbook_we_send_back(cfg, prefect_api, fupin_home, home_engine,
-                                                               tmp_path) -> None:
+def test_formula_text_stays_text_in_the_workbook_we_send_back(
+    cfg, prefect_api, fupin_home, home_engine, tmp_path
+) -> None:
     from openpyxl import load_workbook
 
     from flows.ingest_file import ingest_file
@@ -78,6 +83,11 @@ def test_formula_text_stays_text_in_the_workbook_we_send_back(cfg, prefect_api, 
     path = bad_files.formula_text_in_figure(cfg, tmp_path / "dde.xlsx")
     assert ingest_file(str(drop(path, fupin_home / "inbox")), return_state=True).is_failed()
     marked = next((fupin_home / "quarantine").rglob("*_标注.xlsx"))
-    cells = [c for ws in load_workbook(marked).worksheets for row in ws.iter_rows() for c in row
-             if isinstance(c.value, str) and c.value.startswith("=")]
+    cells = [
+        c
+        for ws in load_workbook(marked).worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and c.value.startswith("=")
+    ]
     assert cells and all(c.data_type == "s" for c in cells), [(c.coordinate, c.data_type) for c in cells]

@@ -1,4 +1,5 @@
 """Two ingests at once: the same bytes make one submission; two versions land in received order, never mixed."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,9 @@ def _run_together(paths: list[Path], url: str, stagger: bool = False) -> list[tu
     return [(p.wait(timeout=300), p.communicate()[1][-2000:]) for p in procs]
 
 
-def test_same_file_twice_at_once_is_one_submission(cfg, prefect_api, fupin_home: Path, warehouse_url: str,
-                                                    engine: Engine, tmp_path: Path) -> None:
+def test_same_file_twice_at_once_is_one_submission(
+    cfg, prefect_api, fupin_home: Path, warehouse_url: str, engine: Engine, tmp_path: Path
+) -> None:
     src = bad_files.good_report(cfg, tmp_path / "r.xlsx")
     a, b = drop(src, fupin_home / "inbox", "a.xlsx"), drop(src, fupin_home / "inbox", "b.xlsx")
     results = _run_together([a, b], warehouse_url)
@@ -38,9 +40,9 @@ def test_same_file_twice_at_once_is_one_submission(cfg, prefect_api, fupin_home:
     assert [rc for rc, _ in results] == [0, 0], [err for _, err in results]
 
 
-def test_two_versions_at_once_get_versions_in_received_order(cfg, prefect_api, fupin_home: Path,
-                                                             warehouse_url: str, engine: Engine,
-                                                             tmp_path: Path) -> None:
+def test_two_versions_at_once_get_versions_in_received_order(
+    cfg, prefect_api, fupin_home: Path, warehouse_url: str, engine: Engine, tmp_path: Path
+) -> None:
     unit = next(u for u in cfg.units if u.form_code == "表1")
     inbox = fupin_home / "inbox"
     first = drop(bad_files.write_filled_report(cfg, unit, bad_files.MONTH, tmp_path / "v1.xlsx", seed=1), inbox)

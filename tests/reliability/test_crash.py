@@ -1,4 +1,5 @@
 """kill -9 an ingest during the archive step and during the load: no partial data, no duplicate, no lost file."""
+
 from __future__ import annotations
 
 import os
@@ -34,9 +35,16 @@ def _kill_when_paused(proc, point: str, timeout: float = 120.0) -> None:
 
 
 @pytest.mark.parametrize("point", ["archive", "load"])
-def test_kill_9_then_rerun_gives_one_clean_submission(point: str, cfg, prefect_api, fupin_home: Path,
-                                                      warehouse_url: str, engine: Engine,
-                                                      monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_kill_9_then_rerun_gives_one_clean_submission(
+    point: str,
+    cfg,
+    prefect_api,
+    fupin_home: Path,
+    warehouse_url: str,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     from flows.ingest_file import ingest_file
 
     monkeypatch.setenv("FUPIN_WAREHOUSE_URL", warehouse_url)

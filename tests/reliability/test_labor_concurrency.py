@@ -1,4 +1,5 @@
 """Two labor loads at once: two files for one month leave exactly one current; the same file twice is one duplicate."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,10 @@ pytestmark = pytest.mark.prefect
 
 MONTH = "2020-09"
 FIRST_HOLDS = 15  # seconds
-CHILD = ("import sys; from flows.ingest_labor import ingest_labor; "
-         "r = ingest_labor(sys.argv[1], sys.argv[2]); print('STATUS', r['status'], r['version'])")
+CHILD = (
+    "import sys; from flows.ingest_labor import ingest_labor; "
+    "r = ingest_labor(sys.argv[1], sys.argv[2]); print('STATUS', r['status'], r['version'])"
+)
 
 
 def _labor_file(cfg: Config, path: Path, seed: int, people: int) -> Path:
@@ -34,10 +37,21 @@ def _labor_process(path: Path, url: str, pause: float, home: Path) -> subprocess
     Each child has its own FUPIN_HOME (one warehouse): the district lists' temporary file names are fixed, so two
     list writers in one folder collide, which is not what is tried here.
     """
-    env = {**os.environ, "PREFECT_API_URL": api_url(), "FUPIN_WAREHOUSE_URL": url, PAUSE_ENV: f"load:{pause}",
-           "FUPIN_HOME": str(home)}
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(path), MONTH], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": api_url(),
+        "FUPIN_WAREHOUSE_URL": url,
+        PAUSE_ENV: f"load:{pause}",
+        "FUPIN_HOME": str(home),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(path), MONTH],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _run_together(paths: list[Path], url: str, home: Path) -> list[tuple[int, str, str]]:
@@ -55,25 +69,32 @@ def _run_together(paths: list[Path], url: str, home: Path) -> list[tuple[int, st
 def _current_persons(engine: Engine) -> int:
     s, e = fct_submission, fct_labor_employment
     with engine.connect() as conn:
-        return conn.execute(select(func.sum(e.c.persons)).join(s, s.c.submission_id == e.c.submission_id)
-                            .where(s.c.kind == "labor", s.c.is_current)).scalar_one()
+        return conn.execute(
+            select(func.sum(e.c.persons))
+            .join(s, s.c.submission_id == e.c.submission_id)
+            .where(s.c.kind == "labor", s.c.is_current)
+        ).scalar_one()
 
 
-def test_two_labor_files_at_once_leave_one_current(cfg, prefect_api, fupin_home: Path, warehouse_url: str,
-                                                   engine: Engine, tmp_path: Path) -> None:
+def test_two_labor_files_at_once_leave_one_current(
+    cfg, prefect_api, fupin_home: Path, warehouse_url: str, engine: Engine, tmp_path: Path
+) -> None:
     first = _labor_file(cfg, tmp_path / "人社局_9月.csv", seed=1, people=12)
     second = _labor_file(cfg, tmp_path / "人社局_9月_更正.csv", seed=2, people=20)
     results = _run_together([first, second], warehouse_url, fupin_home)
     assert [rc for rc, _, _ in results] == [0, 0], [err for _, _, err in results]
     rows = sorted(submissions(engine), key=lambda r: r.received_at)
     assert [(r.original_name, r.status, r.version, r.is_current) for r in rows] == [
-        (first.name, "accepted", 1, False), (second.name, "accepted", 2, True)]
+        (first.name, "accepted", 1, False),
+        (second.name, "accepted", 2, True),
+    ]
     assert _current_persons(engine) == 25, "Attachment 1 must count the current file's people once"
     assert {r.source for r in rows} == {f"cli:{os_user()}"}
 
 
-def test_same_labor_file_twice_at_once_is_one_duplicate(cfg, prefect_api, fupin_home: Path, warehouse_url: str,
-                                                        engine: Engine, tmp_path: Path) -> None:
+def test_same_labor_file_twice_at_once_is_one_duplicate(
+    cfg, prefect_api, fupin_home: Path, warehouse_url: str, engine: Engine, tmp_path: Path
+) -> None:
     src = _labor_file(cfg, tmp_path / "人社局_9月.csv", seed=3, people=9)
     copy = tmp_path / "人社局_9月_再发.csv"
     copy.write_bytes(src.read_bytes())

@@ -1,6 +1,7 @@
 """Hostile HR exports through the real ingest_labor flow and Prefect API: a parse error never carries a name or an
 identity number anywhere (exception, states, logs, stderr, FUPIN_HOME/logs, the warehouse), and the file is recorded
 as rejected at its row; a NUL in a name and a full-width twin are handled the same on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import sys
@@ -30,19 +31,34 @@ def _stored_by_prefect(flow_run_id) -> str:
         run = client.read_flow_run(flow_run_id)
         tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-        states = [*client.read_flow_run_states(flow_run_id),
-                  *(s for t in tasks for s in client.read_task_run_states(t.id))]
+        states = [
+            *client.read_flow_run_states(flow_run_id),
+            *(s for t in tasks for s in client.read_task_run_states(t.id)),
+        ]
     parts = [str(run.parameters), *(f"{s.name} {s.message} {s.data!r}" for s in states), *(log.message for log in logs)]
     return "\n".join(parts)
 
 
-@pytest.mark.parametrize(("maker", "name", "rule", "where"), [
-    (bad_files_labor.unquoted_comma, "labor_unquoted_comma.csv", "csv_field_count", "row 7"),
-    (bad_files_labor.id_typed_as_error, "labor_id_error_cell.xlsx", "error_cell", "row 5, cell D5"),
-])
-def test_a_parse_error_is_located_and_redacted_everywhere(maker, name, rule, where, cfg, prefect_api,
-                                                          fupin_home: Path, home_engine: Engine, tmp_path: Path,
-                                                          capfd, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("maker", "name", "rule", "where"),
+    [
+        (bad_files_labor.unquoted_comma, "labor_unquoted_comma.csv", "csv_field_count", "row 7"),
+        (bad_files_labor.id_typed_as_error, "labor_id_error_cell.xlsx", "error_cell", "row 5, cell D5"),
+    ],
+)
+def test_a_parse_error_is_located_and_redacted_everywhere(
+    maker,
+    name,
+    rule,
+    where,
+    cfg,
+    prefect_api,
+    fupin_home: Path,
+    home_engine: Engine,
+    tmp_path: Path,
+    capfd,
+    monkeypatch,
+) -> None:
     from flows.ingest_labor import ingest_labor
 
     path = maker(cfg, tmp_path / name)
@@ -60,15 +76,26 @@ def test_a_parse_error_is_located_and_redacted_everywhere(maker, name, rule, whe
         issues = conn.execute(text("SELECT rule, message_en FROM fct_validation_issue")).all()
     assert status == "rejected" and where in message and [i.rule for i in issues] == [rule]
     logs = "".join(p.read_text(errors="replace") for p in (fupin_home / "logs").rglob("*") if p.is_file())
-    seen = "\n".join([str(raised.value), repr(raised.value), _stored_by_prefect(state.state_details.flow_run_id),
-                      out, err, logs, message, *(i.message_en for i in issues)])
+    seen = "\n".join(
+        [
+            str(raised.value),
+            repr(raised.value),
+            _stored_by_prefect(state.state_details.flow_run_id),
+            out,
+            err,
+            logs,
+            message,
+            *(i.message_en for i in issues),
+        ]
+    )
     assert where in err
     leaked = [n for n in _needles(cfg) if n in seen]
     assert not leaked, f"{len(leaked)} names or numbers leaked"
 
 
 def test_a_nul_in_a_name_is_excluded_and_a_full_width_twin_counted_once_on_both_databases(
-        cfg, prefect_api, fupin_home: Path, warehouse_url: str, engine: Engine, tmp_path: Path, monkeypatch) -> None:
+    cfg, prefect_api, fupin_home: Path, warehouse_url: str, engine: Engine, tmp_path: Path, monkeypatch
+) -> None:
     from flows.ingest_labor import ingest_labor
 
     monkeypatch.setenv("FUPIN_WAREHOUSE_URL", warehouse_url)
@@ -78,7 +105,10 @@ def test_a_nul_in_a_name_is_excluded_and_a_full_width_twin_counted_once_on_both_
     assert twin["excluded_rows"] == 0 and twin["repeated"] == 1 and twin["persons"] == 40
     with engine.connect() as conn:
         rule, value = conn.execute(text("SELECT rule, value_masked FROM fct_labor_invalid_row")).one()
-        listed = conn.execute(text(
-            "SELECT count(*) FROM restricted_labor_person p JOIN fct_submission s ON s.submission_id = p.submission_id "
-            "WHERE s.month_key = 202009")).scalar_one()
+        listed = conn.execute(
+            text(
+                "SELECT count(*) FROM restricted_labor_person p JOIN fct_submission s ON s.submission_id = p.submission_id "
+                "WHERE s.month_key = 202009"
+            )
+        ).scalar_one()
     assert (rule, value) == ("control_character", "") and listed == 40

@@ -1,4 +1,5 @@
 """Everything under FUPIN_HOME is owner-only (folders 0700, files 0600, archive copies 0400) whatever the umask."""
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,16 @@ def fupin(*args: str, prefect: bool = True) -> subprocess.CompletedProcess:
     env.pop("PREFECT_API_URL", None)
     if prefect:
         env["PREFECT_API_URL"] = api_url()
-    return subprocess.run([sys.executable, "-m", "fupin.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=env, timeout=900, check=False, preexec_fn=_loose_umask)
+    return subprocess.run(
+        [sys.executable, "-m", "fupin.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=900,
+        check=False,
+        preexec_fn=_loose_umask,
+    )
 
 
 @pytest.fixture
@@ -72,8 +81,10 @@ def test_cli_under_umask_022_leaves_nothing_for_other_users(cfg, fupin_home: Pat
     labor = demo_labor.write_csv(frame, tmp_path / "labor.csv")
     ingest = fupin("ingest", prefect=False)
     assert ingest.returncode == 1 and "1 file(s) rejected" in ingest.stderr, ingest.stderr[-2000:]
-    steps = [fupin("labor", str(labor), "--month", "2020-09", prefect=False),
-             fupin("publish", "--month", "2020-09", "--send", prefect=False)]
+    steps = [
+        fupin("labor", str(labor), "--month", "2020-09", prefect=False),
+        fupin("publish", "--month", "2020-09", "--send", prefect=False),
+    ]
     assert [s.returncode for s in steps] == [0, 0], [s.stderr[-2000:] for s in steps]
     present = {p.name for p in fupin_home.iterdir()}
     assert {"warehouse.db", "archive", "quarantine", "outputs", "outbox", "prefect"} <= present

@@ -1,5 +1,6 @@
 """File names from outside: ../, backslashes, control characters, full-width text and very long names are stored
 under a safe name inside FUPIN_HOME, and a file with such a name goes through the whole flow."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,17 @@ from fupin.demo import bad_files
 from tasks.intake.archive import MAX_NAME_BYTES, quarantine_file, safe_name
 from tests.reliability.conftest import drop, submissions
 
-HOSTILE = ["../../../../tmp/evil.xlsx", "..", "a/../../b.xlsx", "..\\..\\win.xlsx", "\x00x\n.xlsx",
-           "𠀀" * 200 + ".xlsx", "很长的文件名" * 40 + ".xlsx", "朝阳区 2020年9月\u3000报表（最终版）.xlsx", "CON.xlsx"]
+HOSTILE = [
+    "../../../../tmp/evil.xlsx",
+    "..",
+    "a/../../b.xlsx",
+    "..\\..\\win.xlsx",
+    "\x00x\n.xlsx",
+    "𠀀" * 200 + ".xlsx",
+    "很长的文件名" * 40 + ".xlsx",
+    "朝阳区 2020年9月\u3000报表（最终版）.xlsx",
+    "CON.xlsx",
+]
 
 
 @pytest.mark.parametrize("name", HOSTILE)

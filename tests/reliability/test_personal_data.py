@@ -1,5 +1,6 @@
 """After a demo-like run, no identity number, no laborer's name and no secret is found outside the restricted table
 and each district's own list: not in the warehouse, outputs, outbox, logs, quarantine or Prefect artifacts and logs."""
+
 from __future__ import annotations
 
 import re
@@ -28,13 +29,15 @@ def _prefect_texts() -> list[tuple[str, str]]:
     with get_client(sync_client=True) as client:
         logs = client.read_logs()
         artifacts = client.read_artifacts()
-    return ([("prefect:log", "\n".join(log.message for log in logs))]
-            + [(f"prefect:artifact:{a.key}", f"{a.description}\n{a.data}") for a in artifacts])
+    return [("prefect:log", "\n".join(log.message for log in logs))] + [
+        (f"prefect:artifact:{a.key}", f"{a.description}\n{a.data}") for a in artifacts
+    ]
 
 
 @pytest.fixture
-def demo_run(cfg: Config, prefect_api, fupin_home: Path, home_engine: Engine, tmp_path: Path,
-             monkeypatch: pytest.MonkeyPatch):
+def demo_run(
+    cfg: Config, prefect_api, fupin_home: Path, home_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """Two reports, a labor file (and a rejected one with 5% bad numbers), the month published and mailed."""
     from flows.ingest_file import ingest_file
     from flows.ingest_labor import ingest_labor
@@ -68,8 +71,9 @@ def test_no_identity_number_name_or_secret_outside_its_place(demo_run, cfg: Conf
     assert allowed, "the run wrote no district lists to check against"
 
     # The original files are kept by design (archive: read-only; incoming: the HR bureau's drop folder).
-    found = scan_tree(fupin_home, needles, skip=[fupin_home / "archive", fupin_home / "incoming", lists_dir,
-                                                  fupin_home / "outbox"])
+    found = scan_tree(
+        fupin_home, needles, skip=[fupin_home / "archive", fupin_home / "incoming", lists_dir, fupin_home / "outbox"]
+    )
     found = [f for f in found if not f.where.startswith("warehouse.db:restricted_labor_person.")]
     found += scan_outbox(fupin_home / "outbox", needles, allowed)
     for where, text in _prefect_texts():
@@ -80,7 +84,7 @@ def test_no_identity_number_name_or_secret_outside_its_place(demo_run, cfg: Conf
     for path in sorted(lists_dir.glob("*.xlsx")):
         data = path.read_bytes()
         unit = next(u for u in cfg.districts if u.name in path.name)
-        own = {n for n, d in zip(frame[name_col], frame[district_col]) if d in unit.name or unit.name in d}
+        own = {n for n, d in zip(frame[name_col], frame[district_col], strict=False) if d in unit.name or unit.name in d}
         text = "\n".join(t for _, t in texts_of_bytes(data, path.name))
         others = Needles(frozenset(n for n in names if n not in own), (PII_KEY, SMTP_PASSWORD))
         assert [f for f in scan_text(text, path.name, others)] == [], f"{path.name} holds other districts' people"

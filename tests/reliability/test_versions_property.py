@@ -1,5 +1,6 @@
 """Property: after any sequence of submissions and re-submissions, loaded in any order, the current warehouse state
 equals the state built from the latest received version of each unit-month alone."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,8 +62,11 @@ def _current(engine: Engine) -> set[tuple]:
 def _versions_follow_receipt(engine: Engine) -> None:
     s = fct_submission
     with engine.connect() as conn:
-        rows = conn.execute(select(s.c.unit_key, s.c.month_key, s.c.version, s.c.is_current)
-                            .order_by(s.c.unit_key, s.c.month_key, s.c.received_at)).all()
+        rows = conn.execute(
+            select(s.c.unit_key, s.c.month_key, s.c.version, s.c.is_current).order_by(
+                s.c.unit_key, s.c.month_key, s.c.received_at
+            )
+        ).all()
     groups: dict[tuple, list] = {}
     for r in rows:
         groups.setdefault((r.unit_key, r.month_key), []).append(r)
@@ -73,8 +77,9 @@ def _versions_follow_receipt(engine: Engine) -> None:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(picks=st.lists(st.integers(0, 11), min_size=1, max_size=8), data=st.data())
-def test_current_state_is_latest_version_alone(picks: list[int], data, pool, cfg: Config,
-                                               sqlite_engine: Engine) -> None:
+def test_current_state_is_latest_version_alone(
+    picks: list[int], data, pool, cfg: Config, sqlite_engine: Engine
+) -> None:
     received = [(minute, *pool[i]) for minute, i in enumerate(picks)]
     first_seen: dict[str, tuple] = {}
     for item in received:

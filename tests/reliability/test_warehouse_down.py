@@ -1,4 +1,5 @@
 """The warehouse unreachable (a closed port): a clear error, nothing lost, and the file succeeds once it is back."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,15 @@ def _closed_port_url() -> str:
 def test_cli_says_the_database_is_unreachable_without_a_traceback(cfg, fupin_home: Path, tmp_path: Path) -> None:
     path = drop(bad_files.good_report(cfg, tmp_path / "r.xlsx"), fupin_home / "inbox")
     env = {**os.environ, "FUPIN_WAREHOUSE_URL": _closed_port_url()}
-    proc = subprocess.run([sys.executable, "-m", "fupin.cli", "ingest", str(path)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fupin.cli", "ingest", str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "FUPIN_WAREHOUSE_URL" in proc.stderr and "not-the-password" not in proc.stderr + proc.stdout
@@ -37,9 +45,9 @@ def test_cli_says_the_database_is_unreachable_without_a_traceback(cfg, fupin_hom
     assert path.exists()
 
 
-def test_flow_fails_clearly_keeps_the_file_and_succeeds_when_back(cfg, prefect_api, fupin_home: Path,
-                                                                  home_engine: Engine, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flow_fails_clearly_keeps_the_file_and_succeeds_when_back(
+    cfg, prefect_api, fupin_home: Path, home_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from flows.ingest_file import ingest_file
 
     path = drop(bad_files.good_report(cfg, tmp_path / "r.xlsx"), fupin_home / "inbox")

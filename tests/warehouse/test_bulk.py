@@ -1,4 +1,5 @@
 """Bulk loads put back exactly what they were given, on SQLite and PostgreSQL, and only inside the caller's transaction."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,18 +17,22 @@ AWKWARD = ["张三", 'say "hi", then go', "line\nbreak", "back\\slash", "", "  s
 
 
 def people(n: int, submission_id: int = 1) -> pd.DataFrame:
-    return pd.DataFrame({
-        "submission_id": submission_id,
-        "district_key": [1 + i % 3 for i in range(n)],
-        "person_key": [hashlib.sha256(str(i).encode()).digest() for i in range(n)],
-        "origin_key": [7] * n,
-        "is_insured": [i % 4 != 0 for i in range(n)],
-        "name": pd.array([AWKWARD[i % len(AWKWARD)] for i in range(n)], dtype="string"),
-        "id_masked": ["110105********1234"] * n,
-        "employer": pd.array([None if i % 5 == 0 else AWKWARD[-i % len(AWKWARD)] for i in range(n)], dtype="string"),
-        "insurance_status": ["在保" if i % 4 else "停保" for i in range(n)],
-        "source_row": range(2, n + 2),
-    })
+    return pd.DataFrame(
+        {
+            "submission_id": submission_id,
+            "district_key": [1 + i % 3 for i in range(n)],
+            "person_key": [hashlib.sha256(str(i).encode()).digest() for i in range(n)],
+            "origin_key": [7] * n,
+            "is_insured": [i % 4 != 0 for i in range(n)],
+            "name": pd.array([AWKWARD[i % len(AWKWARD)] for i in range(n)], dtype="string"),
+            "id_masked": ["110105********1234"] * n,
+            "employer": pd.array(
+                [None if i % 5 == 0 else AWKWARD[-i % len(AWKWARD)] for i in range(n)], dtype="string"
+            ),
+            "insurance_status": ["在保" if i % 4 else "停保" for i in range(n)],
+            "source_row": range(2, n + 2),
+        }
+    )
 
 
 def read_back(engine: Engine) -> list[tuple]:

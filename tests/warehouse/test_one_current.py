@@ -1,4 +1,5 @@
 """One current submission per kind, unit and month, kept by the database itself; the upgrade mends older races."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,9 +20,19 @@ AT = dt.datetime(2020, 10, 5, 2, tzinfo=dt.UTC)
 
 
 def _labor_row(unit_key: int, n: int, **values: object) -> dict:
-    return {"kind": "labor", "sha256": f"{n:064d}", "original_name": f"v{n}.csv", "archive_path": "a",
-            "received_at": AT + dt.timedelta(minutes=n), "unit_key": unit_key, "month_key": 202009,
-            "status": "accepted", "version": 1, "is_current": True, **values}
+    return {
+        "kind": "labor",
+        "sha256": f"{n:064d}",
+        "original_name": f"v{n}.csv",
+        "archive_path": "a",
+        "received_at": AT + dt.timedelta(minutes=n),
+        "unit_key": unit_key,
+        "month_key": 202009,
+        "status": "accepted",
+        "version": 1,
+        "is_current": True,
+        **values,
+    }
 
 
 def _hr(conn, cfg: Config) -> int:

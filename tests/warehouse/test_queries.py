@@ -1,4 +1,5 @@
 """Run every example question of docs/queries.md on the demo data, on SQLite and PostgreSQL, and check its answer."""
+
 from __future__ import annotations
 
 import sys
@@ -18,8 +19,11 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "queries.md"
 def demo_cells(cfg: Config, unit: Unit, month: str, version: int) -> dict[tuple[int, str], float | None]:
     """The shared demo figures (fupin.demo.reports); a restatement is the demo generator's next seed."""
     frame = report_values(cfg, unit, month, seed=version - 1)
-    return {(int(rec["row_no"]), column): rec[column]
-            for rec in frame.to_dict("records") for column in cfg.columns(unit.form_code)}
+    return {
+        (int(rec["row_no"]), column): rec[column]
+        for rec in frame.to_dict("records")
+        for column in cfg.columns(unit.form_code)
+    }
 
 
 DEMO = Plan(months=("2020-06", "2020-07", "2020-08", "2020-09"), laborers=600, cells=demo_cells)

@@ -1,4 +1,5 @@
 """Alembic environment: migrations are generated from warehouse.schema.metadata."""
+
 from alembic import context
 
 from warehouse.schema import metadata
@@ -20,8 +21,10 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:
     context.configure(
-        connection=connection, target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()

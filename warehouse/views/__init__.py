@@ -1,4 +1,5 @@
 """Documented analyst views, built from config/ and the schema, created alike on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -67,8 +68,11 @@ def _view_grants(conn: Connection, names: list[str]) -> list[tuple[str, str]]:
     """SELECT grants on our views (PostgreSQL), so re-creating a view does not silently revoke an analyst role."""
     if conn.dialect.name != "postgresql" or not names:
         return []
-    rows = conn.execute(text(
-        "SELECT table_name, grantee FROM information_schema.role_table_grants WHERE privilege_type = 'SELECT' "
-        "AND table_schema = current_schema() AND grantee <> current_user AND table_name = ANY(:names)"
-    ), {"names": names}).all()
+    rows = conn.execute(
+        text(
+            "SELECT table_name, grantee FROM information_schema.role_table_grants WHERE privilege_type = 'SELECT' "
+            "AND table_schema = current_schema() AND grantee <> current_user AND table_name = ANY(:names)"
+        ),
+        {"names": names},
+    ).all()
     return [(r[0], r[1]) for r in rows if r[0] in names]

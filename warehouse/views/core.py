@@ -1,4 +1,5 @@
 """v_indicator_value: every reported figure of the current version, with its monthly increment."""
+
 from __future__ import annotations
 
 from sqlalchemy import and_, case, literal, select
@@ -27,9 +28,19 @@ def _build(cfg: Config) -> Select:
     )
     return (
         select(
-            dim_month.c.month, dim_unit.c.unit_code, dim_unit.c.unit_name, dim_form.c.form_code, dim_indicator.c.row_no,
-            dim_indicator.c.indicator, dim_indicator.c.category, dim_indicator.c.measure_unit, dim_region.c.region,
-            f.c.value, increment.label("value_month"), f.c.submission_id, s.c.version,
+            dim_month.c.month,
+            dim_unit.c.unit_code,
+            dim_unit.c.unit_name,
+            dim_form.c.form_code,
+            dim_indicator.c.row_no,
+            dim_indicator.c.indicator,
+            dim_indicator.c.category,
+            dim_indicator.c.measure_unit,
+            dim_region.c.region,
+            f.c.value,
+            increment.label("value_month"),
+            f.c.submission_id,
+            s.c.version,
         )
         .select_from(f)
         .join(s, and_(s.c.submission_id == f.c.submission_id, s.c.is_current))
@@ -38,25 +49,46 @@ def _build(cfg: Config) -> Select:
         .join(dim_indicator, dim_indicator.c.indicator_key == f.c.indicator_key)
         .join(dim_form, dim_form.c.form_key == dim_indicator.c.form_key)
         .join(dim_region, dim_region.c.region_key == f.c.region_key)
-        .outerjoin(prev_s, and_(prev_s.c.is_current, prev_s.c.unit_key == f.c.unit_key,
-                                prev_s.c.month_key == f.c.month_key - 1, prev_s.c.kind == s.c.kind))
-        .outerjoin(prev, and_(prev.c.submission_id == prev_s.c.submission_id,
-                              prev.c.indicator_key == f.c.indicator_key, prev.c.region_key == f.c.region_key))
+        .outerjoin(
+            prev_s,
+            and_(
+                prev_s.c.is_current,
+                prev_s.c.unit_key == f.c.unit_key,
+                prev_s.c.month_key == f.c.month_key - 1,
+                prev_s.c.kind == s.c.kind,
+            ),
+        )
+        .outerjoin(
+            prev,
+            and_(
+                prev.c.submission_id == prev_s.c.submission_id,
+                prev.c.indicator_key == f.c.indicator_key,
+                prev.c.region_key == f.c.region_key,
+            ),
+        )
     )
 
 
-register(View(
-    name="v_indicator_value",
-    grain="one row per month × unit × indicator × region, current version only",
-    columns={
-        "month": "reporting month, 'YYYY-MM' (figures are year-to-date at its end)",
-        "unit_code": "reporting unit (填报单位) code", "unit_name": "reporting unit name",
-        "form_code": "表1, 表2 or 表3", "row_no": "序号 within the form", "indicator": "指标",
-        "category": "大类", "measure_unit": "单位 (人次, 人, 个, 期, 亿元, %)",
-        "region": "合计 or a region name", "value": "year-to-date value; NULL where not reported (not zero)",
-        "value_month": "the month's increment (January: its value); NULL for rates, or when the previous month "
-                       "of the same year has no current value",
-        "submission_id": "the file it came from (fct_submission)", "version": "that file's version for unit and month",
-    },
-    build=_build,
-))
+register(
+    View(
+        name="v_indicator_value",
+        grain="one row per month × unit × indicator × region, current version only",
+        columns={
+            "month": "reporting month, 'YYYY-MM' (figures are year-to-date at its end)",
+            "unit_code": "reporting unit (填报单位) code",
+            "unit_name": "reporting unit name",
+            "form_code": "表1, 表2 or 表3",
+            "row_no": "序号 within the form",
+            "indicator": "指标",
+            "category": "大类",
+            "measure_unit": "单位 (人次, 人, 个, 期, 亿元, %)",
+            "region": "合计 or a region name",
+            "value": "year-to-date value; NULL where not reported (not zero)",
+            "value_month": "the month's increment (January: its value); NULL for rates, or when the previous month "
+            "of the same year has no current value",
+            "submission_id": "the file it came from (fct_submission)",
+            "version": "that file's version for unit and month",
+        },
+        build=_build,
+    )
+)

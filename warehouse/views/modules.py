@@ -1,4 +1,5 @@
 """Import every module that registers views; add a module here when it defines new ones."""
+
 from warehouse.views import (
     analyst,  # noqa: F401
     core,  # noqa: F401

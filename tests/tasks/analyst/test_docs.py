@@ -1,4 +1,5 @@
 """docs/warehouse.md is generated from config/ and the schema, and the committed copy must match it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,6 +39,8 @@ def test_a_changed_declaration_changes_the_dictionary(cfg: Config) -> None:
     from dataclasses import replace
 
     form = cfg.forms[0]
-    renamed = form.model_copy(update={"rows": (form.rows[0].model_copy(update={"indicator": "改名的指标"}), *form.rows[1:])})
+    renamed = form.model_copy(
+        update={"rows": (form.rows[0].model_copy(update={"indicator": "改名的指标"}), *form.rows[1:])}
+    )
     assert "改名的指标" in render(replace(cfg, forms=(renamed, *cfg.forms[1:])))
     assert "改名的指标" not in render(cfg)

@@ -1,4 +1,5 @@
 """The personal-data scanner finds identity numbers, names and secrets in text, workbooks and e-mails."""
+
 from __future__ import annotations
 
 import base64
@@ -115,8 +116,12 @@ def test_a_prefect_like_sqlite_database_is_read_column_by_column(person, tmp_pat
     conn.commit()
     conn.close()
     wheres = {(f.kind, f.where.split("!")[0]) for f in scan_tree(tmp_path, _needles(person))}
-    assert wheres == {("id_number", "prefect.db:task_run_state.data"), ("id_number", "prefect.db:artifact.data"),
-                      ("name", "prefect.db:artifact.data"), ("name", "prefect.db:variable.value")}
+    assert wheres == {
+        ("id_number", "prefect.db:task_run_state.data"),
+        ("id_number", "prefect.db:artifact.data"),
+        ("name", "prefect.db:artifact.data"),
+        ("name", "prefect.db:variable.value"),
+    }
 
 
 def _list(cfg: Config, folder: Path, district: str, text: str) -> Path:
@@ -145,14 +150,16 @@ def test_lists_folder_leftovers_and_exposed_lists_are_flagged(person, cfg: Confi
     found, _ = scan_lists(cfg, folder, home, _needles(person))
     assert sorted(f.kind for f in found) == ["id_number", "name", "readable_by_others"]
     assert {f.where for f in found if f.kind != "readable_by_others"} == {
-        f"outputs/2020-09/labor/.2020-09_{district}_名单.xlsx.tmp!xl/sharedStrings.xml"}
+        f"outputs/2020-09/labor/.2020-09_{district}_名单.xlsx.tmp!xl/sharedStrings.xml"
+    }
     home.chmod(0o700)
     assert scan_lists(cfg, folder, home, _needles(person)) == ([], notes), "a closed home closes what is inside"
 
 
 @pytest.mark.prefect
-def test_a_real_flow_that_logs_and_returns_a_person_is_caught_in_prefects_stores(person, prefect_api,
-                                                                                  tmp_path: Path) -> None:
+def test_a_real_flow_that_logs_and_returns_a_person_is_caught_in_prefects_stores(
+    person, prefect_api, tmp_path: Path
+) -> None:
     from prefect import flow, get_run_logger, task
     from prefect.cache_policies import NO_CACHE
     from prefect.filesystems import LocalFileSystem

@@ -1,4 +1,5 @@
 """`scripts/scan_pii.py` end to end: a clean home passes; Prefect's database is read wherever its URL points."""
+
 from __future__ import annotations
 
 import base64
@@ -47,18 +48,30 @@ def scan(home: Path, prefect_db: str | None = None) -> subprocess.CompletedProce
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FUPIN_", "PREFECT_"))}
     if prefect_db:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_db
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "scan_pii.py"), str(home)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "scan_pii.py"), str(home)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _leaks(person: tuple[str, str]) -> tuple[str, str, bytes]:
     """A log line with a base64 copy, a JSON state with the name, a pickled blob with the number."""
     name, id_number = person
-    return (f"payload {base64.b64encode(f'{name} {id_number}'.encode()).decode()}",
-            json.dumps({"message": f"row 7: {name}"}), pickle.dumps({"id": id_number}))
+    return (
+        f"payload {base64.b64encode(f'{name} {id_number}'.encode()).decode()}",
+        json.dumps({"message": f"row 7: {name}"}),
+        pickle.dumps({"id": id_number}),
+    )
 
 
-def test_a_clean_home_passes_and_a_prefect_sqlite_database_elsewhere_is_read(home: Path, person, tmp_path: Path) -> None:
+def test_a_clean_home_passes_and_a_prefect_sqlite_database_elsewhere_is_read(
+    home: Path, person, tmp_path: Path
+) -> None:
     clean = scan(home)
     assert clean.returncode == 0 and "0 finding(s)" in clean.stdout, clean.stdout + clean.stderr
     elsewhere = tmp_path / "prefect-elsewhere.db"
@@ -72,8 +85,11 @@ def test_a_clean_home_passes_and_a_prefect_sqlite_database_elsewhere_is_read(hom
     conn.close()
     run = scan(home, f"sqlite+aiosqlite:///{elsewhere}")
     assert run.returncode == 1, run.stdout + run.stderr
-    for where in ("prefect-db:prefect-elsewhere.db:log.message!base64", "prefect-elsewhere.db:flow_run_state.data",
-                  "prefect-elsewhere.db:flow_run_state.result!pickle"):
+    for where in (
+        "prefect-db:prefect-elsewhere.db:log.message!base64",
+        "prefect-elsewhere.db:flow_run_state.data",
+        "prefect-elsewhere.db:flow_run_state.result!pickle",
+    ):
         assert where in run.stdout, run.stdout
     assert person[0] not in run.stdout and person[1] not in run.stdout, "the report never repeats the leak"
 
@@ -94,5 +110,7 @@ def test_a_prefect_database_on_postgresql_is_read(home: Path, person, pg_url: st
     wheres = {line.split()[-1].split("!")[0] for line in run.stdout.splitlines() if "prefect-db:" in line}
     database = make_url(pg_url).database
     assert kinds == {"name", "id_number"} and wheres == {
-        f"prefect-db:{database}:log.message", f"prefect-db:{database}:flow_run_state.data",
-        f"prefect-db:{database}:flow_run_state.result"}, run.stdout
+        f"prefect-db:{database}:log.message",
+        f"prefect-db:{database}:flow_run_state.data",
+        f"prefect-db:{database}:flow_run_state.result",
+    }, run.stdout

@@ -1,4 +1,5 @@
 """Archive and quarantine: content-addressed, read-only, never overwritten; outside names made safe."""
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,17 @@ from tasks.intake.archive import (
 from tasks.intake.received import RefusedFile
 
 
-@pytest.mark.parametrize("name, safe", [
-    ("../../etc/passwd", "passwd"), ("..\\..\\boot.ini", "boot.ini"), ("朝阳区 9月.xlsx", "朝阳区 9月.xlsx"),
-    ("a:b*c?.xlsx", "a_b_c_.xlsx"), ("..", "file"), ("x" * 300 + ".xlsx", "x" * 75 + ".xlsx"),
-])
+@pytest.mark.parametrize(
+    "name, safe",
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\boot.ini", "boot.ini"),
+        ("朝阳区 9月.xlsx", "朝阳区 9月.xlsx"),
+        ("a:b*c?.xlsx", "a_b_c_.xlsx"),
+        ("..", "file"),
+        ("x" * 300 + ".xlsx", "x" * 75 + ".xlsx"),
+    ],
+)
 def test_safe_name(name: str, safe: str) -> None:
     assert safe_name(name) == safe
 
@@ -52,11 +60,14 @@ def test_quarantine_of_a_non_workbook_still_gives_the_problem_list(tmp_path: Pat
 
 
 def test_a_dead_writers_temp_copy_is_swept_and_a_live_or_foreign_one_kept(tmp_path: Path) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     host = _temp_prefix().split("-")[1]
-    left = {name: tmp_path / name for name in (f".tmp-{host}-{dead}-abc", f"{_temp_prefix()}def",
-                                               f".tmp-otherhost-{dead}-ghi")}
+    left = {
+        name: tmp_path / name
+        for name in (f".tmp-{host}-{dead}-abc", f"{_temp_prefix()}def", f".tmp-otherhost-{dead}-ghi")
+    }
     for path in left.values():
         path.write_bytes(b"half a file")
     assert sweep_dead_temps(tmp_path) == [left[f".tmp-{host}-{dead}-abc"]]

@@ -1,4 +1,5 @@
 """The pre-parse guard refuses every hostile or broken file by its bytes, before any reader opens a sheet."""
+
 from __future__ import annotations
 
 import io
@@ -44,8 +45,18 @@ def _sheet_zip(sheet_xml: bytes, extra: dict[str, bytes] | None = None) -> bytes
 
 def test_every_generated_guard_case_gets_its_rule(made) -> None:
     out, files = made
-    guard_rules = {"empty_file", "damaged_zip", "not_a_workbook", "encrypted", "uncompressed_size",
-                   "size_mismatch", "too_many_rows", "too_large_grid", "dtd", "too_many_cells"}
+    guard_rules = {
+        "empty_file",
+        "damaged_zip",
+        "not_a_workbook",
+        "encrypted",
+        "uncompressed_size",
+        "size_mismatch",
+        "too_many_rows",
+        "too_large_grid",
+        "dtd",
+        "too_many_cells",
+    }
     checked = 0
     for f in files:
         limits = LABOR_LIMITS if f.kind == "labor" else REPORT_LIMITS
@@ -118,14 +129,22 @@ print(json.dumps({"rule": rule, "seconds": time.perf_counter() - t, "peak_mb": p
 """
 
 
-@pytest.mark.parametrize(("name", "limits"), [("bomb.xlsx", "REPORT_LIMITS"), ("bomb_lying.xlsx", "REPORT_LIMITS"),
-                                             ("labor_strings_bomb.xlsx", "LABOR_LIMITS")])
+@pytest.mark.parametrize(
+    ("name", "limits"),
+    [("bomb.xlsx", "REPORT_LIMITS"), ("bomb_lying.xlsx", "REPORT_LIMITS"), ("labor_strings_bomb.xlsx", "LABOR_LIMITS")],
+)
 def test_gigabyte_bomb_refused_fast_and_small(made, name: str, limits: str) -> None:
     """A sheet, or (labor) a shared-strings part declaring 1,000 bytes, that inflates past 1 GB."""
     out, _ = made
     assert zipfile.ZipFile(out / name).infolist()[-1].compress_size < 5 << 20
-    proc = subprocess.run([sys.executable, "-c", _PROBE, str(out / name), limits], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(out / name), limits],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
     probe = json.loads(proc.stdout)
     assert probe["rule"] in {"uncompressed_size", "size_mismatch"}
     assert probe["seconds"] < 5.0
@@ -146,13 +165,19 @@ def _limits(rows: int = 1_048_576, cols: int = 200, cells: int = 20_000_000) -> 
 
 def test_rows_and_cells_across_block_edges_are_counted_once(monkeypatch: pytest.MonkeyPatch) -> None:
     _small_blocks(monkeypatch)
-    row = (b'<row r="%d" spans="1:5"><c r="A%d"/><c r="B%d" t="n"><v>1</v></c><c><v>2</v></c><c/>'
-           b'<c\n r="E%d" t="inlineStr"><is><r><rPr><color rgb="FFFF0000"/></rPr><t>x</t></r></is></c></row>')
+    row = (
+        b'<row r="%d" spans="1:5"><c r="A%d"/><c r="B%d" t="n"><v>1</v></c><c><v>2</v></c><c/>'
+        b'<c\n r="E%d" t="inlineStr"><is><r><rPr><color rgb="FFFF0000"/></rPr><t>x</t></r></is></c></row>'
+    )
     rows = b"".join(row % (i, i, i, i) for i in range(1, 41)) + b"<row/>"
     for shift in range(64):
-        sheet = (b'<worksheet><cols><col min="1" max="5"/></cols><sheetData>' + b" " * shift + rows
-                 + b'</sheetData><conditionalFormatting sqref="A1"><cfRule type="expression"/></conditionalFormatting>'
-                 b'<rowBreaks count="1"><brk id="3"/></rowBreaks></worksheet>')
+        sheet = (
+            b'<worksheet><cols><col min="1" max="5"/></cols><sheetData>'
+            + b" " * shift
+            + rows
+            + b'</sheetData><conditionalFormatting sqref="A1"><cfRule type="expression"/></conditionalFormatting>'
+            b'<rowBreaks count="1"><brk id="3"/></rowBreaks></worksheet>'
+        )
         data = _sheet_zip(sheet)
         check_file(data, ".xlsx", _limits(41, 200, 200))
         assert _rule(data, limits=_limits(40, 200, 200)) == "too_many_rows", shift
@@ -160,20 +185,32 @@ def test_rows_and_cells_across_block_edges_are_counted_once(monkeypatch: pytest.
 
 
 # XFD1048577 breaks both limits; a block ending just after "XFD1" shows the column first.
-@pytest.mark.parametrize(("ref", "rules"), [(b'<c r="XFD1"/>', {"too_many_columns"}), (b'<c r="GS9"/>', {"too_many_columns"}),
-                                            (b'<c r="A1048577"/>', {"too_many_rows"}),
-                                            (b'<row r="1048577"/>', {"too_many_rows"}),
-                                            (b'<c r="XFD1048577"/>', {"too_many_rows", "too_many_columns"})])
-def test_a_far_reference_is_refused_wherever_the_blocks_fall(monkeypatch: pytest.MonkeyPatch, ref: bytes,
-                                                             rules: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("ref", "rules"),
+    [
+        (b'<c r="XFD1"/>', {"too_many_columns"}),
+        (b'<c r="GS9"/>', {"too_many_columns"}),
+        (b'<c r="A1048577"/>', {"too_many_rows"}),
+        (b'<row r="1048577"/>', {"too_many_rows"}),
+        (b'<c r="XFD1048577"/>', {"too_many_rows", "too_many_columns"}),
+    ],
+)
+def test_a_far_reference_is_refused_wherever_the_blocks_fall(
+    monkeypatch: pytest.MonkeyPatch, ref: bytes, rules: set[str]
+) -> None:
     _small_blocks(monkeypatch)
     rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c><c r="Z%d"/></row>' % (i, i, i) for i in range(999_980, 10**6))
     head, tail = b"<worksheet><sheetData>", b"</sheetData></worksheet>"
     check_file(_sheet_zip(head + rows + b'<c r="GR1048576"/>' + tail), ".xlsx", _limits())
     for shift in range(64):
         head = b"<worksheet><sheetData>" + b" " * shift
-        for sheet in (head + ref + rows + tail, head + rows[:600] + ref + rows[600:] + tail, head + rows + ref + tail,
-                      head + rows + ref, head + rows + ref + b" " * (shift * 5)):
+        for sheet in (
+            head + ref + rows + tail,
+            head + rows[:600] + ref + rows[600:] + tail,
+            head + rows + ref + tail,
+            head + rows + ref,
+            head + rows + ref + b" " * (shift * 5),
+        ):
             assert _rule(_sheet_zip(sheet), limits=_limits()) in rules, (shift, sheet[-40:])
 
 
@@ -190,14 +227,19 @@ def test_the_last_bytes_of_a_sheet_are_read_however_inflating_ends(monkeypatch: 
 
 
 def test_a_far_reference_inside_a_big_sheet_is_refused() -> None:
-    rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c><c r="J%d" t="s"><v>2</v></c></row>' % (i, i, i)
-                    for i in range(100_000, 130_000))
-    head, tail = b'<worksheet><sheetData>', b"</sheetData></worksheet>"
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d"><v>1</v></c><c r="J%d" t="s"><v>2</v></c></row>' % (i, i, i)
+        for i in range(100_000, 130_000)
+    )
+    head, tail = b"<worksheet><sheetData>", b"</sheetData></worksheet>"
     assert len(rows) > 2 << 20
     check_file(_sheet_zip(head + rows + tail), ".xlsx", LABOR_LIMITS)
     middle = rows.index(b"<row", len(rows) // 2)
-    for ref, rule in [(b'<row r="2000000"/>', "too_many_rows"), (b'<c r="B1048577"/>', "too_many_rows"),
-                      (b'<c r="ZZ7"/>', "too_many_columns")]:
+    for ref, rule in [
+        (b'<row r="2000000"/>', "too_many_rows"),
+        (b'<c r="B1048577"/>', "too_many_rows"),
+        (b'<c r="ZZ7"/>', "too_many_columns"),
+    ]:
         sheet = head + rows[:middle] + ref + rows[middle:] + tail
         assert _rule(_sheet_zip(sheet), limits=LABOR_LIMITS) == rule, ref
 
@@ -210,9 +252,19 @@ def test_a_row_number_of_thousands_of_digits_is_refused_not_a_crash() -> None:
     assert _rule(_sheet_zip(sheet)) == "too_many_rows"
 
 
-@pytest.mark.parametrize("ref", [b"<c r='XFD1'/>", b"<c r='A1048577'/>", b'<c r = "A1048577"/>', b'<c\tr="A1048577"/>',
-                                 b'<c\nr="ZZ1"/>', b'<c r=\n"A1048577"/>', b'<x:c r="A1048577"/>',
-                                 b"<row r='1048577'/>"])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        b"<c r='XFD1'/>",
+        b"<c r='A1048577'/>",
+        b'<c r = "A1048577"/>',
+        b'<c\tr="A1048577"/>',
+        b'<c\nr="ZZ1"/>',
+        b'<c r=\n"A1048577"/>',
+        b'<x:c r="A1048577"/>',
+        b"<row r='1048577'/>",
+    ],
+)
 def test_a_far_reference_in_any_spelling_xml_allows_is_refused(monkeypatch: pytest.MonkeyPatch, ref: bytes) -> None:
     _small_blocks(monkeypatch)
     rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (i, i) for i in range(1, 60))
@@ -223,11 +275,16 @@ def test_a_far_reference_in_any_spelling_xml_allows_is_refused(monkeypatch: pyte
 
 def test_prefixed_rows_and_cells_are_counted_once_across_block_edges(monkeypatch: pytest.MonkeyPatch) -> None:
     _small_blocks(monkeypatch)
-    rows = b"".join(b'<x:row r="%d"><x:c r="A%d"><x:v>1</x:v></x:c><x:c r="B%d"/></x:row>' % (i, i, i)
-                    for i in range(1, 41))
+    rows = b"".join(
+        b'<x:row r="%d"><x:c r="A%d"><x:v>1</x:v></x:c><x:c r="B%d"/></x:row>' % (i, i, i) for i in range(1, 41)
+    )
     for shift in range(64):
-        sheet = (b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
-                 + b" " * shift + rows + b"</x:sheetData></x:worksheet>")
+        sheet = (
+            b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+            + b" " * shift
+            + rows
+            + b"</x:sheetData></x:worksheet>"
+        )
         data = _sheet_zip(sheet)
         check_file(data, ".xlsx", _limits(40, 200, 80))
         assert _rule(data, limits=_limits(40, 200, 79)) == "too_many_cells", shift
@@ -250,11 +307,20 @@ def test_an_overlong_reference_across_a_block_edge_is_refused(monkeypatch: pytes
 _DTD = b'<!DOCTYPE x [<!ENTITY r "<row><c><v>1</v></c></row>">]>'
 
 
-@pytest.mark.parametrize("part", ["xl/worksheets/sheet2.xml", "xl/sharedStrings.xml", "xl/styles.xml",
-                                  "xl/drawings/drawing1.xml", "xl/comments1.xml", "docProps/app.xml"])
+@pytest.mark.parametrize(
+    "part",
+    [
+        "xl/worksheets/sheet2.xml",
+        "xl/sharedStrings.xml",
+        "xl/styles.xml",
+        "xl/drawings/drawing1.xml",
+        "xl/comments1.xml",
+        "docProps/app.xml",
+    ],
+)
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
 def test_a_dtd_in_any_part_is_refused(part: str, encoding: str) -> None:
-    xml = ('<?xml version="1.0"?>' + _DTD.decode() + "<worksheet><sheetData>&r;</sheetData></worksheet>")
+    xml = '<?xml version="1.0"?>' + _DTD.decode() + "<worksheet><sheetData>&r;</sheetData></worksheet>"
     assert _rule(_sheet_zip(b"<worksheet/>", {part: xml.encode(encoding)})) == "dtd"
     assert _rule(_sheet_zip(b"<worksheet/>", {part: b"<x>" + b" " * 70_000 + _DTD + b"</x>"})) == "dtd"
     check_file(_sheet_zip(b"<worksheet/>", {part: b"<x><!-- a comment! --><![CDATA[!]]>Sheet1!A1</x>"}), ".xlsx")
@@ -271,13 +337,22 @@ def test_each_part_kind_has_its_own_inflated_cap() -> None:
     check_file(_sheet_zip(b"<worksheet/>", {"xl/sharedStrings.xml": strings}), ".xlsx", LABOR_LIMITS)
 
 
-@pytest.mark.parametrize(("far", "limits", "refused"), [
-    (b'<c r="GR1001"/>', REPORT_LIMITS, True), (b'<c r="GR999"/>', REPORT_LIMITS, False),
-    (b'<c r="Z5000"/>', REPORT_LIMITS, False), (b'<c r="AO5000"/>', REPORT_LIMITS, True),
-    (b'<c r="GR999999"/>', LABOR_LIMITS, True), (b'<c r="GR136000"/>', LABOR_LIMITS, False),
-    (b'<c r="GR137000"/>', LABOR_LIMITS, True), (b'<c r="Z1048576"/>', LABOR_LIMITS, False)])
-def test_the_rectangle_from_the_first_to_the_farthest_cell_is_bounded(far: bytes, limits: Limits,
-                                                                      refused: bool) -> None:
+@pytest.mark.parametrize(
+    ("far", "limits", "refused"),
+    [
+        (b'<c r="GR1001"/>', REPORT_LIMITS, True),
+        (b'<c r="GR999"/>', REPORT_LIMITS, False),
+        (b'<c r="Z5000"/>', REPORT_LIMITS, False),
+        (b'<c r="AO5000"/>', REPORT_LIMITS, True),
+        (b'<c r="GR999999"/>', LABOR_LIMITS, True),
+        (b'<c r="GR136000"/>', LABOR_LIMITS, False),
+        (b'<c r="GR137000"/>', LABOR_LIMITS, True),
+        (b'<c r="Z1048576"/>', LABOR_LIMITS, False),
+    ],
+)
+def test_the_rectangle_from_the_first_to_the_farthest_cell_is_bounded(
+    far: bytes, limits: Limits, refused: bool
+) -> None:
     """Readers build every cell of that rectangle: one far row and one far column make millions from two cells."""
     sheet = b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row>' + far + b"</sheetData></worksheet>"
     if refused:

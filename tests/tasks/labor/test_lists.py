@@ -1,4 +1,5 @@
 """District lists: each district gets only its own people, and a 稳岗 sheet of those it kept last month but not now."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,14 +44,14 @@ def test_each_district_list_holds_its_own_people_only_and_warns_about_those_lost
     assert len(paths) == len(cfg.districts)
     masked = lambda ids: {i[:6] + "********" + i[-4:] for i in ids}
     seen = set()
-    for unit, path in zip(cfg.districts, paths):
+    for unit, path in zip(cfg.districts, paths, strict=False):
         assert unit.name in path.name
         people = _sheet(path, PEOPLE_SHEET)
         own = july.loc[july["就业区"].map(lambda t: cfg.resolve_unit(t).name) == unit.name]
         assert set(people["公民身份号码(脱敏)"]) == masked(own["公民身份号码"]), unit.name
         assert not set(people["公民身份号码(脱敏)"]) & seen
         seen |= set(people["公民身份号码(脱敏)"])
-        assert not set(own["公民身份号码"]) & set(people.astype(str).to_numpy().ravel())   # never a raw number
+        assert not set(own["公民身份号码"]) & set(people.astype(str).to_numpy().ravel())  # never a raw number
         warnings = _sheet(path, WARNING_SHEET)
         if unit.name == "朝阳区":
             assert set(warnings["公民身份号码(脱敏)"]) == masked(june.loc[lapsed.union(gone), "公民身份号码"])
@@ -58,6 +59,7 @@ def test_each_district_list_holds_its_own_people_only_and_warns_about_those_lost
         else:
             assert warnings.empty
     with sqlite_engine.connect() as conn:
-        kept, gone, new = conn.execute(text(
-            "SELECT kept, gone, new FROM v_labor_retention WHERE month = '2020-07' AND district = '朝阳区'")).one()
+        kept, gone, new = conn.execute(
+            text("SELECT kept, gone, new FROM v_labor_retention WHERE month = '2020-07' AND district = '朝阳区'")
+        ).one()
     assert (kept, gone, new) == (int(june["就业区"].str.contains("朝阳").sum()) - 3, 3, 0)

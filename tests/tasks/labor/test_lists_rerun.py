@@ -1,5 +1,6 @@
 """District lists: a killed write leaves only a private temp that the next write sweeps; an unchanged month is not
 rewritten, a changed one is."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,9 +21,11 @@ from tasks.labor.read import read_labor
 from tasks.labor.validate import validate_labor
 
 ROOT = Path(__file__).resolve().parents[2]
-CHILD = ("import sys; from pathlib import Path; from config import load_config; from warehouse.engine import make_engine;"
-         " from tasks.labor.lists import write_district_lists;"
-         " write_district_lists.fn(make_engine(sys.argv[1]), load_config(), sys.argv[2], Path(sys.argv[3]))")
+CHILD = (
+    "import sys; from pathlib import Path; from config import load_config; from warehouse.engine import make_engine;"
+    " from tasks.labor.lists import write_district_lists;"
+    " write_district_lists.fn(make_engine(sys.argv[1]), load_config(), sys.argv[2], Path(sys.argv[3]))"
+)
 
 
 def _load(engine, cfg, path: Path, month: str, seed: int) -> None:
@@ -40,8 +43,13 @@ def test_a_kill_mid_write_leaves_a_private_temp_that_the_next_write_sweeps(sqlit
     _load(sqlite_engine, cfg, tmp_path / "07.csv", "2020-07", seed=1)
     out = tmp_path / "lists"
     env = {**os.environ, PAUSE_ENV: "lists"}
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(sqlite_engine.url), "2020-07", str(out)], cwd=ROOT,
-                            env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(sqlite_engine.url), "2020-07", str(out)],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not (line := proc.stderr.readline()).startswith(f"{PAUSED} lists"):
         assert line or proc.poll() is None, "the write ended before its pause point"

@@ -1,4 +1,5 @@
 """Loading labor files on SQLite and PostgreSQL: Attachment 1 back from the views, versions, identity protection."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,14 +36,15 @@ def test_scaled_attachment1_with_noise_comes_back_exactly_on_both_databases(engi
     check, result = ingest(engine, cfg, write_csv(people, tmp_path / "m07.csv", encoding="gb18030"), "2020-07")
     assert result.version == 1 and len(check.duplicates) == 15
     got = attachment1_by_district(engine, "2020-07")
-    assert dict(zip(got["district"], got["persons"])) == by_district
+    assert dict(zip(got["district"], got["persons"], strict=False)) == by_district
     hebei = attachment1_by_origin(engine, "2020-07", ["河北省"])
-    assert {(r.city, r.county): r.persons for r in hebei.itertuples()} == \
-        {(c, k): n for (p, c, k), n in by_county.items() if p == "河北省"}
+    assert {(r.city, r.county): r.persons for r in hebei.itertuples()} == {
+        (c, k): n for (p, c, k), n in by_county.items() if p == "河北省"
+    }
     insured = rows(engine, "SELECT count(*) FROM restricted_labor_person WHERE is_insured = :t", t=True)[0][0]
     assert insured == sum(by_district.values()) + sum(n for (p, _, _), n in by_county.items() if p == "河北省")
     new_origins = rows(engine, "SELECT count(*) FROM dim_origin WHERE is_paired = :f", f=False)[0][0]
-    assert new_origins >= 10   # counties outside the paired list were added in the same transaction
+    assert new_origins >= 10  # counties outside the paired list were added in the same transaction
 
 
 def test_same_bytes_twice_is_one_submission_and_a_new_file_is_version_2(engine, cfg, tmp_path) -> None:
@@ -52,13 +54,18 @@ def test_same_bytes_twice_is_one_submission_and_a_new_file_is_version_2(engine, 
     _, again = ingest(engine, cfg, first, "2020-07")
     assert again.already_loaded
     second = dict(by_district, 朝阳区=by_district["朝阳区"] + 5)
-    _, v2 = ingest(engine, cfg, write_csv(generate_labor(cfg, second, by_county, seed=2), tmp_path / "b.csv"),
-                   "2020-07", received=dt.datetime(2020, 8, 20, tzinfo=dt.UTC))
+    _, v2 = ingest(
+        engine,
+        cfg,
+        write_csv(generate_labor(cfg, second, by_county, seed=2), tmp_path / "b.csv"),
+        "2020-07",
+        received=dt.datetime(2020, 8, 20, tzinfo=dt.UTC),
+    )
     assert v2.version == 2
     subs = rows(engine, "SELECT version, is_current, is_late FROM fct_submission WHERE kind = 'labor' ORDER BY version")
     assert [(v, bool(c), bool(late)) for v, c, late in subs] == [(1, False, False), (2, True, True)]
     got = attachment1_by_district(engine, "2020-07")
-    assert dict(zip(got["district"], got["persons"]))["朝阳区"] == by_district["朝阳区"] + 5
+    assert dict(zip(got["district"], got["persons"], strict=False))["朝阳区"] == by_district["朝阳区"] + 5
 
 
 def test_no_raw_identity_number_or_name_outside_the_restricted_table(sqlite_engine, cfg, tmp_path) -> None:
@@ -69,8 +76,16 @@ def test_no_raw_identity_number_or_name_outside_the_restricted_table(sqlite_engi
     numbers = set(people["公民身份号码"])
     secrets = numbers | set(people["姓名"])
     with sqlite_engine.connect() as conn:
-        for table in ("fct_labor_employment", "fct_validation_issue", "fct_submission", "fct_labor_invalid_row",
-                      "v_labor_by_district", "v_labor_by_origin", "v_labor_retention", "restricted_labor_person"):
+        for table in (
+            "fct_labor_employment",
+            "fct_validation_issue",
+            "fct_submission",
+            "fct_labor_invalid_row",
+            "v_labor_by_district",
+            "v_labor_by_origin",
+            "v_labor_retention",
+            "restricted_labor_person",
+        ):
             dump = " ".join(str(v) for r in conn.execute(text(f"SELECT * FROM {table}")).all() for v in r)
             kept_out = numbers if table.startswith("restricted_") else secrets
             assert not [s for s in kept_out if s in dump], table

@@ -1,4 +1,5 @@
 """Reading the HR bureau's export: xlsx or CSV in any of its encodings, title rows, aliases, row numbers."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -12,7 +13,9 @@ from tasks.labor.read import LaborFileError, read_labor
 
 @pytest.fixture(scope="module")
 def people(cfg: Config) -> pd.DataFrame:
-    return generate_labor(cfg, by_district={"朝阳区": 4, "东城区": 3}, by_paired_county={("河北省", "承德市", "滦平县"): 2})
+    return generate_labor(
+        cfg, by_district={"朝阳区": 4, "东城区": 3}, by_paired_county={("河北省", "承德市", "滦平县"): 2}
+    )
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk"])
@@ -33,7 +36,7 @@ def test_xlsx_found_by_content_despite_renamed_sheet_title_rows_aliases_and_extr
     ws = book.add_worksheet("Sheet名已改")
     ws.write(0, 0, "北京市人力资源和社会保障局")
     ws.write(1, 0, "导出时间: 2020-07-01")
-    ws.write_row(3, 1, list(frame.columns))          # header on row 4, table starts in column B
+    ws.write_row(3, 1, list(frame.columns))  # header on row 4, table starts in column B
     for r, row in enumerate(frame.astype(str).itertuples(index=False), start=4):
         ws.write_row(r, 1, list(row))
     book.close()

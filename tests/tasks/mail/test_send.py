@@ -1,4 +1,5 @@
 """Mail sinks against a real SMTP server: Chinese attachment names, STARTTLS + login, retries, refusals, fct_mail."""
+
 from __future__ import annotations
 
 import email
@@ -42,9 +43,14 @@ def smtp_tls_server(tmp_path: Path) -> Iterator[SmtpServer]:
 
 
 def _mail(**kw) -> Mail:
-    base = {"kind": "publication", "to": ("zonghechu@office.example.org", "leaders@office.example.org"),
-            "subject": "【汇总】2020-09 第1版", "body": "附件为汇总。",
-            "attachments": (Attachment(NAME, b"PK\x03\x04xlsx"),), "month": "2020-09"}
+    base = {
+        "kind": "publication",
+        "to": ("zonghechu@office.example.org", "leaders@office.example.org"),
+        "subject": "【汇总】2020-09 第1版",
+        "body": "附件为汇总。",
+        "attachments": (Attachment(NAME, b"PK\x03\x04xlsx"),),
+        "month": "2020-09",
+    }
     return Mail(**{**base, **kw})
 
 
@@ -63,8 +69,9 @@ def test_attachment_is_xlsx_with_rfc2231_chinese_name(smtp_server) -> None:
 
 
 def test_starttls_and_login_when_configured(smtp_tls_server) -> None:
-    smtp = SmtpSettings(host=smtp_tls_server.host, port=smtp_tls_server.port, user=USER,
-                        password=SecretStr(PASSWORD), starttls=True)
+    smtp = SmtpSettings(
+        host=smtp_tls_server.host, port=smtp_tls_server.port, user=USER, password=SecretStr(PASSWORD), starttls=True
+    )
     sink = sink_from_settings(Settings(home=Path("."), warehouse_url="sqlite://", smtp=smtp))
     assert isinstance(sink, SmtpSink)
     sink.deliver(build_message(_mail(), "fupin@office.example.org"))

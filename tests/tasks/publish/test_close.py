@@ -1,4 +1,5 @@
 """The month a close publishes: the previous month on the office's wall clock, across a year end."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,13 +15,16 @@ from tasks.publish.close import close_markdown, close_month
 UTC = dt.UTC
 
 
-@pytest.mark.parametrize(("utc", "month"), [
-    (dt.datetime(2020, 12, 31, 15, 59, tzinfo=UTC), "2020-11"),   # 23:59 on 31 Dec in Beijing
-    (dt.datetime(2020, 12, 31, 16, 0, tzinfo=UTC), "2020-12"),    # 00:00 on 1 Jan in Beijing
-    (dt.datetime(2021, 1, 9, 10, 0, tzinfo=UTC), "2020-12"),      # the January close, 18:00 on the 9th
-    (dt.datetime(2020, 10, 9, 10, 0, tzinfo=UTC), "2020-09"),
-    (dt.datetime(2020, 3, 1, 0, 0, tzinfo=UTC), "2020-02"),
-])
+@pytest.mark.parametrize(
+    ("utc", "month"),
+    [
+        (dt.datetime(2020, 12, 31, 15, 59, tzinfo=UTC), "2020-11"),  # 23:59 on 31 Dec in Beijing
+        (dt.datetime(2020, 12, 31, 16, 0, tzinfo=UTC), "2020-12"),  # 00:00 on 1 Jan in Beijing
+        (dt.datetime(2021, 1, 9, 10, 0, tzinfo=UTC), "2020-12"),  # the January close, 18:00 on the 9th
+        (dt.datetime(2020, 10, 9, 10, 0, tzinfo=UTC), "2020-09"),
+        (dt.datetime(2020, 3, 1, 0, 0, tzinfo=UTC), "2020-02"),
+    ],
+)
 def test_close_month_on_the_office_clock(utc: dt.datetime, month: str, cfg: Config) -> None:
     assert close_month(utc, cfg.calendar.timezone) == month
 
@@ -39,8 +43,12 @@ def test_close_month_refuses_a_naive_time() -> None:
 
 
 def test_close_markdown_links_every_ingest_run() -> None:
-    text = close_markdown("2020-10", {"run-b": "Failed", "run-a": "Completed"},
-                          {"version": 2, "created": True, "path": "outputs/2020-10/x.xlsx"}, "http://ui:4200/")
+    text = close_markdown(
+        "2020-10",
+        {"run-b": "Failed", "run-a": "Completed"},
+        {"version": 2, "created": True, "path": "outputs/2020-10/x.xlsx"},
+        "http://ui:4200/",
+    )
     assert "version 2" in text and "outputs/2020-10/x.xlsx" in text
     assert text.index("run-a") < text.index("run-b")
     assert "| [run-b](http://ui:4200/runs/flow-run/run-b) | Failed |" in text

@@ -1,4 +1,5 @@
 """Consolidation arithmetic: sums over units, rates as weighted means (never sums), increments over the month."""
+
 from __future__ import annotations
 
 import math
@@ -21,16 +22,34 @@ UNITS = [u.code for u in CFG.units_of_form("表1")]
 def _frame(cells: dict[tuple[str, int, str], float | None], increments: dict | None = None) -> pd.DataFrame:
     """Rows as v_indicator_value gives them (value_month NaN unless given)."""
     increments = increments or {}
-    rows = [(u, "表1", r, region, np.nan if v is None else v, increments.get((u, r, region), np.nan), None, 1, 1)
-            for (u, r, region), v in cells.items()]
-    return pd.DataFrame(rows, columns=["unit_code", "form_code", "row_no", "region", "value", "value_month", "remark",
-                                       "submission_id", "version"])
+    rows = [
+        (u, "表1", r, region, np.nan if v is None else v, increments.get((u, r, region), np.nan), None, 1, 1)
+        for (u, r, region), v in cells.items()
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "unit_code",
+            "form_code",
+            "row_no",
+            "region",
+            "value",
+            "value_month",
+            "remark",
+            "submission_id",
+            "version",
+        ],
+    )
 
 
 unit_rows = st.lists(
-    st.tuples(st.floats(0, 100, allow_nan=False), st.one_of(st.none(), st.integers(0, 500)),
-              st.one_of(st.none(), st.integers(0, 10_000))),
-    min_size=1, max_size=len(UNITS),
+    st.tuples(
+        st.floats(0, 100, allow_nan=False),
+        st.one_of(st.none(), st.integers(0, 500)),
+        st.one_of(st.none(), st.integers(0, 10_000)),
+    ),
+    min_size=1,
+    max_size=len(UNITS),
 )
 
 
@@ -38,7 +57,7 @@ unit_rows = st.lists(
 @given(unit_rows)
 def test_rate_is_the_mean_weighted_by_its_weight_row_and_counts_are_sums(rows) -> None:
     cells = {}
-    for code, (rate, weight, count) in zip(UNITS, rows):
+    for code, (rate, weight, count) in zip(UNITS, rows, strict=False):
         cells[(code, RATE.row_no, "合计")] = rate
         cells[(code, RATE.weight_row, "合计")] = weight
         cells[(code, COUNT.row_no, "合计")] = count
@@ -62,19 +81,30 @@ def test_rate_is_the_mean_weighted_by_its_weight_row_and_counts_are_sums(rows) -
 
 def test_a_rate_is_not_the_plain_mean() -> None:
     a, b = UNITS[:2]
-    df = _frame({(a, RATE.row_no, "内蒙古"): 100.0, (a, RATE.weight_row, "内蒙古"): 9,
-                 (b, RATE.row_no, "内蒙古"): 0.0, (b, RATE.weight_row, "内蒙古"): 1})
+    df = _frame(
+        {
+            (a, RATE.row_no, "内蒙古"): 100.0,
+            (a, RATE.weight_row, "内蒙古"): 9,
+            (b, RATE.row_no, "内蒙古"): 0.0,
+            (b, RATE.weight_row, "内蒙古"): 1,
+        }
+    )
     cons = consolidate(CFG, df)["表1"]
     assert cons.values.loc[RATE.row_no, "内蒙古"] == 90.0
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 1000), st.one_of(st.none(), st.integers(-50, 1000))), min_size=1,
-                max_size=len(UNITS)))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1000), st.one_of(st.none(), st.integers(-50, 1000))), min_size=1, max_size=len(UNITS)
+    )
+)
 def test_increment_is_the_sum_of_the_units_known_monthly_increments(pairs) -> None:
     keys = [(u, COUNT.row_no, "合计") for u in UNITS]
-    df = _frame({k: float(v) for k, (v, _) in zip(keys, pairs)},
-                {k: float(i) for k, (_, i) in zip(keys, pairs) if i is not None})
+    df = _frame(
+        {k: float(v) for k, (v, _) in zip(keys, pairs, strict=False)},
+        {k: float(i) for k, (_, i) in zip(keys, pairs, strict=False) if i is not None},
+    )
     got = consolidate(CFG, df)["表1"].increments.loc[COUNT.row_no, "合计"]
     known = [i for _, i in pairs if i is not None]
     assert (math.isnan(got) and not known) or got == sum(known)

@@ -1,4 +1,5 @@
 """The consolidated workbook against the warehouse: sums cell by cell, weighted rates, increments, and its hygiene."""
+
 from __future__ import annotations
 
 import math
@@ -51,7 +52,11 @@ def test_summary_equals_the_sum_of_units_cell_by_cell(published, cfg: Config) ->
                 values = [v for v in unit_values(engine, form.code, ind.row_no, col, MONTH).values() if v is not None]
                 got = _cell(ws, ind.row_no, col)
                 assert ws.cell(FIRST_DATA_ROW + ind.row_no, 1).value == ind.row_no
-                assert got == pytest.approx(sum(values), abs=1e-6) if values else got is None, (form.code, ind.row_no, col)
+                assert got == pytest.approx(sum(values), abs=1e-6) if values else got is None, (
+                    form.code,
+                    ind.row_no,
+                    col,
+                )
                 checked += 1
     assert checked > 400
 
@@ -115,8 +120,20 @@ def test_text_that_looks_like_a_formula_is_escaped_and_no_cell_holds_a_formula(p
 def test_every_sheet_prints_a4_landscape_with_repeated_headers_and_frozen_panes(published) -> None:
     _, path = published
     wb = openpyxl.load_workbook(path)
-    expected = {"表1 汇总", "表2 汇总", "表3 汇总", "表1 明细", "表2 明细", "表3 明细", "附件1", "报送情况", "数据问题",
-                "目标进度", "核对", "消费扶贫图"}
+    expected = {
+        "表1 汇总",
+        "表2 汇总",
+        "表3 汇总",
+        "表1 明细",
+        "表2 明细",
+        "表3 明细",
+        "附件1",
+        "报送情况",
+        "数据问题",
+        "目标进度",
+        "核对",
+        "消费扶贫图",
+    }
     assert expected <= set(wb.sheetnames)
     for ws in wb.worksheets:
         assert ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == "9", ws.title
@@ -127,8 +144,12 @@ def test_reconciliation_and_annex_come_from_the_labor_records(published, cfg: Co
     engine, path = published
     wb = openpyxl.load_workbook(path)
     recon = {r[0]: r for r in wb["核对"].iter_rows(values_only=True) if r[0] in cfg.region_names}
-    reported = sum(v for f, row in (("表1", 33), ("表2", 15))
-                   for v in unit_values(engine, f, row, "河北", MONTH).values() if v is not None)
+    reported = sum(
+        v
+        for f, row in (("表1", 33), ("表2", 15))
+        for v in unit_values(engine, f, row, "河北", MONTH).values()
+        if v is not None
+    )
     assert recon["河北"][1] == 19 and recon["河北"][-3] == pytest.approx(reported)
     assert recon["河北"][-2] == pytest.approx(reported - 19)
     annex = [r for r in wb["附件1"].iter_rows(values_only=True)]
@@ -141,9 +162,22 @@ def test_reconciliation_and_annex_come_from_the_labor_records(published, cfg: Co
 def test_libreoffice_opens_it_headless(published, tmp_path: Path) -> None:
     _, path = published
     exe = shutil.which("soffice") or shutil.which("libreoffice")
-    done = subprocess.run([exe, f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", "pdf",
-                           "--outdir", str(tmp_path), str(path)], capture_output=True, timeout=180, text=True,
-                          check=False)
+    done = subprocess.run(
+        [
+            exe,
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(path),
+        ],
+        capture_output=True,
+        timeout=180,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     pdf = tmp_path / f"{path.stem}.pdf"
     assert pdf.is_file() and pdf.stat().st_size > 10_000, done.stdout + done.stderr

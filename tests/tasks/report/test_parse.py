@@ -1,4 +1,5 @@
 """The parser reads what clerks really send: every accepted fixture, cell by cell, plus the edge cases of cells."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,11 +60,20 @@ def test_blank_and_dash_are_not_reported_but_zero_is_zero(cfg: Config, written: 
     assert (cells.loc[3] == 0).all()
 
 
-@pytest.mark.parametrize("name, source", [("sent_on_text_cn", "月份"), ("sent_on_text_dots", "月份"),
-                                          ("sent_on_retyped", "报送时间"), ("retyped_表3", "file name"),
-                                          ("alias_no_marker", "file name"), ("good_表3", "marker")])
-def test_month_and_sent_on_are_found_without_the_marker(name: str, source: str, cfg: Config,
-                                                        written: dict[str, Path]) -> None:
+@pytest.mark.parametrize(
+    "name, source",
+    [
+        ("sent_on_text_cn", "月份"),
+        ("sent_on_text_dots", "月份"),
+        ("sent_on_retyped", "报送时间"),
+        ("retyped_表3", "file name"),
+        ("alias_no_marker", "file name"),
+        ("good_表3", "marker"),
+    ],
+)
+def test_month_and_sent_on_are_found_without_the_marker(
+    name: str, source: str, cfg: Config, written: dict[str, Path]
+) -> None:
     p = parsed(written[name], cfg)
     assert (p.month, p.month_source) == (MONTH, source)
     assert p.sent_on in (dt.date(2020, 10, 9), dt.date(2020, 10, 8))
@@ -76,8 +86,12 @@ def test_unit_from_alias_when_there_is_no_marker(cfg: Config, written: dict[str,
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice converts the fixture to a real .xls")
 def test_old_xls_is_read_with_calamine(cfg: Config, written: dict[str, Path], tmp_path: Path) -> None:
-    subprocess.run(["soffice", "--headless", "--convert-to", "xls", "--outdir", str(tmp_path), str(written["good_表1"])],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "xls", "--outdir", str(tmp_path), str(written["good_表1"])],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     xls = next(tmp_path.glob("*.xls"))
     p, good = parsed(xls, cfg), parsed(written["good_表1"], cfg)
     assert p.issues == [] and (p.unit, p.month) == (good.unit, good.month)
@@ -88,8 +102,12 @@ def test_old_xls_is_read_with_calamine(cfg: Config, written: dict[str, Path], tm
 def test_formulas_with_cached_values_read_the_cache(cfg: Config, written: dict[str, Path], tmp_path: Path) -> None:
     src = tmp_path / "src.xlsx"
     shutil.copy(written["formulas_uncached"], src)
-    subprocess.run(["soffice", "--headless", "--convert-to", "xlsx", "--outdir", str(tmp_path / "out"), str(src)],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "xlsx", "--outdir", str(tmp_path / "out"), str(src)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     from openpyxl import load_workbook
 
     from tasks.report.workbook import read_grids
@@ -104,9 +122,13 @@ def test_formulas_with_cached_values_read_the_cache(cfg: Config, written: dict[s
     pd.testing.assert_series_equal(p.cells["value"], good.cells["value"])
 
 
-@pytest.mark.parametrize("data, name, rule", [
-    (b"", "a.xlsx", "empty_file"), (b"just text", "a.xls", "not_a_workbook"),
-])
+@pytest.mark.parametrize(
+    "data, name, rule",
+    [
+        (b"", "a.xlsx", "empty_file"),
+        (b"just text", "a.xls", "not_a_workbook"),
+    ],
+)
 def test_unreadable_files_are_refused_clearly(data: bytes, name: str, rule: str, cfg: Config) -> None:
     p = parse_report.fn(data, name, cfg)
     assert [i.rule for i in p.issues] == [rule] and p.issues[0].message_en
@@ -123,13 +145,26 @@ def test_a_workbook_without_the_table_says_so(cfg: Config, tmp_path: Path) -> No
     assert "序号" in p.issues[0].message_zh and cfg.total_column in p.issues[0].message_en
 
 
-@pytest.mark.parametrize("raw, fmt, kind, value", [
-    ("1,234", None, "count", 1234.0), (" 56 ", None, "count", 56.0), ("１２３", None, "count", 123.0),
-    ("１，２３４．５", None, "money", 1234.5), (0.85, "0%", "rate", 85.0), (85, '0.00"%"', "rate", 85.0),
-    ("85%", None, "rate", 85.0), (0.85, "0%", "count", 0.85), ("—", None, "count", None), ("-", None, "count", None),
-    ("/", None, "count", None), ("无", None, "count", None), ("", None, "count", None), (None, None, "count", None),
-    (0, None, "count", 0.0),
-])
+@pytest.mark.parametrize(
+    "raw, fmt, kind, value",
+    [
+        ("1,234", None, "count", 1234.0),
+        (" 56 ", None, "count", 56.0),
+        ("１２３", None, "count", 123.0),
+        ("１，２３４．５", None, "money", 1234.5),
+        (0.85, "0%", "rate", 85.0),
+        (85, '0.00"%"', "rate", 85.0),
+        ("85%", None, "rate", 85.0),
+        (0.85, "0%", "count", 0.85),
+        ("—", None, "count", None),
+        ("-", None, "count", None),
+        ("/", None, "count", None),
+        ("无", None, "count", None),
+        ("", None, "count", None),
+        (None, None, "count", None),
+        (0, None, "count", 0.0),
+    ],
+)
 def test_parse_value(raw, fmt, kind, value) -> None:
     got = parse_value(raw, fmt, kind)
     assert got.problem is None and got.value == (pytest.approx(value) if value is not None else None)
@@ -147,14 +182,31 @@ def test_grouped_and_full_width_numbers_read_back(n: int) -> None:
         assert parse_value(text, None, "count").value == n
 
 
-@pytest.mark.parametrize("text, month", [("2020-09_朝阳.xlsx", "2020-09"), ("朝阳202009", "2020-09"),
-                                         ("2020年9月报表", "2020-09"), ("２０２０年１０月", "2020-10"),
-                                         ("朝阳区报表", None), ("20201", None)])
+@pytest.mark.parametrize(
+    "text, month",
+    [
+        ("2020-09_朝阳.xlsx", "2020-09"),
+        ("朝阳202009", "2020-09"),
+        ("2020年9月报表", "2020-09"),
+        ("２０２０年１０月", "2020-10"),
+        ("朝阳区报表", None),
+        ("20201", None),
+    ],
+)
 def test_month_in_text(text: str, month: str | None) -> None:
     assert month_in_text(text) == month
 
 
-@pytest.mark.parametrize("raw", [dt.date(2020, 10, 9), dt.datetime(2020, 10, 9, 15), "2020年10月9日", "2020.10.9",
-                                 "2020-10-09", " 2020 年 10 月 9 日 "])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        dt.date(2020, 10, 9),
+        dt.datetime(2020, 10, 9, 15),
+        "2020年10月9日",
+        "2020.10.9",
+        "2020-10-09",
+        " 2020 年 10 月 9 日 ",
+    ],
+)
 def test_sent_on_forms(raw) -> None:
     assert parse_date(raw) == dt.date(2020, 10, 9)

@@ -1,4 +1,5 @@
 """Blank templates read back with the rows, columns, marker and protections declared in config/."""
+
 from __future__ import annotations
 
 import shutil
@@ -33,7 +34,7 @@ def test_rows_and_columns_read_back(cfg: Config, written: dict[str, Path], code:
     wb = CalamineWorkbook.from_path(str(written[code]))
     rows = wb.get_sheet_by_name(form.code).to_python()
     assert rows[HEADER_ROW - 1][: len(header_texts(cfg, form))] == header_texts(cfg, form)
-    body = rows[FIRST_DATA_ROW - 1: FIRST_DATA_ROW - 1 + len(form.rows)]
+    body = rows[FIRST_DATA_ROW - 1 : FIRST_DATA_ROW - 1 + len(form.rows)]
     assert [(int(r[0]), r[2], r[3]) for r in body] == [(i.row_no, i.indicator, i.measure_unit) for i in form.rows]
     footer = rows[FIRST_DATA_ROW - 1 + len(form.rows) + 1]
     assert footer[0] == "填报单位:" and footer[1] == unit.name and footer[4] == "报送时间:" and footer[5] == ""
@@ -79,8 +80,20 @@ def test_libreoffice_opens_it_without_complaint(written: dict[str, Path], tmp_pa
     src = tmp_path / "t.xlsx"
     shutil.copy(written["chaoyang"], src)
     run = subprocess.run(
-        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76",
-         "--outdir", str(tmp_path), str(src)], capture_output=True, text=True, timeout=180, check=False,
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76",
+            "--outdir",
+            str(tmp_path),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     text = (tmp_path / "t.csv").read_text(encoding="utf-8")

@@ -1,4 +1,5 @@
 """Warnings: a year-to-date value below last month's, and a monthly increment that is an outlier for the unit."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -15,13 +16,16 @@ MONEY_ROW = 4
 
 def report(cfg: Config, month: str, values: dict[int, float]) -> ParsedReport:
     unit = cfg.units_of_form("表3")[0]
-    cells = pd.DataFrame([(n, cfg.total_column, v, str(v), f"E{4 + n}") for n, v in values.items()], columns=CELL_COLUMNS)
+    cells = pd.DataFrame(
+        [(n, cfg.total_column, v, str(v), f"E{4 + n}") for n, v in values.items()], columns=CELL_COLUMNS
+    )
     return ParsedReport(file_name="f.xlsx", sheet="表3", form_code="表3", unit=unit, month=month, cells=cells)
 
 
 def history(cfg: Config, series: dict[str, float], row_no: int = 1) -> pd.DataFrame:
-    return pd.DataFrame([(m, row_no, cfg.total_column, v) for m, v in series.items()],
-                        columns=["month", "row_no", "region", "value"])
+    return pd.DataFrame(
+        [(m, row_no, cfg.total_column, v) for m, v in series.items()], columns=["month", "row_no", "region", "value"]
+    )
 
 
 def test_ytd_below_last_month_warns_at_the_cell(cfg: Config) -> None:
@@ -40,8 +44,10 @@ def test_rates_are_not_year_to_date(cfg: Config) -> None:
 
 
 def test_increments_from_year_to_date() -> None:
-    h = pd.DataFrame([("2020-01", 1, "T", 10.0), ("2020-02", 1, "T", 25.0), ("2020-04", 1, "T", 40.0),
-                      ("2021-01", 1, "T", 3.0)], columns=["month", "row_no", "region", "value"])
+    h = pd.DataFrame(
+        [("2020-01", 1, "T", 10.0), ("2020-02", 1, "T", 25.0), ("2020-04", 1, "T", 40.0), ("2021-01", 1, "T", 3.0)],
+        columns=["month", "row_no", "region", "value"],
+    )
     got = increments(h).set_index("month")["increment"].to_dict()
     assert got == {"2020-01": 10.0, "2020-02": 15.0, "2021-01": 3.0}  # 2020-04 has no March: no increment
 

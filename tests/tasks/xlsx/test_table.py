@@ -1,4 +1,5 @@
 """The plain-table writer: what goes in comes back out through openpyxl, calamine and LibreOffice."""
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,21 @@ from openpyxl import load_workbook
 
 from tasks.xlsx.table import Sheet, column_letter, write_table_workbook
 
-AWKWARD = ["张三", 'a "q" & <b>', "  lead and trail  ", "tab\there", "ctl\x01x", "_x0041_", None, "", "😀",
-           "line\nbreak", "=1+1", "0012", "110105********1234"]
+AWKWARD = [
+    "张三",
+    'a "q" & <b>',
+    "  lead and trail  ",
+    "tab\there",
+    "ctl\x01x",
+    "_x0041_",
+    None,
+    "",
+    "😀",
+    "line\nbreak",
+    "=1+1",
+    "0012",
+    "110105********1234",
+]
 
 
 def frame(values: list) -> pd.DataFrame:
@@ -30,11 +44,15 @@ def calamine(path: Path, sheet: int = 0) -> list[list]:
 
 
 def test_text_comes_back_as_written_under_a_bold_frozen_header(tmp_path: Path) -> None:
-    path = write_table_workbook(tmp_path / "名单.xlsx", [
-        Sheet("人员名单", {"name": "姓名", "row": "行号"}, frame(AWKWARD)),
-        Sheet("稳岗预警", {"name": "姓名"}, frame([]))])
+    path = write_table_workbook(
+        tmp_path / "名单.xlsx",
+        [
+            Sheet("人员名单", {"name": "姓名", "row": "行号"}, frame(AWKWARD)),
+            Sheet("稳岗预警", {"name": "姓名"}, frame([])),
+        ],
+    )
     expected = [None if v in (None, "") else v.replace("\x01", "") for v in AWKWARD]
-    assert calamine(path) == [["姓名", "行号"], *[[v, str(i)] for v, i in zip(expected, range(2, 15))]]
+    assert calamine(path) == [["姓名", "行号"], *[[v, str(i)] for v, i in zip(expected, range(2, 15), strict=False)]]
     book = load_workbook(path)
     people = book["人员名单"]
     assert book.sheetnames == ["人员名单", "稳岗预警"]
@@ -46,10 +64,17 @@ def test_text_comes_back_as_written_under_a_bold_frozen_header(tmp_path: Path) -
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r"), max_size=30),
-                min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\r"), max_size=30),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_any_text_round_trips_through_calamine(tmp_path_factory, values: list[str]) -> None:
-    path = write_table_workbook(tmp_path_factory.mktemp("x") / "t.xlsx", [Sheet("s", {"name": "h", "row": "r"}, frame(values))])
+    path = write_table_workbook(
+        tmp_path_factory.mktemp("x") / "t.xlsx", [Sheet("s", {"name": "h", "row": "r"}, frame(values))]
+    )
     clean = [re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", v) for v in values]
     assert [r[0] for r in calamine(path)[1:]] == [v or None for v in clean]
 
@@ -67,9 +92,21 @@ def test_libreoffice_reads_the_same_cells(tmp_path: Path) -> None:
     values = [v for v in AWKWARD if v and "\x01" not in v and "\n" not in v]
     src = write_table_workbook(tmp_path / "t.xlsx", [Sheet("人员名单", {"name": "姓名", "row": "行号"}, frame(values))])
     run = subprocess.run(
-        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
-         "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path), str(src)],
-        capture_output=True, text=True, timeout=180, check=False)
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76",
+            "--outdir",
+            str(tmp_path),
+            str(src),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     rows = list(csv.reader((tmp_path / "t.csv").open(encoding="utf-8")))
-    assert rows == [["姓名", "行号"], *[[v, str(i)] for v, i in zip(values, range(2, 2 + len(values)))]]
+    assert rows == [["姓名", "行号"], *[[v, str(i)] for v, i in zip(values, range(2, 2 + len(values)), strict=False)]]
