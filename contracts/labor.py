@@ -119,7 +119,9 @@ def located_failures(errors: pa.errors.SchemaErrors, frame: pd.DataFrame, cfg: C
     cases = cases[cases["index"].notna() & cases["column"].isin(frame.columns)].copy()
     cases["index"] = cases["index"].astype(int)
     cases["rule"] = cases["check"].astype(str).str.split("(").str[0]
-    raw = pd.Series([frame.at[i, c] for i, c in zip(cases["index"], cases["column"], strict=False)], index=cases.index, dtype=object)
+    raw = pd.Series(
+        [frame.at[i, c] for i, c in zip(cases["index"], cases["column"], strict=False)], index=cases.index, dtype=object
+    )
     for column, mask in PII_MASKS.items():
         sel = cases["column"] == column
         if sel.any():
