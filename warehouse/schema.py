@@ -252,7 +252,9 @@ restricted_pii_key = Table(
     Column("fingerprint", String(64), nullable=False, comment="HMAC-SHA256 of a fixed label under the key, hex"),
     Column("first_used_at", TIMESTAMP, nullable=False),
     Column("rekeyed_at", TIMESTAMP, comment="when `fupin rekey` last replaced the key"),
-    comment="Grain: one row per keyed purpose. The fingerprint proves a key is the one used, and reveals nothing of it.",
+    comment=(
+        "Grain: one row per keyed purpose. The fingerprint proves a key is the one used, and reveals nothing of it."
+    ),
 )
 
 fct_labor_invalid_row = Table(
