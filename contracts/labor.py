@@ -55,19 +55,23 @@ class LaborRecord(pa.DataFrameModel):
     insurance_status: Series[str]
 
     @pa.check("id_number", name="id_digits")
-    def _ascii(cls, ids: Series[str]) -> Series[bool]:
+    @classmethod
+    def _ascii(cls, ids: Series[str]) -> pd.Series[bool]:
         return pd.Series(id_ascii_ok(ids), index=ids.index)
 
     @pa.check("id_number", name="id_format")
-    def _format(cls, ids: Series[str]) -> Series[bool]:
+    @classmethod
+    def _format(cls, ids: Series[str]) -> pd.Series[bool]:
         return pd.Series(~id_ascii_ok(ids) | id_format_ok(ids), index=ids.index)
 
     @pa.check("id_number", name="id_checksum")
-    def _checksum(cls, ids: Series[str]) -> Series[bool]:
+    @classmethod
+    def _checksum(cls, ids: Series[str]) -> pd.Series[bool]:
         return pd.Series(~id_format_ok(ids) | id_checksum_ok(ids), index=ids.index)
 
     @pa.check("id_number", name="id_birth_date")
-    def _birth_date(cls, ids: Series[str]) -> Series[bool]:
+    @classmethod
+    def _birth_date(cls, ids: Series[str]) -> pd.Series[bool]:
         return pd.Series(~id_format_ok(ids) | id_birth_date_ok(ids), index=ids.index)
 
     class Config:

@@ -31,7 +31,8 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-VALUE = Numeric(18, 4, asdecimal=False)
+VALUE_PRECISION, VALUE_SCALE = 18, 4  # digits in all, and after the point
+VALUE = Numeric(VALUE_PRECISION, VALUE_SCALE, asdecimal=False)
 # Person-level rows come ~350k a month; a per-row foreign-key check to each dimension cost PostgreSQL 5x the COPY
 # itself, and the loader takes every key from the dimension it has just read, in the same transaction.
 _UNENFORCED = "key into {} (not enforced: person-level; the loader takes it from rows of the same transaction)"
