@@ -35,8 +35,11 @@ docs: $(STAMP)  ## regenerate docs/warehouse.md from config/ and the schema
 migration: $(STAMP)  ## generate an Alembic revision from warehouse/schema.py: make migration m="why"
 	$(BIN)/python -m warehouse.migrate "$(m)"
 
-lint: $(STAMP)
+lint: $(STAMP)  ## the gates: ruff's rules and format, mypy over the packages, the import layers
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -83,7 +83,9 @@ def project(path: Path, url: str) -> dict:
 def _valid_py(number: str) -> bool:
     if len(number) != 18 or not number[:17].isdigit():
         return False
-    total = sum(int(c) * w for c, w in zip(number[:17], (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2), strict=False))
+    total = sum(
+        int(c) * w for c, w in zip(number[:17], (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2), strict=False)
+    )
     if "10X98765432"[total % 11] != number[17].upper():
         return False
     try:

@@ -20,6 +20,7 @@ from config.model import (
     ReportRegion,
     Target,
     Unit,
+    UnitKind,
     normalize_text,
 )
 
@@ -33,14 +34,18 @@ def _read(directory: Path, name: str) -> dict:
         return yaml.safe_load(fh)
 
 
+# Each kind of unit: its list in units.yaml and the form it sends.
+_UNIT_LISTS: tuple[tuple[UnitKind, str, str], ...] = (
+    ("district", "districts", "表1"),
+    ("bureau", "bureaus", "表2"),
+    ("front_post", "front_posts", "表3"),
+)
+
+
 def _units(raw: dict) -> tuple[Unit, ...]:
     domain = raw["email_domain"]
     units: list[Unit] = []
-    for kind, key, form in (
-        ("district", "districts", "表1"),
-        ("bureau", "bureaus", "表2"),
-        ("front_post", "front_posts", "表3"),
-    ):
+    for kind, key, form in _UNIT_LISTS:
         for item in raw[key]:
             name = item["name"]
             aliases = list(item.get("aliases", []))

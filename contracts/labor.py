@@ -55,19 +55,23 @@ class LaborRecord(pa.DataFrameModel):
     insurance_status: Series[str]
 
     @pa.check("id_number", name="id_digits")
-    def _ascii(cls, ids: Series[str]) -> Series[bool]:
+    @classmethod
+    def _ascii(cls, ids: Series[str]) -> pd.Series[bool]:
         return pd.Series(id_ascii_ok(ids), index=ids.index)
 
     @pa.check("id_number", name="id_format")
-    def _format(cls, ids: Series[str]) -> Series[bool]:
+    @classmethod
+    def _format(cls, ids: Series[str]) -> pd.Series[bool]:
         return pd.Series(~id_ascii_ok(ids) | id_format_ok(ids), index=ids.index)
 
     @pa.check("id_number", name="id_checksum")
-    def _checksum(cls, ids: Series[str]) -> Series[bool]:
+    @classmethod
+    def _checksum(cls, ids: Series[str]) -> pd.Series[bool]:
         return pd.Series(~id_format_ok(ids) | id_checksum_ok(ids), index=ids.index)
 
     @pa.check("id_number", name="id_birth_date")
-    def _birth_date(cls, ids: Series[str]) -> Series[bool]:
+    @classmethod
+    def _birth_date(cls, ids: Series[str]) -> pd.Series[bool]:
         return pd.Series(~id_format_ok(ids) | id_birth_date_ok(ids), index=ids.index)
 
     class Config:
@@ -119,7 +123,9 @@ def located_failures(errors: pa.errors.SchemaErrors, frame: pd.DataFrame, cfg: C
     cases = cases[cases["index"].notna() & cases["column"].isin(frame.columns)].copy()
     cases["index"] = cases["index"].astype(int)
     cases["rule"] = cases["check"].astype(str).str.split("(").str[0]
-    raw = pd.Series([frame.at[i, c] for i, c in zip(cases["index"], cases["column"], strict=False)], index=cases.index, dtype=object)
+    raw = pd.Series(
+        [frame.at[i, c] for i, c in zip(cases["index"], cases["column"], strict=False)], index=cases.index, dtype=object
+    )
     for column, mask in PII_MASKS.items():
         sel = cases["column"] == column
         if sel.any():

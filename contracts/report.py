@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from config import Config, Unit
+from config import Config, Form, Unit
 from config.model import MEASURE_KINDS, MONEY_DECIMALS
 from contracts.messages import Issue, make_issue
 from contracts.parsed import ParsedReport
 from core.month import month_of
-from warehouse.schema import VALUE
+from warehouse.schema import VALUE_PRECISION, VALUE_SCALE
 
 _EPS = 1e-6
 # The largest magnitude fct_indicator_value.value holds: Numeric(18, 4) keeps 14 digits before the point. SQLite
 # would store more; PostgreSQL refuses it, so the contract refuses it on both, as a located error.
-WAREHOUSE_DIGITS = VALUE.precision - VALUE.scale
+WAREHOUSE_DIGITS = VALUE_PRECISION - VALUE_SCALE
 WAREHOUSE_LIMIT = 10.0**WAREHOUSE_DIGITS
 
 
@@ -64,41 +65,49 @@ class ReportValues(pa.DataFrameModel):
         unique = ("row_no", "region")
 
     @pa.dataframe_check
-    def whole_number(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def whole_number(cls, df: pd.DataFrame) -> pd.Series[bool]:
         return (df["kind"] != "count") | df["value"].isna() | ((df["value"] - df["value"].round()).abs() < _EPS)
 
     @pa.dataframe_check
-    def money_decimals(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def money_decimals(cls, df: pd.DataFrame) -> pd.Series[bool]:
         scaled = df["value"] * 10**MONEY_DECIMALS
         return (df["kind"] != "money") | df["value"].isna() | ((scaled - scaled.round()).abs() < 1e-4)
 
     @pa.dataframe_check
-    def within_warehouse(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def within_warehouse(cls, df: pd.DataFrame) -> pd.Series[bool]:
         return df["value"].isna() | (df["value"].abs() < WAREHOUSE_LIMIT)
 
     @pa.dataframe_check
-    def rate_range(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def rate_range(cls, df: pd.DataFrame) -> pd.Series[bool]:
         return (df["kind"] != "rate") | df["value"].isna() | (df["value"] <= 100)
 
     @pa.dataframe_check
-    def total_sum(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def total_sum(cls, df: pd.DataFrame) -> pd.Series[bool]:
         expected = region_sum(df)
         skip = ~df["is_total"] | (df["kind"] == "rate") | df["value"].isna() | expected.isna()
         return skip | ((df["value"] - expected).abs() < _EPS)
 
     @pa.dataframe_check
-    def total_rate(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def total_rate(cls, df: pd.DataFrame) -> pd.Series[bool]:
         low, high = region_bounds(df)
         skip = ~df["is_total"] | (df["kind"] != "rate") | df["value"].isna() | low.isna()
         return skip | ((df["value"] >= low - _EPS) & (df["value"] <= high + _EPS))
 
     @pa.dataframe_check
-    def part_of_parent(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def part_of_parent(cls, df: pd.DataFrame) -> pd.Series[bool]:
         parts, parent = parts_sum(df)
         return df["parent_row"].isna() | df["value"].isna() | parent.isna() | (parts <= parent + _EPS)
 
     @pa.dataframe_check
-    def at_most(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def at_most(cls, df: pd.DataFrame) -> pd.Series[bool]:
         other = _lookup(df, df["at_most_row"])
         return df["at_most_row"].isna() | df["value"].isna() | other.isna() | (df["value"] <= other + _EPS)
 
@@ -115,21 +124,23 @@ class ReportHeader(pa.DataFrameModel):
     folder_unit: Series[str] = pa.Field(nullable=True)
 
     @pa.dataframe_check
-    def folder_mismatch(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def folder_mismatch(cls, df: pd.DataFrame) -> pd.Series[bool]:
         return df["folder_unit"].isna() | df["unit_code"].isna() | (df["folder_unit"] == df["unit_code"])
 
     @pa.dataframe_check
-    def wrong_form(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def wrong_form(cls, df: pd.DataFrame) -> pd.Series[bool]:
         return df["form_code"].isna() | df["unit_form"].isna() | (df["form_code"] == df["unit_form"])
 
     @pa.dataframe_check
-    def month_out_of_range(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def month_out_of_range(cls, df: pd.DataFrame) -> pd.Series[bool]:
         return df["month"].isna() | ((df["month"] >= df["first_month"]) & (df["month"] <= df["last_month"]))
 
 
-def values_frame(parsed: ParsedReport, cfg: Config) -> pd.DataFrame:
+def values_frame(parsed: ParsedReport, form: Form, cfg: Config) -> pd.DataFrame:
     """The parsed cells joined to their indicator's kind and rule references from config/."""
-    form = cfg.form(parsed.form_code)
     df = parsed.cells.copy()
     ind = {r.row_no: r for r in form.rows}
     df["row_no"] = df["row_no"].astype(int)
@@ -188,11 +199,10 @@ def _num(x: float) -> str:
     return f"{x:.4f}".rstrip("0").rstrip(".") if pd.notna(x) else "—"
 
 
-def _value_issue(rule: str, i: int, df: pd.DataFrame, parsed: ParsedReport, cfg: Config) -> Issue:
-    form = cfg.form(parsed.form_code)
-    rec = df.loc[i]
+def _value_issue(rule: str, i: int, df: pd.DataFrame, parsed: ParsedReport, form: Form) -> Issue:
+    rec = df.loc[i].to_dict()
     ind = form.row(int(rec["row_no"]))
-    detail: dict[str, object] = {"measure_unit": ind.measure_unit, "digits": WAREHOUSE_DIGITS}
+    detail: dict[str, Any] = {"measure_unit": ind.measure_unit, "digits": WAREHOUSE_DIGITS}
     if rule == "total_sum":
         detail["expected"] = _num(region_sum(df)[i])
     elif rule == "total_rate":
@@ -202,6 +212,7 @@ def _value_issue(rule: str, i: int, df: pd.DataFrame, parsed: ParsedReport, cfg:
         parts, parent = parts_sum(df)
         detail.update(parts=_num(parts[i]), parent=ind.parent, parent_value=_num(parent[i]))
     elif rule == "at_most":
+        assert ind.at_most is not None  # the rule fails only on a row that names another
         other = form.row(ind.at_most)
         detail.update(
             other=other.row_no, other_indicator=other.indicator, other_value=_num(_lookup(df, df["at_most_row"])[i])
@@ -224,9 +235,9 @@ def check_report(parsed: ParsedReport, cfg: Config, received_on: dt.date, folder
     `folder` is the inbox sub-folder the file was found in, if any."""
     issues = list(parsed.issues)
     header = header_frame(parsed, cfg, received_on, folder)
-    folder_unit = _unit_named(cfg, header.loc[0, "folder_unit"])
+    folder_unit = _unit_named(cfg, folder)
     for rule, _ in _failures(ReportHeader, header):
-        detail = {
+        detail: dict[str, Any] = {
             "unit_text": parsed.unit_text or "",
             "month": parsed.month,
             "first": cfg.calendar.first_month,
@@ -238,6 +249,7 @@ def check_report(parsed: ParsedReport, cfg: Config, received_on: dt.date, folder
         }
         issues.append(make_issue(rule, parsed.file_name, sheet=parsed.sheet, **detail))
     if parsed.form_code and len(parsed.cells):
-        df = values_frame(parsed, cfg)
-        issues += [_value_issue(rule, i, df, parsed, cfg) for rule, i in _failures(ReportValues, df)]
+        form = cfg.form(parsed.form_code)
+        df = values_frame(parsed, form, cfg)
+        issues += [_value_issue(rule, i, df, parsed, form) for rule, i in _failures(ReportValues, df)]
     return issues

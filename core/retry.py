@@ -26,7 +26,7 @@ TRANSIENT_SQLITE = ("database is locked", "database table is locked", "unable to
 DRIVERS = ("psycopg", "sqlite3")
 
 
-def _driver_transient(orig: BaseException) -> bool:
+def _driver_transient(orig: BaseException | None) -> bool:
     """Whether a database driver's own error heals with time: by its SQLSTATE, else by its DB-API class."""
     if isinstance(orig, ConnectionError | TimeoutError):
         return True

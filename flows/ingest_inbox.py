@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -16,6 +17,9 @@ from tasks.intake.provenance import unit_folders
 from tasks.intake.received import Refusal, RefusedFile, drop_folder, hash_file, name_of, path_param
 from tasks.report.workbook import SUFFIXES
 from warehouse.schema import dim_unit, fct_submission
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
 
 INGEST_DEPLOYMENT = "ingest-file/ingest-file"
 
@@ -103,9 +107,15 @@ def _start(path: Path, use_deployment: bool) -> str:
 
     try:
         if use_deployment:
-            run = run_deployment(INGEST_DEPLOYMENT, parameters={"path": path_param(path)}, as_subflow=True, timeout=0)
+            # Called from this sync flow, async_dispatch returns the run itself; its annotation adds an async caller's
+            # coroutine.
+            run = cast(
+                "FlowRun",
+                run_deployment(INGEST_DEPLOYMENT, parameters={"path": path_param(path)}, as_subflow=True, timeout=0),
+            )
             return str(run.id)
-        return ingest_file(path_param(path), return_state=True).name
+        state = ingest_file(path_param(path), return_state=True)
+        return state.name or state.type.value  # a final state always has its name
     except Exception as exc:  # noqa: BLE001 - one file's failure to start must never stop the files after it
         get_run_logger().error("%s: could not start its run: %s: %s", name_of(path), type(exc).__name__, exc)
         return "Crashed"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
@@ -49,7 +51,9 @@ def _secret_block() -> bytes:
     from prefect.blocks.system import Secret
 
     try:
-        value = Secret.load(SECRET_BLOCK).get()
+        # Called from this sync flow, async_dispatch returns the block itself; its annotation adds an async caller's
+        # coroutine.
+        value = cast(Secret, Secret.load(SECRET_BLOCK)).get()
     except (ValueError, RuntimeError):
         value = None
     if not value:
@@ -75,23 +79,23 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0, source: 
     rt = load_runtime()
     log = get_run_logger()
     key = pii_key(rt.settings)
-    source = param_path(path)
-    if not source.is_file():
-        raise FupinError(f"no such file: {name_of(source)}")
+    given = param_path(path)
+    if not given.is_file():
+        raise FupinError(f"no such file: {name_of(given)}")
     # Streamed into the archive once, size first; the reader then takes the archived copy, never the sender's file.
-    got = receive_file(source, rt.settings.paths.archive, 0)
+    got = receive_file(given, rt.settings.paths.archive, 0)
     archived = got.path
     require_warehouse(rt.engine, rt.config)
     require_key(rt.engine, key)
     facts = FileFacts(
         got.sha256,
-        name_of(source),
+        name_of(given),
         str(archived.relative_to(rt.settings.paths.home)),
         got.first_seen,
         month,
         str(flow_run.get_id() or "") or None,
         came_from,
-        name_hex(source),
+        name_hex(given),
     )
     try:
         check = validate_labor(read_labor(archived, rt.config, facts.original_name), rt.config)

@@ -1,7 +1,8 @@
-"""The office's local Prefect stack: server, work pool, deployments and worker, as child processes started and stopped together."""
+"""The office's local Prefect stack: server, work pool, deployments, worker; child processes run as one."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -119,9 +120,8 @@ class Office:
         deadline = time.monotonic() + timeout
         while not self.healthy():
             if server.poll() is not None or time.monotonic() > deadline:
-                raise FupinError(
-                    f"the Prefect server did not start at {self.ui_url}; see {self.settings.paths.logs / 'prefect-server.log'}"
-                )
+                log = self.settings.paths.logs / "prefect-server.log"
+                raise FupinError(f"the Prefect server did not start at {self.ui_url}; see {log}")
             time.sleep(0.5)
 
     def deploy(self) -> str:
@@ -172,7 +172,5 @@ class Office:
 
 
 def _signal_group(proc: subprocess.Popen, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -69,7 +69,7 @@ def _arrival(month: str, day: int, hour: int) -> dt.datetime:
 
 
 def write_reports(home: Path) -> None:
-    """August from everyone on time; September with clerk quirks, two rejections, a correction, late and missing units."""
+    """August from everyone on time; September with clerk quirks, two rejections, a correction, late and missing."""
     cfg = load_config()
     inbox = home / "inbox"
     for n, unit in enumerate(cfg.units):

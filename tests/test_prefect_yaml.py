@@ -1,4 +1,4 @@
-"""prefect.yaml: every entrypoint imports with the agreed parameters, and every schedule fires when the calendar says."""
+"""prefect.yaml: every entrypoint imports with the agreed parameters, every schedule fires when the calendar says."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,10 +15,20 @@ from psycopg import Copy
 from psycopg.copy import LibpqWriter, QueuedLibpqWriter
 from sqlalchemy import Boolean, Connection, LargeBinary, Table
 
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
+
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _CSV = pacsv.WriteOptions(include_header=False)
 # sqlite3 binds bytes and bool as they are; SQLAlchemy's per-value converters for them cost a second per 350k rows.
 _SQLITE_NATIVE = (LargeBinary, Boolean)
+
+
+def _driver(conn: Connection) -> Any:
+    """The DB-API connection (psycopg's or sqlite3's) under `conn`, which a connection in use always has."""
+    driver = conn.connection.driver_connection
+    assert driver is not None, "a connection in use has its DB-API connection"
+    return driver
 
 
 @contextmanager
@@ -25,7 +36,7 @@ def _copy(
     conn: Connection, table: Table, columns: Sequence[str], options: str = "", writer: type[LibpqWriter] = LibpqWriter
 ) -> Iterator[Copy]:
     with (
-        conn.connection.driver_connection.cursor() as cur,
+        _driver(conn).cursor() as cur,
         cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN {options}", writer=writer(cur)) as copy,
     ):
         yield copy
@@ -46,7 +57,7 @@ def _executemany(conn: Connection, table: Table, rows: Iterable[tuple], columns:
     if any(procs):
         rows = (tuple(p(v) if p else v for p, v in zip(procs, row, strict=False)) for row in rows)
     marks = ", ".join("?" * len(columns))
-    cur = conn.connection.driver_connection.cursor()
+    cur = _driver(conn).cursor()
     cur.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows)
     cur.close()
 
@@ -75,9 +86,10 @@ class _CopySink(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: bytes) -> int:
-        self.copy.write(bytes(data))
-        return len(data)
+    def write(self, data: Buffer) -> int:
+        chunk = bytes(data)
+        self.copy.write(chunk)
+        return len(chunk)
 
 
 def _copy_frames(conn: Connection, table: Table, columns: list[str], frames: Iterable[pd.DataFrame]) -> None:

@@ -31,7 +31,8 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-VALUE = Numeric(18, 4, asdecimal=False)
+VALUE_PRECISION, VALUE_SCALE = 18, 4  # digits in all, and after the point
+VALUE = Numeric(VALUE_PRECISION, VALUE_SCALE, asdecimal=False)
 # Person-level rows come ~350k a month; a per-row foreign-key check to each dimension cost PostgreSQL 5x the COPY
 # itself, and the loader takes every key from the dimension it has just read, in the same transaction.
 _UNENFORCED = "key into {} (not enforced: person-level; the loader takes it from rows of the same transaction)"
@@ -252,7 +253,9 @@ restricted_pii_key = Table(
     Column("fingerprint", String(64), nullable=False, comment="HMAC-SHA256 of a fixed label under the key, hex"),
     Column("first_used_at", TIMESTAMP, nullable=False),
     Column("rekeyed_at", TIMESTAMP, comment="when `fupin rekey` last replaced the key"),
-    comment="Grain: one row per keyed purpose. The fingerprint proves a key is the one used, and reveals nothing of it.",
+    comment=(
+        "Grain: one row per keyed purpose. The fingerprint proves a key is the one used, and reveals nothing of it."
+    ),
 )
 
 fct_labor_invalid_row = Table(

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select
@@ -80,7 +81,18 @@ def _received(cfg: Config, month: str, day_after_deadline: int) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
-def _keys(conn: Connection) -> dict[str, dict]:
+class _Keys(TypedDict):
+    """The warehouse's surrogate keys by natural key, and the district and origin keys in their order."""
+
+    unit: dict[str, int]
+    form: dict[str, int]
+    indicator: dict[tuple[str, int], int]
+    region: dict[str, int]
+    district: list[int]
+    origin: list[int]
+
+
+def _keys(conn: Connection) -> _Keys:
     return {
         "unit": dict(conn.execute(select(dim_unit.c.unit_code, dim_unit.c.unit_key)).all()),
         "form": dict(conn.execute(select(dim_form.c.form_code, dim_form.c.form_key)).all()),
@@ -120,8 +132,11 @@ SUBMISSION_COLUMNS = (
 )
 
 
-def _report_rows(cfg: Config, plan: Plan, units: Iterable[Unit], keys: dict, next_id: int):
-    subs, facts = [], []
+def _report_rows(
+    cfg: Config, plan: Plan, units: Iterable[Unit], keys: _Keys, next_id: int
+) -> tuple[list[tuple], list[tuple], int]:
+    subs: list[tuple] = []
+    facts: list[tuple] = []
     for month in plan.months:
         last = month == plan.months[-1]
         for unit in units:
@@ -188,8 +203,12 @@ def _report_rows(cfg: Config, plan: Plan, units: Iterable[Unit], keys: dict, nex
     return subs, facts, next_id
 
 
-def _labor_rows(cfg: Config, plan: Plan, keys: dict, next_id: int):
-    subs, people, cells = [], [], {}
+def _labor_rows(
+    cfg: Config, plan: Plan, keys: _Keys, next_id: int
+) -> tuple[list[tuple], list[tuple], list[tuple], int]:
+    subs: list[tuple] = []
+    people: list[tuple] = []
+    cells: dict[tuple[int, int, int, int], int] = {}
     hr = keys["unit"].get(cfg.labor.sender_unit)
     districts, origins = keys["district"], keys["origin"]
     person_keys = [bytes.fromhex(_sha("p", person)) for person in range(plan.laborers)]

@@ -44,7 +44,7 @@ PATHS = typer.Argument(None, help="Report workbooks or folders; default: new fil
 
 
 def ingest(paths: list[Path] = PATHS) -> None:
-    """Ingest units' monthly report workbooks; prints accepted / rejected / superseded / duplicate, exits 1 on rejects."""
+    """Ingest units' monthly reports; prints accepted / rejected / superseded / duplicate, exits 1 on rejects."""
     from flows.ingest_inbox import new_inbox_files
 
     rt = load_runtime()

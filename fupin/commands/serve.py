@@ -1,4 +1,4 @@
-"""`fupin serve`: one command for one machine — a local Prefect server and UI, the work pool, the deployments and a worker."""
+"""`fupin serve`: one command for one machine — a local Prefect server and UI, work pool, deployments, worker."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter
 from openpyxl import load_workbook
@@ -37,7 +38,7 @@ def _unit(cfg: Config, form_code: str) -> Unit:
     return next(u for u in cfg.units if u.form_code == form_code)
 
 
-def good_report(cfg: Config, path: Path, form_code: str = "表1", month: str = MONTH, **quirks: object) -> Path:
+def good_report(cfg: Config, path: Path, form_code: str = "表1", month: str = MONTH, **quirks: Any) -> Path:
     """A valid filled report for the first unit of `form_code`."""
     return write_filled_report(cfg, _unit(cfg, form_code), month, path, **quirks)
 

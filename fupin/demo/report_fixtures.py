@@ -43,7 +43,10 @@ def catalogue(cfg: Config) -> list[Fixture]:
     total, r1, r2 = cfg.total_column, cfg.region_names[0], cfg.region_names[1]
     dashes = dict(zip([total, *cfg.region_names], ["—", "-", "/", "无", None, None, "——"], strict=False))
     zeros = {(3, c): 0 for c in cfg.columns("表1")}
-    v = lambda u, r, c: _v(cfg, u, r, c)
+
+    def v(u: str, r: int, c: str) -> float:
+        return _v(cfg, u, r, c)
+
     return [
         Fixture("good_表1", d),
         Fixture("good_表2", b),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -144,6 +145,7 @@ def retype(wb: Workbook, ws: Worksheet, cfg: Config, form: Form) -> Workbook:
     """The table retyped by hand: no marker, no 大类, header on row 3 from column B, footer texts in one cell."""
     out = Workbook()
     new = out.active
+    assert isinstance(new, Worksheet)  # a new workbook's one sheet
     new.title = "Sheet1"
     new["B1"] = f"{form.code} {form.title}"
     width = 4 + len(cfg.columns(form)) + (0 if form.by_region else 1)
@@ -156,6 +158,6 @@ def retype(wb: Workbook, ws: Worksheet, cfg: Config, form: Form) -> Workbook:
     footer = FIRST_DATA_ROW + len(form.rows) + 1
     new.cell(5 + len(form.rows), 2, f"填报单位：{ws.cell(footer, 2).value}")
     sent = ws.cell(footer, 6).value
-    sent_text = f"{sent.year}年{sent.month}月{sent.day}日" if hasattr(sent, "year") else (sent or "")
+    sent_text = f"{sent.year}年{sent.month}月{sent.day}日" if isinstance(sent, dt.date) else (sent or "")
     new.cell(5 + len(form.rows), 6, f"报送时间：{sent_text}")
     return out

@@ -6,6 +6,7 @@ import datetime as dt
 import random
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
@@ -41,7 +42,7 @@ def _rate(seed: int, unit: Unit, ind: Indicator, region: str, mon: int) -> float
     return round(min(100.0, start + 5 * mon), 1)
 
 
-def _weighted(rates: dict[str, float], weights: dict[str, int]) -> float:
+def _weighted(rates: Mapping[str, float], weights: Mapping[str, float]) -> float:
     total = sum(weights.values())
     if total == 0:
         return round(sum(rates.values()) / len(rates), 1)
@@ -77,7 +78,7 @@ def report_values(cfg: Config, unit: Unit, month: str, seed: int = 0) -> pd.Data
             total = sum(cells.values())
         values = {r: _scaled(ind, v) for r, v in cells.items()}
         values[cfg.total_column] = _scaled(ind, total)
-        record = {"row_no": ind.row_no, **{c: values[c] for c in cfg.columns(form)}}
+        record: dict[str, object] = {"row_no": ind.row_no, **{c: values[c] for c in cfg.columns(form)}}
         if not form.by_region:
             record[REMARK] = f"{unit.short_name}{month}进展" if ind.row_no == 1 else None
         records.append(record)
@@ -137,7 +138,7 @@ def write_filled_report(
 
 
 def write_month(
-    cfg: Config, month: str, out_dir: Path, seed: int = 0, quirks: Mapping[str, Mapping[str, object]] | None = None
+    cfg: Config, month: str, out_dir: Path, seed: int = 0, quirks: Mapping[str, Mapping[str, Any]] | None = None
 ) -> list[Path]:
     """One filled report per unit for `month`; `quirks` maps a unit code to the quirks applied to its file."""
     quirks = quirks or {}

@@ -123,7 +123,7 @@ def texts_of_sqlite(path: Path, skip_tables: Iterable[str] = ()) -> Iterator[tup
 
 
 def texts_of_database(engine: Engine) -> Iterator[tuple[str, str]]:
-    """(schema.table.column, text) for every text, JSON and binary column of every table (e.g. Prefect on PostgreSQL)."""
+    """(schema.table.column, text) for each text, JSON and binary column of every table (e.g. Prefect on PostgreSQL)."""
     meta = MetaData()
     meta.reflect(engine)
     with engine.connect() as conn:

@@ -1,4 +1,4 @@
-"""Where a file came from, as the pipeline itself saw it: the inbox folder it was found in, or the OS user who ran us."""
+"""Where a file came from, as the pipeline saw it: the inbox folder it was found in, or the OS user who ran us."""
 
 from __future__ import annotations
 

@@ -109,7 +109,7 @@ def hash_file(path: Path) -> str:
 
 
 def drop_folder(folder: Path, suffixes: Collection[str]) -> tuple[list[Path], list[Refusal]]:
-    """A drop folder's files with one of `suffixes` that may be read, and those refused with why (hidden ones skipped)."""
+    """A drop folder's files with one of `suffixes` that may be read, and those refused with why (hidden skipped)."""
     files, refused = [], []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         path = Path(folder) / entry.name

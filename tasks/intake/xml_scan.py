@@ -33,7 +33,7 @@ def blocks(chunks: Iterator[bytes], size: int, step: int) -> Iterator[tuple[np.n
 
 
 def _starts(grid: np.ndarray, word: bytes, masks: np.ndarray) -> np.ndarray:
-    """Where `word` starts in `grid`, its last len(word) bytes left out; built in `masks`, as 1 MB temporaries are slow."""
+    """Where `word` starts in `grid`, its last len(word) bytes left out; built in `masks`: 1 MB temporaries are slow."""
     span = max(len(grid) - len(word), 0)
     hits, same = masks[0, :span], masks[1, :span]
     np.equal(grid[:span], word[0], out=hits)

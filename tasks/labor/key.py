@@ -35,7 +35,8 @@ def stored_fingerprint(conn: Connection) -> str | None:
 def mismatch(found: str) -> KeyMismatch:
     return KeyMismatch(
         f"this PII key is not the one the warehouse's person keys were made with (stored fingerprint {found[:12]}…): "
-        "use the original key, or change keys with `fupin rekey --new-key-file FILE` / 身份证号加密密钥与仓库记录的不一致："
+        "use the original key, or change keys with `fupin rekey --new-key-file FILE` / "
+        "身份证号加密密钥与仓库记录的不一致："
         "请使用原密钥，或用 `fupin rekey` 更换密钥"
     )
 

@@ -75,7 +75,7 @@ def _up_to_date(out_dir: Path, source: str, paths: list[Path]) -> bool:
 
 
 def _write_manifest(out_dir: Path, source: str, paths: list[Path]) -> None:
-    """Written last and atomically: a run killed mid-way leaves a manifest that no longer matches, so lists are redone."""
+    """Written last and atomically: a run killed mid-way leaves a manifest that no longer matches; lists are redone."""
     body = json.dumps(
         {"source": source, "files": {p.name: sha256_of(p.read_bytes()) for p in paths}}, ensure_ascii=False, indent=1
     ).encode()

@@ -304,7 +304,11 @@ def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, ke
         [
             (sid, int(r), c, k, v)
             for r, c, k, v in zip(
-                excluded["source_row"], excluded["column_name"], excluded["rule"], excluded["value_masked"], strict=False
+                excluded["source_row"],
+                excluded["column_name"],
+                excluded["rule"],
+                excluded["value_masked"],
+                strict=False,
             )
         ],
         ["submission_id", "source_row", "column_name", "rule", "value_masked"],

@@ -1,4 +1,4 @@
-"""The operators' alert about a failed or crashed run: what ran, with which parameters, why it stopped, where to look."""
+"""The operators' alert on a failed or crashed run: what ran, with which parameters, why it stopped, where to look."""
 
 from __future__ import annotations
 

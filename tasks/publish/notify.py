@@ -210,7 +210,10 @@ def labor_list(unit: Unit, month: str, path: Path) -> Mail:
 
 def publication(cfg: Config, month: str, version: int, path: Path, publication_id: int, summary: str) -> Mail:
     recipients = tuple(dict.fromkeys((*cfg.mail.office, *cfg.mail.leaders)))
-    body = f"各位领导、综合处：\n\n附件为{month}月《{cfg.report_title}》汇总（第{version}版）。\n\n{summary}\n\n北京市扶贫支援办"
+    body = (
+        f"各位领导、综合处：\n\n附件为{month}月《{cfg.report_title}》汇总（第{version}版）。"
+        f"\n\n{summary}\n\n北京市扶贫支援办"
+    )
     return Mail(
         "publication",
         recipients,

@@ -1,4 +1,4 @@
-"""The publish flows' steps as Prefect tasks: write and freeze the workbook, send what is owed; DB/SMTP hiccups retried."""
+"""Publish flows' steps as Prefect tasks: write and freeze the workbook, send what is owed; DB/SMTP hiccups retried."""
 
 from __future__ import annotations
 

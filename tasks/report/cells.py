@@ -45,10 +45,12 @@ def parse_value(raw: object, number_format: str | None, kind: str) -> Parsed:
         return Parsed(value)
     if isinstance(raw, (dt.date, dt.time)):
         return Parsed(None, "not_a_number")
-    text = fold(str(raw)).replace(" ", "")
-    if text == "":
-        return Parsed(None)
-    if text in NOT_REPORTED:
+    return _parse_text(fold(str(raw)).replace(" ", ""))
+
+
+def _parse_text(text: str) -> Parsed:
+    """A folded, space-free text cell: blank or a not-reported mark, else a number with optional % and 1,000s commas."""
+    if text == "" or text in NOT_REPORTED:
         return Parsed(None)
     text = text.removesuffix("%")
     if _GROUPED.match(text):

@@ -77,6 +77,20 @@ def _marker(grids: list[Grid]) -> Marker | None:
     return None
 
 
+def _repeated_rows(grid: Grid, header_row: int, no_col: int, rows: dict[int, int]) -> list[tuple[int, int]]:
+    """(sheet row, 序号) of each row whose 序号 an earlier data row already carried."""
+    repeated = []
+    seen: set[int] = set()
+    for r in range(header_row + 1, grid.max_row + 1):
+        parsed = parse_value(grid.get(r, no_col), None, "count")
+        if parsed.value is not None and parsed.value.is_integer() and int(parsed.value) in rows:
+            n = int(parsed.value)
+            if n in seen:
+                repeated.append((r, n))
+            seen.add(n)
+    return repeated
+
+
 def _read_rows(out: ParsedReport, grid: Grid, cfg: Config, form: Form, header_row: int, cols: dict[str, int]) -> None:
     def err(rule: str, **kw: object) -> None:
         out.issues.append(make_issue(rule, out.file_name, sheet=grid.name, **kw))
@@ -85,14 +99,8 @@ def _read_rows(out: ParsedReport, grid: Grid, cfg: Config, form: Form, header_ro
         if column not in cols:
             err("missing_column", cell=address(header_row, 1), column=column)
     rows = _data_rows(grid, header_row, cols["序号"], len(form.rows))
-    seen: dict[int, int] = {}
-    for r in range(header_row + 1, grid.max_row + 1):
-        parsed = parse_value(grid.get(r, cols["序号"]), None, "count")
-        if parsed.value is not None and parsed.value.is_integer() and int(parsed.value) in rows:
-            n = int(parsed.value)
-            if n in seen:
-                err("duplicate_row", cell=address(r, cols["序号"]), row_no=n)
-            seen[n] = r
+    for r, n in _repeated_rows(grid, header_row, cols["序号"], rows):
+        err("duplicate_row", cell=address(r, cols["序号"]), row_no=n)
     records = []
     for ind in form.rows:
         if ind.row_no not in rows:

@@ -1,4 +1,4 @@
-"""Conventions for every workbook we write: formula-safe text, Chinese fonts, formats by measure unit, A4 print setup."""
+"""Conventions for each workbook we write: formula-safe text, Chinese fonts, formats by measure unit, A4 print setup."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`fupin serve`'s switch to a PostgreSQL-backed Prefect server (the full serve cycle is in tests/flows/test_deployments.py)."""
+"""`fupin serve`'s switch to a PostgreSQL-backed Prefect server (the whole cycle: tests/flows/test_deployments.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The office's deployments on a real `fupin serve` (server, work pool, prefect.yaml, worker): retry, close, alerts, stop."""
+"""The office's deployments on a real `fupin serve` (server, pool, prefect.yaml, worker): retry, close, alerts, stop."""
 
 from __future__ import annotations
 

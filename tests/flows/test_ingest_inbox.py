@@ -1,4 +1,4 @@
-"""ingest_inbox without a deployment runs ingest_file in-process for each new file, and never twice for the same bytes."""
+"""ingest_inbox without a deployment runs ingest_file in-process for each new file, never twice for the same bytes."""
 
 from __future__ import annotations
 

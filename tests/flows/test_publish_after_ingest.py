@@ -1,4 +1,4 @@
-"""Publish on top of the real ingest flow: receipts and the rejection's highlighted workbook, then the month's figures."""
+"""Publish on top of the real ingest flow: receipts, the rejection's highlighted workbook, then the month's figures."""
 
 from __future__ import annotations
 

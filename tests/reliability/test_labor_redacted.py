@@ -107,7 +107,8 @@ def test_a_nul_in_a_name_is_excluded_and_a_full_width_twin_counted_once_on_both_
         rule, value = conn.execute(text("SELECT rule, value_masked FROM fct_labor_invalid_row")).one()
         listed = conn.execute(
             text(
-                "SELECT count(*) FROM restricted_labor_person p JOIN fct_submission s ON s.submission_id = p.submission_id "
+                "SELECT count(*) FROM restricted_labor_person p "
+                "JOIN fct_submission s ON s.submission_id = p.submission_id "
                 "WHERE s.month_key = 202009"
             )
         ).scalar_one()

@@ -84,7 +84,9 @@ def test_no_identity_number_name_or_secret_outside_its_place(demo_run, cfg: Conf
     for path in sorted(lists_dir.glob("*.xlsx")):
         data = path.read_bytes()
         unit = next(u for u in cfg.districts if u.name in path.name)
-        own = {n for n, d in zip(frame[name_col], frame[district_col], strict=False) if d in unit.name or unit.name in d}
+        own = {
+            n for n, d in zip(frame[name_col], frame[district_col], strict=False) if d in unit.name or unit.name in d
+        }
         text = "\n".join(t for _, t in texts_of_bytes(data, path.name))
         others = Needles(frozenset(n for n in names if n not in own), (PII_KEY, SMTP_PASSWORD))
         assert [f for f in scan_text(text, path.name, others)] == [], f"{path.name} holds other districts' people"

@@ -1,4 +1,4 @@
-"""Bulk loads put back exactly what they were given, on SQLite and PostgreSQL, and only inside the caller's transaction."""
+"""Bulk loads put back exactly what they were given, on SQLite and PostgreSQL, only inside the caller's transaction."""
 
 from __future__ import annotations
 

@@ -12,7 +12,10 @@ def run_migrations_online() -> None:
     if connection is None:
         from warehouse.engine import make_engine
 
-        with make_engine(config.get_main_option("sqlalchemy.url")).connect() as conn:
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("alembic needs a connection in its attributes or sqlalchemy.url in its config")
+        with make_engine(url).connect() as conn:
             _run(conn)
             conn.commit()
     else:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import Integer, and_, case, cast, column, false, func, literal, select, table, true, union_all
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from config import Config
 from warehouse.schema import dim_district, dim_form, dim_indicator, dim_month, dim_origin, dim_region, dim_unit
@@ -87,7 +90,7 @@ def _submission(cfg: Config) -> Select:
     )
 
 
-def _rate(flag, partition) -> object:
+def _rate(flag: ColumnElement[int], partition: Sequence[ColumnElement[Any]]) -> ColumnElement[float]:
     return literal(100.0) * func.sum(flag).over(partition_by=partition) / func.count().over(partition_by=partition)
 
 
@@ -147,7 +150,7 @@ def _completeness(cfg: Config) -> Select:
 
 def shared_concepts(cfg: Config) -> dict[str, str]:
     """Concepts declared in config/ for rows of more than one form, with their (single) measure unit."""
-    out = {}
+    out: dict[str, str] = {}
     for concept, rows in cfg.concepts.items():
         if len({r.form_code for r in rows}) < 2:
             continue

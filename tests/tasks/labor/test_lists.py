@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import pandas as pd
 from openpyxl import load_workbook
@@ -42,7 +43,10 @@ def test_each_district_list_holds_its_own_people_only_and_warns_about_those_lost
 
     paths = write_district_lists.fn(sqlite_engine, cfg, "2020-07", tmp_path / "lists").paths
     assert len(paths) == len(cfg.districts)
-    masked = lambda ids: {i[:6] + "********" + i[-4:] for i in ids}
+
+    def masked(ids: Iterable[str]) -> set[str]:
+        return {i[:6] + "********" + i[-4:] for i in ids}
+
     seen = set()
     for unit, path in zip(cfg.districts, paths, strict=False):
         assert unit.name in path.name

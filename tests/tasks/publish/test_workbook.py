@@ -153,7 +153,7 @@ def test_reconciliation_and_annex_come_from_the_labor_records(published, cfg: Co
     assert recon["河北"][1] == 19 and recon["河北"][-3] == pytest.approx(reported)
     assert recon["河北"][-2] == pytest.approx(reported - 19)
     annex = [r for r in wb["附件1"].iter_rows(values_only=True)]
-    assert ("朝阳区", 35) == annex[3][:2]  # central/western origins only: 内蒙古 30 + 四川 5, largest first
+    assert annex[3][:2] == ("朝阳区", 35)  # central/western origins only: 内蒙古 30 + 四川 5, largest first
     assert ("河北省", "保定市", "阜平县", 7) in annex
 
 

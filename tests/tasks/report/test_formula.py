@@ -1,4 +1,4 @@
-"""Formulas Excel never computed: what a report's figures need is computed; anything else is named, fast, never a crash."""
+"""Formulas Excel never computed: what a report's figures need is computed; the rest is named, fast, never a crash."""
 
 from __future__ import annotations
 
