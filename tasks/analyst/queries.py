@@ -78,6 +78,7 @@ def replace_answers(markdown: str, answers: dict[str, str]) -> str:
         end = nxt.start() if nxt else len(markdown)
         body = markdown[head.end() : end]
         sql = SQL_BLOCK.search(body)
+        assert sql is not None, f"{head[1]} has no ```sql block"  # parse_queries rejects such a document first
         lines = body[sql.end() :].split("\n")
         idx = [i for i, ln in enumerate(lines) if TABLE_LINE.match(ln.strip())]
         new = lines[: idx[0]] + answers[head[1]].split("\n") + lines[idx[-1] + 1 :] if idx else lines

@@ -27,7 +27,8 @@ _PICKLE_PROTOCOLS = frozenset(range(2, 6))
 
 
 class _Decompressor(Protocol):
-    eof: bool
+    @property
+    def eof(self) -> bool: ...
 
     def decompress(self, data: bytes, max_length: int = ..., /) -> bytes: ...
 

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import JSON, Engine, LargeBinary, MetaData, String, select
 
@@ -82,7 +83,8 @@ def texts_of_bytes(data: bytes, name: str) -> Iterator[tuple[str, str]]:
         msg = email.message_from_bytes(data, policy=email.policy.default)
         yield f"{name}!headers", "\n".join(f"{k}: {v}" for k, v in msg.items())
         for n, part in enumerate(msg.walk()):
-            payload = part.get_payload(decode=True)
+            # decode=True yields bytes, or None for a multipart; typeshed also allows a Message
+            payload = cast("bytes | None", part.get_payload(decode=True))
             if payload:
                 yield from texts_of_bytes(payload, f"{name}!part{n}:{part.get_filename() or part.get_content_type()}")
         return
@@ -204,7 +206,8 @@ def scan_outbox(outbox: Path, needles: Needles, allowed: dict[bytes, set[str]]) 
         msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         found += scan_text(str(msg.get("Subject")), path.name, needles)
         for part in msg.walk():
-            payload = part.get_payload(decode=True) or b""
+            # decode=True yields bytes, or None for a multipart; typeshed also allows a Message
+            payload = cast("bytes | None", part.get_payload(decode=True)) or b""
             if payload in allowed:
                 if not any(to in str(msg["To"]) for to in allowed[payload]):
                     found.append(Finding(f"{path.name}!{part.get_filename()}", "wrong_recipient", str(msg["To"])))

@@ -210,7 +210,7 @@ def highlight(data: bytes, suffix: str, issues: Sequence[Issue]) -> bytes:
     wb = _own_workbook(data, suffix)
     by_cell: dict[tuple[str, str], list[Issue]] = {}
     for issue in issues:
-        if issue.sheet in wb.sheetnames and issue.cell:
+        if issue.sheet is not None and issue.sheet in wb.sheetnames and issue.cell:
             by_cell.setdefault((issue.sheet, issue.cell), []).append(issue)
     for (sheet, ref), found in by_cell.items():
         cell = wb[sheet][ref]

@@ -330,7 +330,8 @@ def _stream_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits, digits: in
         rows += count_tags(block, _ROW_TAG, seen, masks)
         cells += count_tags(block, _CELL_TAG, seen, masks)
         # References too near the end for may_reach_far lie in the last TAIL bytes, which the regexes always read.
-        refs = block if may_reach_far(block, digits, masks) else block[-TAIL:]
+        # .data: re reads the array's buffer either way; numpy's stubs give ndarray no buffer type before 3.12.
+        refs = (block if may_reach_far(block, digits, masks) else block[-TAIL:]).data
         max_row = max([max_row, *map(_number, far_row.findall(refs))])
         max_col = max([max_col, *map(column_number, set(_WIDE_REF.findall(refs)))])
         if odd_syntax(block):
@@ -347,9 +348,10 @@ def _stream_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits, digits: in
 
 def _general_scan(block: np.ndarray, seen: int) -> tuple[int, int, int, int]:
     """Prefixed rows and cells past the first `seen` bytes, and the farthest row and column of any r attribute."""
-    rows = sum(1 for m in _PREFIXED_ROW.finditer(block) if m.end() > seen)
-    cells = sum(1 for m in _PREFIXED_CELL.finditer(block) if m.end() > seen)
-    refs = _ANY_REF.findall(block)
+    text = block.data  # the array's buffer, which is what re reads (numpy types none before 3.12)
+    rows = sum(1 for m in _PREFIXED_ROW.finditer(text) if m.end() > seen)
+    cells = sum(1 for m in _PREFIXED_CELL.finditer(text) if m.end() > seen)
+    refs = _ANY_REF.findall(text)
     far = max((_number(d) for _, d in refs if d), default=0)
     wide = max((column_number(c) for c, _ in refs if c), default=0)
     return rows, cells, far, wide
@@ -418,8 +420,8 @@ def _steps(raw: memoryview, info: zipfile.ZipInfo) -> Iterator[bytes]:
         raise _damaged(f"{info.filename}: {exc}") from exc
 
 
-def _check_dimension(head: bytes | np.ndarray, member: str, limits: Limits) -> None:
-    m = _DIMENSION.search(head)
+def _check_dimension(head: np.ndarray, member: str, limits: Limits) -> None:
+    m = _DIMENSION.search(head.data)
     if not m or not m.group(4):
         return
     rows, cols = _number(m.group(4)), column_number(m.group(3))

@@ -62,7 +62,7 @@ def may_reach_far(grid: np.ndarray, digits: int, masks: np.ndarray) -> bool:
         at = at[
             _byte_in(grid, at, digits - 1, b"09") & (_byte_in(grid, at, 0, b"09") | _byte_in(grid, at, digits, b"09"))
         ]
-    return bool((sum(_byte_in(grid, at, i, b"09") for i in range(digits + 1)) >= digits).any())
+    return bool(np.any(sum(_byte_in(grid, at, i, b"09") for i in range(digits + 1)) >= digits))
 
 
 def _byte_in(grid: np.ndarray, at: np.ndarray, offset: int, span: bytes) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import SupportsInt, cast
 
 import numpy as np
 import pandas as pd
@@ -131,8 +132,8 @@ def _issues(conn: Connection, sid: int, check: LaborCheck, severity_errors: str)
             severity_errors,
             r.rule,
             None,
-            r.column_name[:16],
-            int(r.source_row),
+            str(r.column_name)[:16],
+            int(cast("SupportsInt", r.source_row)),  # an integer column; the stubs type a row's fields as any scalar
             r.value_masked,
             r.message_zh,
             r.message_en,
@@ -147,7 +148,7 @@ def _issues(conn: Connection, sid: int, check: LaborCheck, severity_errors: str)
             "duplicate_id",
             None,
             "公民身份号码",
-            int(r.source_row),
+            int(cast("SupportsInt", r.source_row)),  # as above
             r.value_masked,
             f"第{r.source_row}行 公民身份号码重复，只计一次（{r.value_masked}）",
             f"row {r.source_row}: repeated identity number, counted once ({r.value_masked})",
@@ -279,6 +280,7 @@ def employment_counts(people: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
     existing, status, values = _submission(conn, cfg, facts)
     if status == "accepted":
+        assert existing is not None  # an accepted status is read from the submission's own row
         persons = conn.execute(
             select(func.count())
             .select_from(restricted_labor_person)

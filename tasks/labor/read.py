@@ -6,6 +6,7 @@ import codecs
 import csv
 import functools
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import fastexcel
@@ -31,7 +32,7 @@ def header_map(cfg: Config) -> dict[str, str]:
     return {normalize_text(alias): name for name, aliases in cfg.labor.columns.items() for alias in aliases}
 
 
-def find_header(rows: list[list[object]], cfg: Config, name: str) -> int | None:
+def find_header(rows: Sequence[Sequence[object]], cfg: Config, name: str) -> int | None:
     """Index of the first row holding every configured column's header (by any alias)."""
     aliases = header_map(cfg)
     wanted = set(cfg.labor.columns)
@@ -48,7 +49,7 @@ def find_header(rows: list[list[object]], cfg: Config, name: str) -> int | None:
     return None
 
 
-def _missing_message(rows: list[list[object]], cfg: Config, where: str) -> str:
+def _missing_message(rows: Sequence[Sequence[object]], cfg: Config, where: str) -> str:
     aliases = header_map(cfg)
     best = max(rows, key=lambda r: sum(normalize_text(v) in aliases for v in r if v is not None), default=[])
     got = {aliases.get(normalize_text(v)) for v in best if v is not None}

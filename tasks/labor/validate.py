@@ -40,7 +40,8 @@ class LaborCheck:
 def translate(values: pd.Series, fn: Callable[[str], str]) -> pd.Series:
     """fn applied once per distinct value (a file has ~20 districts, 2 statuses), then spread by position."""
     codes, uniques = pd.factorize(values)
-    mapped = pd.array([fn(u) for u in uniques], dtype=values.dtype)
+    # pandas-stubs accepts only literal dtypes per element kind, not a Series' own dtype object, which pandas takes.
+    mapped = pd.array([fn(u) for u in uniques], dtype=values.dtype)  # type: ignore[arg-type,misc]
     return pd.Series(mapped.take(codes, allow_fill=True), index=values.index, name=values.name)
 
 
@@ -70,7 +71,7 @@ def _validate(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
     except pa.errors.SchemaErrors as errors:
         failures = located_failures(errors, frame, cfg)
     ok = np.ones(len(frame), dtype=bool)
-    ok[frame.index.get_indexer(failures["index"].unique())] = False
+    ok[frame.index.get_indexer(pd.Index(failures["index"].unique()))] = False
     insured = frame["insurance_status"].isin(cfg.labor.insured_values).to_numpy(dtype=bool)
     # Insured rows first, then file order: a repeated number keeps its insured row if it has one.
     candidates = np.flatnonzero(ok)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import cast
 from uuid import UUID
 
 from prefect import task
@@ -52,7 +53,8 @@ def read_failed_run(flow_run_id: str) -> FailedRun:
         name=run.name,
         flow_name=flow.name,
         deployment=deployment,
-        state=state.name if state else "Unknown",
+        # A State names itself after its type; the model still says Optional.
+        state=cast(str, state.name) if state else "Unknown",
         reason=(state.message if state else None) or "(no message)",
         parameters=dict(run.parameters or {}),
     )
@@ -83,7 +85,7 @@ def alert_mail(flow_run: FailedRun, ui_url: str, operators: tuple[str, ...]) -> 
     )
     month = flow_run.parameters.get("month")
     try:
-        parse_month(month)
+        parse_month(month if isinstance(month, str) else "")  # a parameter that is not a string is no month
     except (ValueError, TypeError):
         month = None
     return Mail(

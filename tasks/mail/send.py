@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from core.errors import FupinError
 from core.settings import Settings, SettingsError, SmtpSettings
@@ -151,7 +151,8 @@ def smtp_password(smtp: SmtpSettings) -> str | None:
     try:
         from prefect.blocks.system import Secret
 
-        return str(Secret.load(SECRET_BLOCK).get())
+        # Called outside an event loop, load runs synchronously; its type also admits the coroutine of aload.
+        return str(cast(Secret, Secret.load(SECRET_BLOCK)).get())
     except Exception as exc:
         raise SettingsError(
             f"FUPIN_SMTP_USER is set but neither FUPIN_SMTP_PASSWORD nor the Prefect Secret block "

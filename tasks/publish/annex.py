@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import SupportsInt, cast
+
 import pandas as pd
 from xlsxwriter.workbook import Workbook
 
@@ -92,8 +94,11 @@ def write_warnings(wb: Workbook, s: Styles, cfg: Config, warnings: pd.DataFrame)
     write_value(ws, 0, 0, f"数据问题（未关闭的警告，共 {len(warnings)} 条）", s.title)
     rows = []
     for w in warnings.itertuples():
-        unit = cfg.unit(w.unit_code) if w.unit_code else None
-        indicator = cfg.form(unit.form_code).row(int(w.row_no)).indicator if unit and w.row_no else None
+        # Text and integer columns: the stubs type a row's fields as any scalar.
+        unit = cfg.unit(cast(str, w.unit_code)) if w.unit_code else None
+        indicator = (
+            cfg.form(unit.form_code).row(int(cast("SupportsInt", w.row_no))).indicator if unit and w.row_no else None
+        )
         rows.append([unit.name if unit else None, w.row_no, indicator, w.region, w.cell, w.value, w.rule, w.message_zh])
     write_table(ws, s, 1, ["填报单位", "序号", "指标", "区域", "单元格", "值", "规则", "说明"], rows)
     print_setup(ws, 1, freeze_col=1, widths=[18, 6, 30, 8, 8, 12, 16, 60])

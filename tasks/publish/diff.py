@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -12,13 +13,13 @@ CHANGE_COLUMNS = ["sheet", "cell", "row_label", "column_label", "old", "new"]
 SKIP_SHEETS = {"变更"}
 
 
-def read_sheets(path: Path) -> dict[str, list[list[object]]]:
+def read_sheets(path: Path) -> dict[str, Sequence[Sequence[object]]]:
     """Every sheet's cell values as rows (calamine: fast, and no formulas to evaluate in our files)."""
     wb = CalamineWorkbook.from_path(str(path))
     return {name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in wb.sheet_names}
 
 
-def _cell(rows: list[list[object]], r: int, c: int) -> object:
+def _cell(rows: Sequence[Sequence[object]], r: int, c: int) -> object:
     value = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
     return None if value == "" else value
 
@@ -29,11 +30,11 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
-def _row_label(rows: list[list[object]], r: int) -> str:
+def _row_label(rows: Sequence[Sequence[object]], r: int) -> str:
     return " ".join(str(v) for v in (_cell(rows, r, c) for c in range(3)) if v is not None)
 
 
-def _column_label(rows: list[list[object]], r: int, c: int) -> str:
+def _column_label(rows: Sequence[Sequence[object]], r: int, c: int) -> str:
     """The nearest text above the cell in its column: the header the reader sees."""
     for above in range(r - 1, -1, -1):
         value = _cell(rows, above, c)

@@ -20,7 +20,7 @@ from tasks.publish.diff import diff_workbooks
 from tasks.publish.record import PublicationRecord, freeze, publication_mailed, record_publication
 from tasks.publish.workbook import publication_file_name, write_publication
 
-gather_month = task(gather, name="gather-month", cache_policy=NO_CACHE, **transient_retries())
+gather_month = task(name="gather-month", cache_policy=NO_CACHE, **transient_retries())(gather)
 
 
 @task(cache_policy=NO_CACHE)
@@ -40,7 +40,7 @@ def write_month_workbook(
     return final, freeze(tmp, final), version
 
 
-record = task(record_publication, name="record-publication", cache_policy=NO_CACHE, **transient_retries())
+record = task(name="record-publication", cache_policy=NO_CACHE, **transient_retries())(record_publication)
 
 
 @task(cache_policy=NO_CACHE, **transient_retries())

@@ -94,6 +94,7 @@ def tokens(formula: str) -> list[tuple[str, str]]:
     out = []
     for m in _TOKEN.finditer(formula.upper()):
         kind = m.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         if kind == "other":
             raise Unsupported(m[kind])
         if kind == "func" and m[kind] != "SUM":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import SupportsInt, cast
 
 import pandas as pd
 from prefect import task
@@ -93,12 +94,14 @@ def _fact_rows(conn: Connection, parsed: ParsedReport, cfg: Config, ids: dict) -
     regions = dict(conn.execute(select(dim_region.c.region, dim_region.c.region_key)).all())
     rows = []
     for rec in parsed.cells.itertuples(index=False):
-        value = None if pd.isna(rec.value) else float(rec.value)
-        remark = parsed.remarks.get(int(rec.row_no)) if rec.region == cfg.total_column else None
+        row_no = int(cast("SupportsInt", rec.row_no))  # an integer column; the stubs type a row's fields as any scalar
+        cell = cast(float, rec.value)  # a float column, NaN when empty
+        value = None if pd.isna(cell) else float(cell)
+        remark = parsed.remarks.get(row_no) if rec.region == cfg.total_column else None
         rows.append(
             {
                 "submission_id": ids["submission_id"],
-                "indicator_key": indicators[int(rec.row_no)],
+                "indicator_key": indicators[row_no],
                 "region_key": regions[rec.region],
                 "unit_key": ids["unit_key"],
                 "month_key": ids["month_key"],
@@ -124,12 +127,13 @@ def _record(
         return LoadResult(existing.submission_id, "duplicate", existing.version)
     accepted = not errors
     if accepted:
+        assert parsed.month is not None  # a report without its month is rejected
         ensure_months(conn, cfg, [parsed.month])
-    valid_month = parsed.month and _valid(parsed.month)
+    month = parsed.month if parsed.month and _valid(parsed.month) else None
     ids = {
         "unit_key": unit_key,
         "form_key": _key(conn, dim_form, "form_code", parsed.form_code, "form_key"),
-        "month_key": _key(conn, dim_month, "month_key", month_key(parsed.month), "month_key") if valid_month else None,
+        "month_key": _key(conn, dim_month, "month_key", month_key(month), "month_key") if month else None,
     }
     numbered = (
         next_version(conn, KIND, unit_key, ids["month_key"], receipt.received_at)
@@ -137,6 +141,7 @@ def _record(
         else Version(0, False, None)
     )
     version = numbered.number or None
+    status = "accepted" if accepted else "rejected"
     row = {
         "kind": KIND,
         "sha256": receipt.sha256,
@@ -146,10 +151,10 @@ def _record(
         "received_at": receipt.received_at,
         **ids,
         "sent_on": parsed.sent_on,
-        "status": "accepted" if accepted else "rejected",
+        "status": status,
         "version": version,
         "is_current": numbered.is_current,
-        "is_late": cfg.is_late(parsed.month, receipt.received_at) if valid_month else None,
+        "is_late": cfg.is_late(month, receipt.received_at) if month else None,
         "n_errors": len(errors),
         "n_warnings": len(warnings),
         "n_rows": len(parsed.cells),
@@ -169,7 +174,7 @@ def _record(
     pause_at("load")
     if accepted:
         conn.execute(insert(fct_indicator_value), _fact_rows(conn, parsed, cfg, {**ids, "submission_id": sid}))
-    return LoadResult(sid, row["status"], version, numbered.replaced, len(errors), len(warnings))
+    return LoadResult(sid, status, version, numbered.replaced, len(errors), len(warnings))
 
 
 def _valid(month: str) -> bool:

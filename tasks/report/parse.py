@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from prefect import task
@@ -41,7 +42,7 @@ def _detect_form(grid: Grid, cfg: Config, header_row: int, cols: dict[str, int])
         scores[form.code] = sum(
             _text(grid.get(r, cols["指标"])) == normalize_text(form.row(n).indicator) for n, r in rows.items()
         ) + (1 if (cfg.region_names[0] in cols) == form.by_region else 0)
-    best = max(scores, key=scores.get)
+    best = max(scores, key=scores.__getitem__)
     return cfg.form(best) if scores[best] > 1 else None
 
 
@@ -92,7 +93,7 @@ def _repeated_rows(grid: Grid, header_row: int, no_col: int, rows: dict[int, int
 
 
 def _read_rows(out: ParsedReport, grid: Grid, cfg: Config, form: Form, header_row: int, cols: dict[str, int]) -> None:
-    def err(rule: str, **kw: object) -> None:
+    def err(rule: str, **kw: Any) -> None:  # the keywords are make_issue's, which types them
         out.issues.append(make_issue(rule, out.file_name, sheet=grid.name, **kw))
 
     for column in cfg.columns(form):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import SupportsInt, cast
+
 import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -45,6 +47,7 @@ def increments(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _now(parsed: ParsedReport, cfg: Config) -> pd.DataFrame:
+    assert parsed.form_code is not None  # warnings are looked for only in a report that passed its checks
     form = cfg.form(parsed.form_code)
     df = parsed.cells.dropna(subset=["value"]).copy()
     df["kind"] = df["row_no"].map(lambda n: form.row(int(n)).kind)
@@ -53,6 +56,7 @@ def _now(parsed: ParsedReport, cfg: Config) -> pd.DataFrame:
 
 
 def _warn(rule: str, parsed: ParsedReport, cfg: Config, rec, **detail) -> Issue:
+    assert parsed.form_code is not None  # as in _now
     ind = cfg.form(parsed.form_code).row(int(rec.row_no))
     return make_issue(
         rule,
@@ -70,14 +74,15 @@ def _warn(rule: str, parsed: ParsedReport, cfg: Config, rec, **detail) -> Issue:
 
 def ytd_decrease(parsed: ParsedReport, cfg: Config, history: pd.DataFrame) -> list[Issue]:
     """A year-to-date value below the unit's previous month of the same year (January starts afresh)."""
+    assert parsed.month is not None  # as in _now
     if parse_month(parsed.month)[1] == 1:
         return []
     prev = history[history["month"] == previous_month(parsed.month)].set_index(["row_no", "region"])["value"]
     out = []
     for rec in _now(parsed, cfg).itertuples(index=False):
-        before = prev.get((int(rec.row_no), rec.region))
+        before = prev.get((int(cast("SupportsInt", rec.row_no)), rec.region))  # the stubs type row fields as any scalar
         if before is not None and pd.notna(before) and rec.value < before - 1e-9:
-            out.append(_warn("ytd_decrease", parsed, cfg, rec, ytd=_fmt(rec.value), previous=_fmt(before)))
+            out.append(_warn("ytd_decrease", parsed, cfg, rec, ytd=_fmt(cast(float, rec.value)), previous=_fmt(before)))
     return out
 
 
@@ -94,12 +99,12 @@ def outliers(parsed: ParsedReport, cfg: Config, history: pd.DataFrame) -> list[I
     """This month's increment against the unit's own past increments for the same cell."""
     now = _now(parsed, cfg)
     past = increments(history)
-    this = increments(pd.concat([history, now[HISTORY_COLUMNS]], ignore_index=True))
-    this = this[this["month"] == parsed.month].set_index(["row_no", "region"])["increment"]
+    merged = increments(pd.concat([history, now[HISTORY_COLUMNS]], ignore_index=True))
+    this = merged[merged["month"] == parsed.month].set_index(["row_no", "region"])["increment"]
     groups = {k: g["increment"] for k, g in past.groupby(["row_no", "region"])}
     out = []
     for rec in now.itertuples(index=False):
-        key = (int(rec.row_no), rec.region)
+        key = (int(cast("SupportsInt", rec.row_no)), cast(str, rec.region))  # as in ytd_decrease
         if key not in this.index or key not in groups:
             continue
         score = modified_z(groups[key], float(this[key]))
@@ -115,6 +120,7 @@ def _fmt(x: float) -> str:
 @task(name="report-warnings", cache_policy=NO_CACHE)
 def report_warnings(engine: Engine, parsed: ParsedReport, cfg: Config) -> list[Issue]:
     """Both warnings for an otherwise valid report, against the unit's current history in the warehouse."""
+    assert parsed.unit is not None and parsed.month is not None  # as in _now
     with engine.connect() as conn:
         history = load_history(conn, parsed.unit.code, parsed.month)
     return ytd_decrease(parsed, cfg, history) + outliers(parsed, cfg, history)

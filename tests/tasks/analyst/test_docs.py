@@ -10,7 +10,7 @@ from warehouse.access import restricted_views
 from warehouse.schema import metadata
 from warehouse.views import all_views
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "warehouse.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "warehouse.md"
 
 
 def render(cfg: Config) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from config import Config
 from fupin.demo import labor as demo_labor
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from fupin.demo import bad_files
 from tasks.intake import safety
 from tasks.intake.safety import LABOR_LIMITS, OLE2_MAGIC, REPORT_LIMITS, Limits, UnsafeFileError, check_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

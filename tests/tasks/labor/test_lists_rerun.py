@@ -20,7 +20,7 @@ from tasks.labor.load import FileFacts, load_labor
 from tasks.labor.read import read_labor
 from tasks.labor.validate import validate_labor
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CHILD = (
     "import sys; from pathlib import Path; from config import load_config; from warehouse.engine import make_engine;"
     " from tasks.labor.lists import write_district_lists;"
