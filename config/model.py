@@ -21,7 +21,7 @@ MEASURE_KINDS: dict[str, Kind] = {
 MONEY_DECIMALS = 4
 
 
-def normalize_text(text: str) -> str:
+def normalize_text(text: object) -> str:
     """NFKC-fold full-width forms and drop all whitespace, for matching what clerks type."""
     return "".join(unicodedata.normalize("NFKC", str(text)).split())
 
