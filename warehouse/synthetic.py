@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, func, select
 
 from config import Config, Unit
-from core.month import month_key, parse_month
+from core.month import Month, month_key
 from warehouse.bulk import bulk_insert
 from warehouse.schema import (
     dim_district,
@@ -37,9 +37,7 @@ def ytd_value(cfg: Config, unit: Unit, row_no: int, region_no: int, month: str, 
     base = (unit.sort_order * 31 + row_no * 7 + region_no * 3) % 17 + 1
     if ind.kind == "rate":
         return float(min(100, base * 5 + version))
-    ytd = sum(
-        base + (unit.sort_order * 5 + row_no + region_no + j * 3) % 7 for j in range(1, parse_month(month)[1] + 1)
-    )
+    ytd = sum(base + (unit.sort_order * 5 + row_no + region_no + j * 3) % 7 for j in range(1, Month(month).mon + 1))
     ytd += (version - 1) * base
     return round(ytd / 100, 4) if ind.kind == "money" else float(ytd)
 

@@ -10,7 +10,7 @@ from prefect import task
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 
-from core.month import parse_month
+from core.month import is_month
 from core.retry import transient_retries
 from tasks.mail.send import Mail
 
@@ -82,9 +82,7 @@ def alert_mail(flow_run: FailedRun, ui_url: str, operators: tuple[str, ...]) -> 
         ]
     )
     month = flow_run.parameters.get("month")
-    try:
-        parse_month(month)
-    except (ValueError, TypeError):
+    if not is_month(month):
         month = None
     return Mail(
         kind="alert",

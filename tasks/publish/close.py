@@ -12,10 +12,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 
 from core.errors import FupinError
-from core.month import reporting_month_for
+from core.month import Month, reporting_month_for
 
 
-def close_month(now: dt.datetime, timezone: str) -> str:
+def close_month(now: dt.datetime, timezone: str) -> Month:
     """The reporting month being closed at `now` (aware), judged by the office's wall clock in `timezone`."""
     if now.tzinfo is None:
         raise ValueError("close_month needs an aware datetime")

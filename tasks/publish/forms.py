@@ -6,7 +6,7 @@ import pandas as pd
 from xlsxwriter.workbook import Workbook
 
 from config import Config, Form
-from core.month import parse_month
+from core.month import Month
 from tasks.publish.consolidate import Consolidated
 from tasks.xlsx.style import Styles, print_setup, write_value
 
@@ -26,8 +26,8 @@ def detail_sheet_name(form_code: str) -> str:
 
 
 def month_label(month: str) -> str:
-    year, mon = parse_month(month)
-    return f"月份: {year}年{mon}月"
+    m = Month(month)  # already a Month from the flow: returned as is
+    return f"月份: {m.year}年{m.mon}月"
 
 
 def summary_headers(cfg: Config, form: Form) -> list[str]:

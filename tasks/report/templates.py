@@ -13,7 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from prefect import task
 
 from config import Config, Form, Indicator, Unit
-from core.month import parse_month
+from core.month import Month
 from tasks.report.marker import MARKER_SHEET, Marker
 
 HEADER_ROW = 4
@@ -125,7 +125,7 @@ def _layout(ws: Worksheet, cfg: Config, form: Form, width: int, footer: int) -> 
 
 def build_template(cfg: Config, unit: Unit, month: str) -> Workbook:
     """The workbook a unit fills for a month: its form, its name, and the hidden marker."""
-    year, mon = parse_month(month)
+    month = Month(month)  # already a Month from the CLI: returned as is
     form = cfg.form(unit.form_code)
     headers = header_texts(cfg, form)
     width = len(headers)
@@ -134,7 +134,7 @@ def build_template(cfg: Config, unit: Unit, month: str) -> Workbook:
     ws.title = form.code
     ws["A1"] = cfg.report_title
     ws["A2"] = f"{form.code}\u3000{form.title}"
-    ws["A3"] = f"月份: {year}年{mon}月"
+    ws["A3"] = f"月份: {month.year}年{month.mon}月"
     for r, size in ((1, 16), (2, 13), (3, 11)):
         ws.merge_cells(start_row=r, end_row=r, start_column=1, end_column=width)
         ws.cell(r, 1).font = Font(name=FONT, size=size, bold=r < 3)
