@@ -33,14 +33,12 @@ def _read(directory: Path, name: str) -> dict:
         return yaml.safe_load(fh)
 
 
-def _units(raw: dict) -> tuple[Unit, ...]:
+def _units(raw: dict, forms: tuple[Form, ...]) -> tuple[Unit, ...]:
+    """The units of units.yaml, each on the form whose unit_kind (forms.yaml) is its kind."""
     domain = raw["email_domain"]
+    form_of = {f.unit_kind: f.code for f in forms}
     units: list[Unit] = []
-    for kind, key, form in (
-        ("district", "districts", "表1"),
-        ("bureau", "bureaus", "表2"),
-        ("front_post", "front_posts", "表3"),
-    ):
+    for kind, key in (("district", "districts"), ("bureau", "bureaus"), ("front_post", "front_posts")):
         for item in raw[key]:
             name = item["name"]
             aliases = list(item.get("aliases", []))
@@ -53,7 +51,7 @@ def _units(raw: dict) -> tuple[Unit, ...]:
                     name=name,
                     official_name=item.get("official_name", f"北京市{name}"),
                     kind=kind,
-                    form_code=form,
+                    form_code=form_of[kind],
                     email=item.get("email", f"{item['code']}@{domain}"),
                     region=item.get("region"),
                     aliases=tuple(dict.fromkeys(aliases)),
@@ -174,7 +172,7 @@ def load_config(directory: Path | str | None = None) -> Config:
         report_title=forms_raw["report_title"],
         template_version=str(forms_raw["template_version"]),
         forms=forms,
-        units=_units(_read(d, "units.yaml")),
+        units=_units(_read(d, "units.yaml"), forms),
         total_column=regions["total_column"],
         report_regions=tuple(ReportRegion(**r) for r in regions["report_regions"]),
         central_western_provinces=tuple(regions["central_western_provinces"]),
