@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -22,6 +21,8 @@ from config.model import (
     Unit,
     normalize_text,
 )
+from core.clock import office_date
+from core.month import Month
 
 CONFIG_DIR = Path(__file__).resolve().parent
 
@@ -137,13 +138,12 @@ class Config:
     # -- calendar -------------------------------------------------------------------------------
     def deadline(self, month: str) -> dt.date:
         """The last day a month's report is on time: the deadline day of the following month."""
-        year, mon = map(int, month.split("-"))
-        year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
-        return dt.date(year, mon, self.calendar.deadline_day)
+        after = Month(month).shift(1)
+        return dt.date(after.year, after.mon, self.calendar.deadline_day)
 
     def is_late(self, month: str, received_at: dt.datetime) -> bool:
         """Received after the month's deadline, judged by the date in the office's time zone."""
-        return received_at.astimezone(ZoneInfo(self.calendar.timezone)).date() > self.deadline(month)
+        return office_date(received_at, self.calendar.timezone) > self.deadline(month)
 
     def province_region(self, province: str) -> str:
         """The report column (region) an origin province falls in."""

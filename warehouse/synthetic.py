@@ -6,11 +6,11 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select
 
 from config import Config, Unit
+from core.clock import office_time
 from core.month import Month, month_key
 from warehouse.bulk import bulk_insert
 from warehouse.schema import (
@@ -74,8 +74,7 @@ def _sha(*parts: object) -> str:
 
 def _received(cfg: Config, month: str, day_after_deadline: int) -> dt.datetime:
     day = cfg.deadline(month) + dt.timedelta(days=day_after_deadline)
-    local = dt.datetime.combine(day, dt.time(10, 0), tzinfo=ZoneInfo(cfg.calendar.timezone))
-    return local.astimezone(dt.UTC)
+    return office_time(day, 10, cfg.calendar.timezone)
 
 
 def _keys(conn: Connection) -> dict[str, dict]:
@@ -165,7 +164,7 @@ def _report_rows(cfg: Config, plan: Plan, units: Iterable[Unit], keys: dict, nex
                         "accepted",
                         version,
                         version == versions,
-                        received.astimezone(ZoneInfo(cfg.calendar.timezone)).date() > cfg.deadline(month),
+                        cfg.is_late(month, received),
                         0,
                         0,
                         len(form.rows),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Connection, func, insert, select, update
 
 from config import Config, Unit
+from core.clock import office_time
 from core.month import month_key
 from fupin.demo.reports import REMARK, report_values
 from warehouse.schema import (
@@ -27,7 +27,7 @@ from warehouse.schema import (
 
 def received_on(cfg: Config, day: dt.date, hour: int = 10) -> dt.datetime:
     """A UTC timestamp for `day` at `hour` o'clock office time."""
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=ZoneInfo(cfg.calendar.timezone)).astimezone(dt.UTC)
+    return office_time(day, hour, cfg.calendar.timezone)
 
 
 def _key(conn: Connection, column, where) -> int:
