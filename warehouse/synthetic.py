@@ -26,6 +26,7 @@ from warehouse.schema import (
     restricted_labor_person,
 )
 from warehouse.seed import ensure_months
+from warehouse.versions import in_received_order
 
 
 def ytd_value(cfg: Config, unit: Unit, row_no: int, region_no: int, month: str, version: int) -> float:
@@ -147,11 +148,11 @@ def _report_rows(cfg: Config, plan: Plan, units: Iterable[Unit], keys: dict, nex
                     )
                 )
                 next_id += 1
-            versions = 2 if plan.restate_every and n % plan.restate_every == 0 else 1
-            for version in range(1, versions + 1):
-                late = version == 1 and bool(plan.late_every) and n % plan.late_every == 0
-                day = 2 if late else (-5 if version == 1 else 8)
-                received = _received(cfg, month, day)
+            restated = bool(plan.restate_every) and n % plan.restate_every == 0
+            late = bool(plan.late_every) and n % plan.late_every == 0
+            arrivals = [_received(cfg, month, 2 if late else -5), *([_received(cfg, month, 8)] if restated else [])]
+            for received, numbered in zip(arrivals, in_received_order(arrivals), strict=True):
+                version = numbered.number
                 subs.append(
                     (
                         next_id,
@@ -163,7 +164,7 @@ def _report_rows(cfg: Config, plan: Plan, units: Iterable[Unit], keys: dict, nex
                         *base,
                         "accepted",
                         version,
-                        version == versions,
+                        numbered.is_current,
                         cfg.is_late(month, received),
                         0,
                         0,
@@ -194,6 +195,7 @@ def _labor_rows(cfg: Config, plan: Plan, keys: dict, next_id: int):
         sid = next_id
         next_id += 1
         received = _received(cfg, month, -6)
+        (numbered,) = in_received_order([received])
         subs.append(
             (
                 sid,
@@ -206,8 +208,8 @@ def _labor_rows(cfg: Config, plan: Plan, keys: dict, next_id: int):
                 None,
                 month_key(month),
                 "accepted",
-                1,
-                True,
+                numbered.number,
+                numbered.is_current,
                 False,
                 0,
                 0,
