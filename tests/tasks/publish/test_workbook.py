@@ -190,3 +190,22 @@ def test_gather_reads_the_same_on_sqlite_and_postgresql(engine: Engine, cfg: Con
     assert content.consolidated["表1"].values.loc[31, "合计"] == pytest.approx(sum(total.values()))
     assert int(content.rates.iloc[-1]["reported"]) == len(cfg.units) - len(MISSING)
     assert content.reconciliation.set_index("region").loc["内蒙古", "hr"] == 30
+
+
+def test_the_form_sheets_keep_the_templates_layout(published, cfg: Config) -> None:
+    """Header row, lead columns and month row where the unit's template has them (config/layout.py)."""
+    from config.layout import LAYOUT
+    from tasks.report.templates import build_template
+
+    _, path = published
+    wb = openpyxl.load_workbook(path)
+    form = cfg.form("表1")
+    template = build_template(cfg, cfg.units_of_form(form.code)[0], MONTH)[form.code]
+    for name, lead in ((summary_sheet_name(form.code), 0), (f"{form.code} 明细", 1)):
+        ws = wb[name]
+        header = [c.value for c in ws[LAYOUT.header_row]]
+        assert (
+            header[lead : lead + 4] == [c.value for c in template[LAYOUT.header_row]][:4] == list(LAYOUT.lead_columns)
+        )
+        assert str(ws.cell(LAYOUT.month_row, 1).value).startswith(template.cell(LAYOUT.month_row, 1).value)
+    assert wb[f"{form.code} 明细"].cell(LAYOUT.header_row, 1).value == LAYOUT.unit_label
