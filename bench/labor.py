@@ -81,12 +81,11 @@ def project(path: Path, url: str) -> dict:
 
 
 def _valid_py(number: str) -> bool:
+    from contracts.identity import check_char  # the one MOD 11-2 rule, in its scalar form
+
     if len(number) != 18 or not number[:17].isdigit():
         return False
-    total = sum(
-        int(c) * w for c, w in zip(number[:17], (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2), strict=False)
-    )
-    if "10X98765432"[total % 11] != number[17].upper():
+    if check_char(number[:17]) != number[17].upper():
         return False
     try:
         dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

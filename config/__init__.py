@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -23,6 +22,8 @@ from config.model import (
     UnitKind,
     normalize_text,
 )
+from core.clock import office_date
+from core.month import Month
 
 CONFIG_DIR = Path(__file__).resolve().parent
 
@@ -34,18 +35,20 @@ def _read(directory: Path, name: str) -> dict:
         return yaml.safe_load(fh)
 
 
-# Each kind of unit: its list in units.yaml and the form it sends.
-_UNIT_LISTS: tuple[tuple[UnitKind, str, str], ...] = (
-    ("district", "districts", "表1"),
-    ("bureau", "bureaus", "表2"),
-    ("front_post", "front_posts", "表3"),
+# Each kind of unit and its list in units.yaml; the form it sends is the one whose unit_kind (forms.yaml) it is.
+_UNIT_LISTS: tuple[tuple[UnitKind, str], ...] = (
+    ("district", "districts"),
+    ("bureau", "bureaus"),
+    ("front_post", "front_posts"),
 )
 
 
-def _units(raw: dict) -> tuple[Unit, ...]:
+def _units(raw: dict, forms: tuple[Form, ...]) -> tuple[Unit, ...]:
+    """The units of units.yaml, each on the form whose unit_kind (forms.yaml) is its kind."""
     domain = raw["email_domain"]
+    form_of = {f.unit_kind: f.code for f in forms}
     units: list[Unit] = []
-    for kind, key, form in _UNIT_LISTS:
+    for kind, key in _UNIT_LISTS:
         for item in raw[key]:
             name = item["name"]
             aliases = list(item.get("aliases", []))
@@ -58,7 +61,7 @@ def _units(raw: dict) -> tuple[Unit, ...]:
                     name=name,
                     official_name=item.get("official_name", f"北京市{name}"),
                     kind=kind,
-                    form_code=form,
+                    form_code=form_of[kind],
                     email=item.get("email", f"{item['code']}@{domain}"),
                     region=item.get("region"),
                     aliases=tuple(dict.fromkeys(aliases)),
@@ -144,13 +147,12 @@ class Config:
     # -- calendar -------------------------------------------------------------------------------
     def deadline(self, month: str) -> dt.date:
         """The last day a month's report is on time: the deadline day of the following month."""
-        year, mon = map(int, month.split("-"))
-        year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
-        return dt.date(year, mon, self.calendar.deadline_day)
+        after = Month(month).shift(1)
+        return dt.date(after.year, after.mon, self.calendar.deadline_day)
 
     def is_late(self, month: str, received_at: dt.datetime) -> bool:
         """Received after the month's deadline, judged by the date in the office's time zone."""
-        return received_at.astimezone(ZoneInfo(self.calendar.timezone)).date() > self.deadline(month)
+        return office_date(received_at, self.calendar.timezone) > self.deadline(month)
 
     def province_region(self, province: str) -> str:
         """The report column (region) an origin province falls in."""
@@ -179,7 +181,7 @@ def load_config(directory: Path | str | None = None) -> Config:
         report_title=forms_raw["report_title"],
         template_version=str(forms_raw["template_version"]),
         forms=forms,
-        units=_units(_read(d, "units.yaml")),
+        units=_units(_read(d, "units.yaml"), forms),
         total_column=regions["total_column"],
         report_regions=tuple(ReportRegion(**r) for r in regions["report_regions"]),
         central_western_provinces=tuple(regions["central_western_provinces"]),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from contracts.messages import Issue
 from contracts.report import check_report
+from core.clock import office_date
 from core.errors import FupinError
 from flows.runtime import load_runtime
 from tasks.intake.archive import quarantine_file, receive_file
@@ -73,7 +72,7 @@ def ingest_file(path: str, source: str | None = None) -> dict:
     )
     parsed = parse_report(got.data, name, rt.config) if got.data is not None else refused_for_size(name, got.size)
     errors = check_report(
-        parsed, rt.config, received_at.astimezone(ZoneInfo(rt.config.calendar.timezone)).date(), folder_unit(src, inbox)
+        parsed, rt.config, office_date(received_at, rt.config.calendar.timezone), folder_unit(src, inbox)
     )
     warnings = [] if errors else report_warnings(rt.engine, parsed, rt.config)
     result = load_report(rt.engine, parsed, rt.config, receipt, errors, warnings)

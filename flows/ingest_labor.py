@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from core.errors import FupinError, UsageError
-from core.month import parse_month
+from core.month import Month
 from core.settings import Settings, SettingsError, checked_pii_key
 from flows.runtime import load_runtime
 from tasks.intake.archive import receive_file
@@ -70,10 +70,7 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0, source: 
     stays in this process: no result is persisted, and every error names a row and column, never a value.
     `source` says where it came from (cli:<user>, web:<account>; default cli:<the OS user running the flow>)."""
     came_from = source or cli_source()
-    try:
-        parse_month(month)
-    except ValueError as exc:
-        raise FupinError(str(exc)) from exc
+    month = Month(month)
     if not 0.0 <= max_invalid_ratio <= 1.0:
         raise FupinError(f"max_invalid_ratio must be between 0 and 1, not {max_invalid_ratio}")
     rt = load_runtime()

@@ -7,8 +7,7 @@ import datetime as dt
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from core.errors import UsageError
-from core.month import parse_month
+from core.month import Month
 from flows.ingest_inbox import ingest_inbox
 from flows.publish_month import publish_month
 from flows.runtime import load_runtime
@@ -18,12 +17,9 @@ from tasks.publish.close import close_markdown, close_month, started_run_ids, wa
 @flow(name="monthly-close", retries=0, log_prints=True)
 def monthly_close(month: str | None = None) -> dict:
     """Publish and send `month` (default: the previous month, Asia/Shanghai) after a last sweep of the inbox."""
+    chosen = Month(month) if month else None
     rt = load_runtime()
-    month = month or close_month(dt.datetime.now(dt.UTC), rt.config.calendar.timezone)
-    try:
-        parse_month(month)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    month = chosen or close_month(dt.datetime.now(dt.UTC), rt.config.calendar.timezone)
     started = ingest_inbox()
     ingested = wait_for_runs(started_run_ids(started))
     publication = publish_month(month, send=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
-from core.month import parse_month
+from core.month import Month
 from flows.runtime import load_runtime
 from tasks.mail.send import sink_from_settings
 from tasks.publish import steps
@@ -23,7 +23,7 @@ def _summary(content) -> str:
 @flow(name="publish-month", retries=0)
 def publish_month(month: str, send: bool = False) -> dict:
     """Write FUPIN_HOME/outputs/MONTH/ (version N+1 with a 变更 sheet when submissions changed); --send mails it."""
-    parse_month(month)
+    month = Month(month)
     rt = load_runtime()
     cfg, engine, paths = rt.config, rt.engine, rt.settings.paths
     log = get_run_logger()

@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy import text
 
 from config import load_config
-from core.month import parse_month, shift_month
+from core.month import shift_month
 from core.settings import Settings
 from flows.runtime import load_runtime
 from fupin.demo.labor import Noise, attachment1_counts, generate_labor, write_csv
@@ -64,8 +64,8 @@ def _drop(path: Path, received: dt.datetime) -> Path:
 
 
 def _arrival(month: str, day: int, hour: int) -> dt.datetime:
-    year, mon = parse_month(shift_month(month, 1))
-    return dt.datetime(year, mon, day, hour, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    after = shift_month(month, 1)
+    return dt.datetime(after.year, after.mon, day, hour, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
 def write_reports(home: Path) -> None:

@@ -164,6 +164,20 @@ def test_a_config_error_names_the_problem(tmp_path: Path) -> None:
         load_config(tmp_path)
 
 
+def test_a_unit_fills_the_form_declared_for_its_kind(tmp_path: Path) -> None:
+    import shutil
+
+    for f in (Path(load_config().directory)).glob("*.yaml"):
+        shutil.copy(f, tmp_path)
+    forms = tmp_path / "forms.yaml"
+    text = forms.read_text(encoding="utf-8")
+    swapped = text.replace("unit_kind: bureau", "unit_kind: @").replace("unit_kind: front_post", "unit_kind: bureau")
+    forms.write_text(swapped.replace("unit_kind: @", "unit_kind: front_post"), encoding="utf-8")
+    cfg = load_config(tmp_path)
+    assert {u.kind: u.form_code for u in cfg.units} == {"district": "表1", "bureau": "表3", "front_post": "表2"}
+    assert all(cfg.form(u.form_code).unit_kind == u.kind for u in cfg.units)
+
+
 def test_lateness_is_judged_by_the_office_date(cfg: Config) -> None:
     import datetime as dt
 

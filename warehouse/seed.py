@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection, Table, select, update
 
 from config import Config, normalize_text
-from core.month import month_key, month_range, parse_month
+from core.month import month_range
 from warehouse.schema import (
     dim_district,
     dim_form,
@@ -162,11 +162,11 @@ def ensure_months(conn: Connection, cfg: Config, months: Iterable[str]) -> int:
         ["month_key"],
         (
             {
-                "month_key": month_key(m),
+                "month_key": m.key,
                 "month": m,
-                "year": parse_month(m)[0],
-                "month_of_year": parse_month(m)[1],
-                "quarter": (parse_month(m)[1] - 1) // 3 + 1,
+                "year": m.year,
+                "month_of_year": m.mon,
+                "quarter": (m.mon - 1) // 3 + 1,
                 "deadline": cfg.deadline(m),
             }
             for m in span

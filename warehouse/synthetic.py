@@ -7,12 +7,12 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypedDict
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select
 
 from config import Config, Unit
-from core.month import month_key, parse_month
+from core.clock import office_time
+from core.month import Month, month_key
 from warehouse.bulk import bulk_insert
 from warehouse.schema import (
     dim_district,
@@ -27,6 +27,7 @@ from warehouse.schema import (
     restricted_labor_person,
 )
 from warehouse.seed import ensure_months
+from warehouse.versions import in_received_order
 
 
 def ytd_value(cfg: Config, unit: Unit, row_no: int, region_no: int, month: str, version: int) -> float:
@@ -38,9 +39,7 @@ def ytd_value(cfg: Config, unit: Unit, row_no: int, region_no: int, month: str, 
     base = (unit.sort_order * 31 + row_no * 7 + region_no * 3) % 17 + 1
     if ind.kind == "rate":
         return float(min(100, base * 5 + version))
-    ytd = sum(
-        base + (unit.sort_order * 5 + row_no + region_no + j * 3) % 7 for j in range(1, parse_month(month)[1] + 1)
-    )
+    ytd = sum(base + (unit.sort_order * 5 + row_no + region_no + j * 3) % 7 for j in range(1, Month(month).mon + 1))
     ytd += (version - 1) * base
     return round(ytd / 100, 4) if ind.kind == "money" else float(ytd)
 
@@ -77,8 +76,7 @@ def _sha(*parts: object) -> str:
 
 def _received(cfg: Config, month: str, day_after_deadline: int) -> dt.datetime:
     day = cfg.deadline(month) + dt.timedelta(days=day_after_deadline)
-    local = dt.datetime.combine(day, dt.time(10, 0), tzinfo=ZoneInfo(cfg.calendar.timezone))
-    return local.astimezone(dt.UTC)
+    return office_time(day, 10, cfg.calendar.timezone)
 
 
 class _Keys(TypedDict):
@@ -165,11 +163,11 @@ def _report_rows(
                     )
                 )
                 next_id += 1
-            versions = 2 if plan.restate_every and n % plan.restate_every == 0 else 1
-            for version in range(1, versions + 1):
-                late = version == 1 and bool(plan.late_every) and n % plan.late_every == 0
-                day = 2 if late else (-5 if version == 1 else 8)
-                received = _received(cfg, month, day)
+            restated = bool(plan.restate_every) and n % plan.restate_every == 0
+            late = bool(plan.late_every) and n % plan.late_every == 0
+            arrivals = [_received(cfg, month, 2 if late else -5), *([_received(cfg, month, 8)] if restated else [])]
+            for received, numbered in zip(arrivals, in_received_order(arrivals), strict=True):
+                version = numbered.number
                 subs.append(
                     (
                         next_id,
@@ -181,8 +179,8 @@ def _report_rows(
                         *base,
                         "accepted",
                         version,
-                        version == versions,
-                        received.astimezone(ZoneInfo(cfg.calendar.timezone)).date() > cfg.deadline(month),
+                        numbered.is_current,
+                        cfg.is_late(month, received),
                         0,
                         0,
                         len(form.rows),
@@ -216,6 +214,7 @@ def _labor_rows(
         sid = next_id
         next_id += 1
         received = _received(cfg, month, -6)
+        (numbered,) = in_received_order([received])
         subs.append(
             (
                 sid,
@@ -228,8 +227,8 @@ def _labor_rows(
                 None,
                 month_key(month),
                 "accepted",
-                1,
-                True,
+                numbered.number,
+                numbered.is_current,
                 False,
                 0,
                 0,

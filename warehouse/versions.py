@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select, update
@@ -44,3 +45,11 @@ def next_version(
     replaced = conn.execute(select(s.c.submission_id).where(*same, s.c.is_current)).scalar()
     conn.execute(update(s).where(*same).values(is_current=False))
     return Version(number, True, replaced)
+
+
+def in_received_order(received: Sequence[dt.datetime]) -> list[Version]:
+    """next_version for files written in bulk: each accepted file of one unit-month numbered by received order, the
+    latest received the current one (nothing stored is replaced)."""
+    order = sorted(range(len(received)), key=received.__getitem__)
+    out: dict[int, Version] = {i: Version(n, n == len(received), None) for n, i in enumerate(order, start=1)}
+    return [out[i] for i in range(len(received))]

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import OperationalError
 
 from core.errors import FupinError, UsageError
-from core.month import parse_month
+from core.month import Month
 from flows.runtime import load_runtime
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
@@ -96,10 +96,7 @@ def export(
     from warehouse.access import analyst_views
     from warehouse.views import all_views
 
-    try:
-        parse_month(month)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    month = Month(month)
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     rt = load_runtime()

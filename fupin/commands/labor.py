@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import UsageError
-from core.month import parse_month
+from core.month import Month
 from tasks.intake.provenance import cli_source
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
@@ -45,10 +45,7 @@ def labor(
     """Ingest a labor file: archive it, check every identity number, load the warehouse, write district lists."""
     from flows.ingest_labor import ingest_labor
 
-    try:
-        parse_month(month)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    month = Month(month)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     preflight()

@@ -5,19 +5,11 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from core.errors import FupinError, UsageError
-from core.month import parse_month
+from core.errors import FupinError
+from core.month import Month
 from core.settings import SettingsError
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
-
-
-def _month(month: str) -> str:
-    try:
-        parse_month(month)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    return month
 
 
 def publish(
@@ -32,7 +24,7 @@ def publish(
     """Write the month's consolidated workbook to FUPIN_HOME/outputs/MONTH/ (a new version if anything changed)."""
     from flows.publish_month import publish_month
 
-    _month(month)
+    month = Month(month)
     try:
         with console.status(f"publishing {month} ..."):
             result = publish_month(month=month, send=send)
@@ -50,11 +42,10 @@ def remind(
     """Remind every unit that has not yet sent an accepted report for the month (once a day at most)."""
     from flows.remind_late_units import remind_late_units
 
-    if month:
-        _month(month)
+    chosen = Month(month) if month else None
     try:
         with console.status("sending reminders ..."):
-            result = remind_late_units(month=month)
+            result = remind_late_units(month=chosen)
     except SettingsError as exc:
         raise FupinError(str(exc)) from exc
     console.print(

@@ -9,8 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.errors import UsageError
-from core.month import parse_month
+from core.month import Month
 from flows.runtime import load_runtime
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
@@ -43,10 +42,7 @@ def templates(
     """Write one blank .xlsx per reporting unit, in the office's own layout, ready to fill."""
     from tasks.report.templates import write_template
 
-    try:
-        parse_month(month)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    month = Month(month)
     rt = load_runtime()
     out = out or rt.settings.paths.home / "templates" / month
     units = [rt.config.unit(code) for code in unit] if unit else list(rt.config.units)

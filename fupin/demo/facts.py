@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select
 
 from config import Config, Unit
+from core.clock import office_time
 from core.month import month_key
 from fupin.demo.reports import REMARK, report_values
 from warehouse.schema import (
@@ -23,15 +23,22 @@ from warehouse.schema import (
     fct_labor_employment,
     fct_submission,
 )
+from warehouse.versions import Version, lock_unit, next_version
 
 
 def received_on(cfg: Config, day: dt.date, hour: int = 10) -> dt.datetime:
     """A UTC timestamp for `day` at `hour` o'clock office time."""
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=ZoneInfo(cfg.calendar.timezone)).astimezone(dt.UTC)
+    return office_time(day, hour, cfg.calendar.timezone)
 
 
 def _key(conn: Connection, column, where) -> int:
     return conn.execute(select(column).where(where)).scalar_one()
+
+
+def _numbered(conn: Connection, kind: str, unit_key: int, month_key: int, received_at: dt.datetime) -> Version:
+    """The version the loaders would give this accepted file (warehouse/versions.py)."""
+    lock_unit(conn, unit_key)
+    return next_version(conn, kind, unit_key, month_key, received_at)
 
 
 def insert_report(
@@ -50,11 +57,7 @@ def insert_report(
     form_key = _key(conn, dim_form.c.form_key, dim_form.c.form_code == unit.form_code)
     mk = month_key(month)
     s = fct_submission
-    mine = (s.c.unit_key == unit_key) & (s.c.month_key == mk) & (s.c.kind == "report")
-    version = None
-    if status == "accepted":
-        version = (conn.execute(select(func.max(s.c.version)).where(mine, s.c.status == "accepted")).scalar() or 0) + 1
-        conn.execute(update(s).where(mine).values(is_current=False))
+    numbered = _numbered(conn, "report", unit_key, mk, received_at) if status == "accepted" else Version(0, False, None)
     sha = hashlib.sha256(f"{unit.code}|{month}|{received_at.isoformat()}|{values.to_json()}".encode()).hexdigest()
     sid = conn.execute(
         insert(s)
@@ -68,8 +71,8 @@ def insert_report(
             form_key=form_key,
             month_key=mk,
             status=status,
-            version=version,
-            is_current=status == "accepted",
+            version=numbered.number or None,
+            is_current=numbered.is_current,
             is_late=cfg.is_late(month, received_at),
             n_errors=0 if status == "accepted" else 1,
             n_warnings=n_warnings,
@@ -117,7 +120,7 @@ def insert_labor(
     s = fct_submission
     sha = hashlib.sha256(f"labor|{month}|{received_at.isoformat()}|{sorted(counts.items())}".encode()).hexdigest()
     hr = _key(conn, dim_unit.c.unit_key, dim_unit.c.unit_code == cfg.labor.sender_unit)
-    conn.execute(update(s).where(s.c.kind == "labor", s.c.month_key == month_key(month)).values(is_current=False))
+    numbered = _numbered(conn, "labor", hr, month_key(month), received_at)
     sid = conn.execute(
         insert(s)
         .values(
@@ -129,8 +132,8 @@ def insert_labor(
             unit_key=hr,
             month_key=month_key(month),
             status="accepted",
-            version=1,
-            is_current=True,
+            version=numbered.number,
+            is_current=numbered.is_current,
             is_late=False,
             n_rows=sum(counts.values()),
         )

@@ -11,7 +11,7 @@ import pandas as pd
 import xlsxwriter
 
 from config import Config
-from contracts.identity import CHECK_CHARS, WEIGHTS
+from contracts.identity import check_chars
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
 GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国红梅玉兵辉")
@@ -76,8 +76,8 @@ def _ids(rng: np.random.Generator, n: int, start: int = 0) -> np.ndarray:
     ymd = np.char.replace(np.datetime_as_string(birth), "-", "")
     seq = serial % 1000
     body = np.char.add(np.char.add(area.astype(str), ymd), np.char.zfill(seq.astype(str), 3))
-    m = np.frombuffer(body.astype("S17").tobytes(), dtype=np.uint8).reshape(-1, 17).astype(np.int64) - 48
-    check = CHECK_CHARS[(m * WEIGHTS).sum(axis=1) % 11].view("S1").astype(str)
+    digits = np.frombuffer(body.astype("S17").tobytes(), dtype=np.uint8).reshape(-1, 17) - np.uint8(48)
+    check = check_chars(digits).view("S1").astype(str)
     return np.char.add(body, check)
 
 

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from config import Config, Form, Indicator, Unit
-from core.month import parse_month
+from core.month import Month
 from fupin.demo import report_quirks
 from tasks.report.templates import FIRST_DATA_ROW, build_template
 
@@ -51,7 +51,7 @@ def _weighted(rates: Mapping[str, float], weights: Mapping[str, float]) -> float
 
 def report_values(cfg: Config, unit: Unit, month: str, seed: int = 0) -> pd.DataFrame:
     """The figures `unit` reports for `month`: row_no, the form's value columns and (表3) remark."""
-    _, mon = parse_month(month)
+    mon = Month(month).mon
     form = cfg.form(unit.form_code)
     regions = list(cfg.columns(form)[1:]) or [cfg.total_column]
     raw: dict[int, dict[str, int | float]] = {}
@@ -91,8 +91,8 @@ def _scaled(ind: Indicator, value: float) -> float:
 
 def default_sent_on(month: str) -> dt.date:
     """A plausible 报送时间: the 8th of the following month, before the deadline."""
-    year, mon = parse_month(month)
-    return dt.date(year + mon // 12, mon % 12 + 1, 8)
+    after = Month(month).shift(1)
+    return dt.date(after.year, after.mon, 8)
 
 
 def value_column(cfg: Config, form: Form, column: str) -> int:

@@ -11,7 +11,7 @@ from prefect import task
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 
-from core.month import parse_month
+from core.month import is_month
 from core.retry import transient_retries
 from tasks.mail.send import Mail
 
@@ -84,9 +84,7 @@ def alert_mail(flow_run: FailedRun, ui_url: str, operators: tuple[str, ...]) -> 
         ]
     )
     month = flow_run.parameters.get("month")
-    try:
-        parse_month(month if isinstance(month, str) else "")  # a parameter that is not a string is no month
-    except (ValueError, TypeError):
+    if not is_month(month):
         month = None
     return Mail(
         kind="alert",

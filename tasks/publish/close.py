@@ -6,21 +6,21 @@ import datetime as dt
 import time
 from typing import cast
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 
+from core.clock import office_date
 from core.errors import FupinError
-from core.month import reporting_month_for
+from core.month import Month, reporting_month_for
 
 
-def close_month(now: dt.datetime, timezone: str) -> str:
+def close_month(now: dt.datetime, timezone: str) -> Month:
     """The reporting month being closed at `now` (aware), judged by the office's wall clock in `timezone`."""
     if now.tzinfo is None:
         raise ValueError("close_month needs an aware datetime")
-    return reporting_month_for(now.astimezone(ZoneInfo(timezone)).date())
+    return reporting_month_for(office_date(now, timezone))
 
 
 @task(name="wait-for-runs", cache_policy=NO_CACHE)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Connection, column, select, table
 
+from core.clock import office_wall
 from core.month import month_key
 from warehouse.schema import dim_indicator, dim_unit, fct_indicator_value, fct_submission, fct_validation_issue
 
@@ -105,7 +105,7 @@ def report_submissions(conn: Connection, month: str, timezone: str) -> pd.DataFr
 def _local(t: dt.datetime | None, timezone: str) -> dt.datetime | None:
     if t is None:
         return None
-    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+    return office_wall(t, timezone)
 
 
 def open_warnings(conn: Connection, submission_ids: list[int]) -> pd.DataFrame:

@@ -6,14 +6,14 @@ import pandas as pd
 from xlsxwriter.workbook import Workbook
 
 from config import Config, Form
-from core.month import parse_month
+from config.layout import LAYOUT
 from tasks.publish.consolidate import Consolidated
 from tasks.xlsx.style import Styles, print_setup, write_value
 
-HEADER_ROW = 3  # 0-based: row 4 in the sheet, as in the template
+HEADER_ROW = LAYOUT.header_row - 1  # xlsxwriter counts from 0: the same sheet row as the template's
 FIRST_DATA_ROW = HEADER_ROW + 1
-LEAD_COLUMNS = ("序号", "大类", "指标", "单位")
-REMARK = "备注"
+LEAD_COLUMNS = LAYOUT.lead_columns
+REMARK = LAYOUT.remark
 INCREMENT = "本月新增"
 
 
@@ -26,8 +26,7 @@ def detail_sheet_name(form_code: str) -> str:
 
 
 def month_label(month: str) -> str:
-    year, mon = parse_month(month)
-    return f"月份: {year}年{mon}月"
+    return LAYOUT.month_text(month)
 
 
 def summary_headers(cfg: Config, form: Form) -> list[str]:
@@ -86,7 +85,7 @@ def write_detail(wb: Workbook, styles: Styles, cfg: Config, form: Form, current:
     grid = part.set_index(["unit_code", "row_no", "region"])["value"].unstack("region").reindex(columns=columns)
     remarks = part[part["region"] == cfg.total_column].set_index(["unit_code", "row_no"])["remark"]
     versions = part.groupby("unit_code")["version"].first()
-    headers = ["填报单位", *LEAD_COLUMNS, *columns, *([] if form.by_region else [REMARK]), "采用版本"]
+    headers = [LAYOUT.unit_label, *LEAD_COLUMNS, *columns, *([] if form.by_region else [REMARK]), "采用版本"]
     write_value(ws, 0, 0, cfg.report_title, styles.title)
     write_value(ws, 1, 0, f"{form.code}　{form.title}（分单位明细）", styles.subtitle)
     write_value(ws, 2, 0, month_label(month), styles.plain)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, exists, select
 
 from config import Config, Unit
+from core.clock import office_date
 from core.month import month_key
 from tasks.intake.provenance import source_folder
 from tasks.mail.send import XLSX_MIME, Attachment, Mail
@@ -140,13 +140,8 @@ def reminded_today(engine: Engine, cfg: Config, month: str, today: dt.date) -> s
             fct_mail.c.kind == "reminder", fct_mail.c.month_key == month_key(month), fct_mail.c.status.in_(DELIVERED)
         )
     )
-    tz = ZoneInfo(cfg.calendar.timezone)
     with engine.connect() as conn:
-        return {
-            code
-            for code, at in conn.execute(query)
-            if (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(tz).date() == today
-        }
+        return {code for code, at in conn.execute(query) if office_date(at, cfg.calendar.timezone) == today}
 
 
 def reminder(cfg: Config, unit: Unit, month: str) -> Mail:

@@ -17,7 +17,7 @@ from config import Config
 from contracts.messages import Issue
 from contracts.parsed import ParsedReport
 from core.crashpoint import pause_at
-from core.month import month_key, parse_month
+from core.month import is_month, month_key
 from core.retry import transient_retries
 from warehouse.schema import (
     dim_form,
@@ -129,7 +129,7 @@ def _record(
     if accepted:
         assert parsed.month is not None  # a report without its month is rejected
         ensure_months(conn, cfg, [parsed.month])
-    month = parsed.month if parsed.month and _valid(parsed.month) else None
+    month = parsed.month if is_month(parsed.month) else None
     ids = {
         "unit_key": unit_key,
         "form_key": _key(conn, dim_form, "form_code", parsed.form_code, "form_key"),
@@ -175,14 +175,6 @@ def _record(
     if accepted:
         conn.execute(insert(fct_indicator_value), _fact_rows(conn, parsed, cfg, {**ids, "submission_id": sid}))
     return LoadResult(sid, status, version, numbered.replaced, len(errors), len(warnings))
-
-
-def _valid(month: str) -> bool:
-    try:
-        parse_month(month)
-    except ValueError:
-        return False
-    return True
 
 
 @task(name="load-report", cache_policy=NO_CACHE, **transient_retries())

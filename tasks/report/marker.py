@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MARKER_SHEET = "_fupin"
+from config.layout import LAYOUT
+
+MARKER_SHEET = LAYOUT.marker_sheet
 MARKER_KEYS = ("form", "unit", "month", "template_version")
 
 

@@ -10,6 +10,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from config import Config, Form, normalize_text
+from config.layout import LAYOUT
 from contracts.messages import Issue, make_issue
 from contracts.parsed import CELL_COLUMNS, ParsedReport
 from core.month import reporting_month_for
@@ -27,7 +28,7 @@ def _text(value: object) -> str:
 
 
 def _find_header(grid: Grid, cfg: Config) -> tuple[int, dict[str, int]] | None:
-    wanted = {"序号", "指标", cfg.total_column}
+    wanted = {LAYOUT.row_no, LAYOUT.indicator, cfg.total_column}
     for r in range(1, min(grid.max_row, HEADER_SCAN_ROWS) + 1):
         texts = {_text(v): c for c, v in enumerate(grid.row_values(r), start=1) if v is not None}
         if wanted <= set(texts):
@@ -38,9 +39,9 @@ def _find_header(grid: Grid, cfg: Config) -> tuple[int, dict[str, int]] | None:
 def _detect_form(grid: Grid, cfg: Config, header_row: int, cols: dict[str, int]) -> Form | None:
     scores = {}
     for form in cfg.forms:
-        rows = _data_rows(grid, header_row, cols["序号"], len(form.rows))
+        rows = _data_rows(grid, header_row, cols[LAYOUT.row_no], len(form.rows))
         scores[form.code] = sum(
-            _text(grid.get(r, cols["指标"])) == normalize_text(form.row(n).indicator) for n, r in rows.items()
+            _text(grid.get(r, cols[LAYOUT.indicator])) == normalize_text(form.row(n).indicator) for n, r in rows.items()
         ) + (1 if (cfg.region_names[0] in cols) == form.by_region else 0)
     best = max(scores, key=scores.__getitem__)
     return cfg.form(best) if scores[best] > 1 else None
@@ -99,20 +100,20 @@ def _read_rows(out: ParsedReport, grid: Grid, cfg: Config, form: Form, header_ro
     for column in cfg.columns(form):
         if column not in cols:
             err("missing_column", cell=address(header_row, 1), column=column)
-    rows = _data_rows(grid, header_row, cols["序号"], len(form.rows))
-    for r, n in _repeated_rows(grid, header_row, cols["序号"], rows):
-        err("duplicate_row", cell=address(r, cols["序号"]), row_no=n)
+    rows = _data_rows(grid, header_row, cols[LAYOUT.row_no], len(form.rows))
+    for r, n in _repeated_rows(grid, header_row, cols[LAYOUT.row_no], rows):
+        err("duplicate_row", cell=address(r, cols[LAYOUT.row_no]), row_no=n)
     records = []
     for ind in form.rows:
         if ind.row_no not in rows:
             err("missing_row", row_no=ind.row_no, indicator=ind.indicator)
             continue
         r = rows[ind.row_no]
-        found = grid.get(r, cols["指标"])
+        found = grid.get(r, cols[LAYOUT.indicator])
         if _text(found) != normalize_text(ind.indicator):
             err(
                 "indicator_mismatch",
-                cell=address(r, cols["指标"]),
+                cell=address(r, cols[LAYOUT.indicator]),
                 row_no=ind.row_no,
                 indicator=ind.indicator,
                 value=found,
@@ -154,13 +155,13 @@ def _read_rows(out: ParsedReport, grid: Grid, cfg: Config, form: Form, header_ro
                     measure_unit=ind.measure_unit,
                 )
             records.append((ind.row_no, column, parsed.value, None if raw is None else str(raw), address(*pos)))
-        if "备注" in cols and grid.get(r, cols["备注"]) not in (None, ""):
-            out.remarks[ind.row_no] = str(grid.get(r, cols["备注"])).strip()
+        if LAYOUT.remark in cols and grid.get(r, cols[LAYOUT.remark]) not in (None, ""):
+            out.remarks[ind.row_no] = str(grid.get(r, cols[LAYOUT.remark])).strip()
     out.cells = pd.DataFrame.from_records(records, columns=CELL_COLUMNS)
 
 
 def _identify(out: ParsedReport, grids: list[Grid], cfg: Config, marker: Marker | None) -> None:
-    unit_text = _labelled(grids, "填报单位")
+    unit_text = _labelled(grids, LAYOUT.unit_label)
     out.unit_text = str(unit_text).strip() if unit_text is not None else None
     if marker and marker.unit in {u.code for u in cfg.units}:
         out.unit = cfg.unit(marker.unit)
@@ -171,17 +172,17 @@ def _identify(out: ParsedReport, grids: list[Grid], cfg: Config, marker: Marker 
         out.issues.append(
             make_issue("unit_conflict", out.file_name, marker_unit=out.unit.name, unit_text=out.unit_text)
         )
-    sheet_month = month_in_text(str(_labelled(grids, "月份") or ""))
+    sheet_month = month_in_text(str(_labelled(grids, LAYOUT.month_label) or ""))
     if marker and sheet_month and sheet_month != marker.month:
         out.issues.append(
             make_issue("month_conflict", out.file_name, marker_month=marker.month, sheet_month=sheet_month)
         )
-    out.sent_on = parse_date(_labelled(grids, "报送时间"))
+    out.sent_on = parse_date(_labelled(grids, LAYOUT.sent_label))
     for source, month in (
         ("marker", marker.month if marker else None),
         ("file name", month_in_text(Path(out.file_name).stem)),
-        ("月份", sheet_month),
-        ("报送时间", reporting_month_for(out.sent_on) if out.sent_on else None),
+        (LAYOUT.month_label, sheet_month),
+        (LAYOUT.sent_label, reporting_month_for(out.sent_on) if out.sent_on else None),
     ):
         if month:
             out.month, out.month_source = month, source

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 from prefect import task
 
 from config import Config, Form, Indicator, Unit
-from core.month import parse_month
+from config.layout import LAYOUT
 from tasks.report.marker import MARKER_SHEET, Marker
 
-HEADER_ROW = 4
-FIRST_DATA_ROW = 5
+HEADER_ROW = LAYOUT.header_row
+FIRST_DATA_ROW = LAYOUT.first_data_row
+FIRST_VALUE_COLUMN = LAYOUT.first_value_column
 FONT = "宋体"
 NUMBER_FORMATS = {"count": "#,##0", "money": "#,##0.0000", "rate": '0.00"%"'}
 _THIN = Side(style="thin")
@@ -33,11 +36,11 @@ def template_name(unit: Unit, month: str) -> str:
 
 def header_texts(cfg: Config, form: Form) -> list[str]:
     """The header row of a form: 序号 大类 指标 单位, its value columns, and 备注 where the form has no regions."""
-    return ["序号", "大类", "指标", "单位", *cfg.columns(form), *([] if form.by_region else ["备注"])]
+    return [*LAYOUT.lead_columns, *cfg.columns(form), *([] if form.by_region else [LAYOUT.remark])]
 
 
 def _validation(kind: str) -> DataValidation:
-    common = {"allow_blank": True, "showErrorMessage": True, "errorTitle": "输入有误 / Invalid entry"}
+    common: dict[str, Any] = {"allow_blank": True, "showErrorMessage": True, "errorTitle": "输入有误 / Invalid entry"}
     if kind == "count":
         return DataValidation(
             type="whole",
@@ -65,7 +68,7 @@ def _validation(kind: str) -> DataValidation:
 
 
 def _write_rows(ws: Worksheet, cfg: Config, form: Form, width: int) -> None:
-    value_cols = range(5, 5 + len(cfg.columns(form)))
+    value_cols = range(FIRST_VALUE_COLUMN, FIRST_VALUE_COLUMN + len(cfg.columns(form)))
     validations = {kind: _validation(kind) for kind in NUMBER_FORMATS}
     for dv in validations.values():
         ws.add_data_validation(dv)
@@ -109,14 +112,14 @@ def _layout(ws: Worksheet, cfg: Config, form: Form, width: int, footer: int) -> 
         ws.column_dimensions[get_column_letter(c)].width = w
     if not form.by_region:
         ws.column_dimensions[last].width = 30
-    ws.freeze_panes = ws.cell(FIRST_DATA_ROW, 5)
+    ws.freeze_panes = ws.cell(FIRST_DATA_ROW, FIRST_VALUE_COLUMN).coordinate
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     ws.print_area = f"A1:{last}{footer}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.print_options.horizontalCentered = True
     ws.protection.sheet = True
     ws.protection.formatColumns = False
@@ -125,16 +128,16 @@ def _layout(ws: Worksheet, cfg: Config, form: Form, width: int, footer: int) -> 
 
 def build_template(cfg: Config, unit: Unit, month: str) -> Workbook:
     """The workbook a unit fills for a month: its form, its name, and the hidden marker."""
-    year, mon = parse_month(month)
     form = cfg.form(unit.form_code)
     headers = header_texts(cfg, form)
     width = len(headers)
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new Workbook always starts with one worksheet
     ws.title = form.code
     ws["A1"] = cfg.report_title
     ws["A2"] = f"{form.code}\u3000{form.title}"
-    ws["A3"] = f"月份: {year}年{mon}月"
+    ws.cell(LAYOUT.month_row, 1, LAYOUT.month_text(month))
     for r, size in ((1, 16), (2, 13), (3, 11)):
         ws.merge_cells(start_row=r, end_row=r, start_column=1, end_column=width)
         ws.cell(r, 1).font = Font(name=FONT, size=size, bold=r < 3)
@@ -147,10 +150,10 @@ def build_template(cfg: Config, unit: Unit, month: str) -> Workbook:
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
     _write_rows(ws, cfg, form, width)
     footer = FIRST_DATA_ROW + len(form.rows) + 1
-    ws.cell(footer, 1, "填报单位:")
+    ws.cell(footer, 1, f"{LAYOUT.unit_label}:")
     ws.cell(footer, 2, unit.name)
     ws.merge_cells(start_row=footer, end_row=footer, start_column=2, end_column=4)
-    ws.cell(footer, 5, "报送时间:")
+    ws.cell(footer, 5, f"{LAYOUT.sent_label}:")
     sent = ws.cell(footer, 6)
     sent.protection = Protection(locked=False)
     sent.fill = _INPUT_FILL

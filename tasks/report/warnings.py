@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, select
 from config import Config
 from contracts.messages import Issue, make_issue
 from contracts.parsed import ParsedReport
-from core.month import parse_month, previous_month
+from core.month import Month, previous_month
 from warehouse.schema import dim_indicator, dim_month, dim_region, dim_unit, fct_indicator_value, fct_submission
 
 MIN_HISTORY = 6
@@ -41,7 +41,7 @@ def increments(frame: pd.DataFrame) -> pd.DataFrame:
     prev = df.set_index(["prev", "row_no", "region"]).index
     at = df.set_index(["month", "row_no", "region"])["value"]
     before = pd.Series(at.reindex(prev).to_numpy(), index=df.index)
-    january = df["month"].map(lambda m: parse_month(m)[1] == 1)
+    january = df["month"].map(lambda m: Month(m).mon == 1)
     df["increment"] = df["value"].where(january, df["value"] - before)
     return df.dropna(subset=["increment"])[["month", "row_no", "region", "increment"]]
 
@@ -75,7 +75,7 @@ def _warn(rule: str, parsed: ParsedReport, cfg: Config, rec, **detail) -> Issue:
 def ytd_decrease(parsed: ParsedReport, cfg: Config, history: pd.DataFrame) -> list[Issue]:
     """A year-to-date value below the unit's previous month of the same year (January starts afresh)."""
     assert parsed.month is not None  # as in _now
-    if parse_month(parsed.month)[1] == 1:
+    if Month(parsed.month).mon == 1:
         return []
     prev = history[history["month"] == previous_month(parsed.month)].set_index(["row_no", "region"])["value"]
     out = []

@@ -95,8 +95,10 @@ def _read_openpyxl(data: bytes, extent: Extent) -> list[Grid]:
 
 def _read_sheet(ws: ReadOnlyWorksheet, cached_ws: ReadOnlyWorksheet, extent: Extent) -> Grid:
     grid = Grid(ws.title, hidden=ws.sheet_state != "visible", extent=extent)
-    bounds = {"max_row": extent.rows, "max_col": extent.cols}
-    rows = zip(ws.iter_rows(**bounds), cached_ws.iter_rows(**bounds, values_only=True), strict=False)
+    # types-openpyxl declares ReadOnlyWorksheet.iter_rows as Worksheet's own method, so the self type cannot match.
+    formulas = ws.iter_rows(max_row=extent.rows, max_col=extent.cols)  # type: ignore[misc]
+    cached = cached_ws.iter_rows(max_row=extent.rows, max_col=extent.cols, values_only=True)  # type: ignore[misc]
+    rows = zip(formulas, cached, strict=False)
     for r, (cells, values) in enumerate(rows, start=1):
         for c, (cell, value) in enumerate(zip(cells, values, strict=False), start=1):
             if cell.value is None:

@@ -9,8 +9,9 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from config import Config
 from tasks.publish.content import gather
@@ -190,3 +191,50 @@ def test_gather_reads_the_same_on_sqlite_and_postgresql(engine: Engine, cfg: Con
     assert content.consolidated["表1"].values.loc[31, "合计"] == pytest.approx(sum(total.values()))
     assert int(content.rates.iloc[-1]["reported"]) == len(cfg.units) - len(MISSING)
     assert content.reconciliation.set_index("region").loc["内蒙古", "hr"] == 30
+
+
+def test_the_workbooks_rates_agree_with_v_completeness(engine: Engine, cfg: Config) -> None:
+    """Expected, reported and on time, overall and per form: pandas for the workbook, SQL for the analysts' view."""
+    load_month(engine, cfg)
+    rates = gather(engine, cfg, MONTH).rates.set_index("scope")
+    with engine.connect() as conn:
+        view = pd.DataFrame(
+            conn.execute(text("SELECT * FROM v_completeness WHERE month = :m"), {"m": MONTH}).mappings().all()
+        )
+    view[["reported", "on_time"]] = view[["reported", "on_time"]].astype(int)
+    overall, first = rates.loc["全部"], view.iloc[0]
+    assert (overall["expected"], overall["reported"], overall["on_time"]) == (
+        int(first["n_expected"]),
+        int(first["n_reported"]),
+        int(first["n_on_time"]),
+    )
+    assert 0 < overall["on_time"] < overall["reported"] < overall["expected"], "the month has late and missing units"
+    assert 100 * overall["reporting_rate"] == pytest.approx(float(first["reporting_rate"]))
+    assert 100 * overall["on_time_rate"] == pytest.approx(float(first["on_time_rate"]))
+    for form_code, part in view.groupby("form_code"):
+        mine = rates.loc[form_code]
+        assert (mine["expected"], mine["reported"], mine["on_time"]) == (
+            len(part),
+            part["reported"].sum(),
+            part["on_time"].sum(),
+        ), form_code
+        assert 100 * mine["reporting_rate"] == pytest.approx(float(part["form_reporting_rate"].iloc[0])), form_code
+
+
+def test_the_form_sheets_keep_the_templates_layout(published, cfg: Config) -> None:
+    """Header row, lead columns and month row where the unit's template has them (config/layout.py)."""
+    from config.layout import LAYOUT
+    from tasks.report.templates import build_template
+
+    _, path = published
+    wb = openpyxl.load_workbook(path)
+    form = cfg.form("表1")
+    template = build_template(cfg, cfg.units_of_form(form.code)[0], MONTH)[form.code]
+    for name, lead in ((summary_sheet_name(form.code), 0), (f"{form.code} 明细", 1)):
+        ws = wb[name]
+        header = [c.value for c in ws[LAYOUT.header_row]]
+        assert (
+            header[lead : lead + 4] == [c.value for c in template[LAYOUT.header_row]][:4] == list(LAYOUT.lead_columns)
+        )
+        assert str(ws.cell(LAYOUT.month_row, 1).value).startswith(template.cell(LAYOUT.month_row, 1).value)
+    assert wb[f"{form.code} 明细"].cell(LAYOUT.header_row, 1).value == LAYOUT.unit_label
