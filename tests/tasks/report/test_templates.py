@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from python_calamine import CalamineWorkbook
 from config import Config
 from tasks.report.marker import MARKER_SHEET, Marker
 from tasks.report.templates import FIRST_DATA_ROW, HEADER_ROW, header_texts, write_template
+from tests.libreoffice import CSV_UTF8, convert
 
 
 @pytest.fixture(scope="module")
@@ -79,22 +79,7 @@ def test_the_package_is_well_formed(written: dict[str, Path]) -> None:
 def test_libreoffice_opens_it_without_complaint(written: dict[str, Path], tmp_path: Path) -> None:
     src = tmp_path / "t.xlsx"
     shutil.copy(written["chaoyang"], src)
-    run = subprocess.run(
-        [
-            "soffice",
-            "--headless",
-            f"-env:UserInstallation=file://{tmp_path}/lo",
-            "--convert-to",
-            "csv:Text - txt - csv (StarCalc):44,34,76",
-            "--outdir",
-            str(tmp_path),
-            str(src),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    run = convert(src, CSV_UTF8, tmp_path, profile=tmp_path / "lo")
     assert run.returncode == 0, run.stderr
     text = (tmp_path / "t.csv").read_text(encoding="utf-8")
     assert "区级领导调研对接人次" in text and "填报单位:" in text

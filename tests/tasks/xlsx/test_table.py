@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import fastexcel
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from tasks.xlsx.table import Sheet, column_letter, write_table_workbook
+from tests.libreoffice import CSV_UTF8, convert
 
 AWKWARD = [
     "张三",
@@ -91,22 +91,7 @@ def test_sheet_names_are_checked_and_columns_lettered() -> None:
 def test_libreoffice_reads_the_same_cells(tmp_path: Path) -> None:
     values = [v for v in AWKWARD if v and "\x01" not in v and "\n" not in v]
     src = write_table_workbook(tmp_path / "t.xlsx", [Sheet("人员名单", {"name": "姓名", "row": "行号"}, frame(values))])
-    run = subprocess.run(
-        [
-            "soffice",
-            "--headless",
-            f"-env:UserInstallation=file://{tmp_path}/lo",
-            "--convert-to",
-            "csv:Text - txt - csv (StarCalc):44,34,76",
-            "--outdir",
-            str(tmp_path),
-            str(src),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    run = convert(src, CSV_UTF8, tmp_path, profile=tmp_path / "lo")
     assert run.returncode == 0, run.stderr
     rows = list(csv.reader((tmp_path / "t.csv").open(encoding="utf-8")))
     assert rows == [["姓名", "行号"], *[[v, str(i)] for v, i in zip(values, range(2, 2 + len(values)), strict=False)]]
