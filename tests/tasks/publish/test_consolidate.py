@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from config import Config, load_config
 from tasks.publish.consolidate import consolidate
+from tasks.publish.data import VALUE_COLUMNS
 
 CFG = load_config()
 FORM = CFG.form("表1")
@@ -26,20 +27,7 @@ def _frame(cells: dict[tuple[str, int, str], float | None], increments: dict | N
         (u, "表1", r, region, np.nan if v is None else v, increments.get((u, r, region), np.nan), None, 1, 1)
         for (u, r, region), v in cells.items()
     ]
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "unit_code",
-            "form_code",
-            "row_no",
-            "region",
-            "value",
-            "value_month",
-            "remark",
-            "submission_id",
-            "version",
-        ],
-    )
+    return pd.DataFrame(rows, columns=VALUE_COLUMNS)
 
 
 unit_rows = st.lists(
