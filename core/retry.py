@@ -3,10 +3,12 @@ rejected input, and a database error that will not heal with time (bad data, a b
 
 from __future__ import annotations
 
+import random
 import smtplib
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from prefect.tasks import exponential_backoff
 from sqlalchemy import exc as sa_exc
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -24,6 +26,7 @@ TRANSIENT_SQLSTATES = frozenset({"55P03", "53300", "57P01", "57P02", "57P03"})
 # SQLite says it only in words; these are what another writer or a brief outage causes.
 TRANSIENT_SQLITE = ("database is locked", "database table is locked", "unable to open database file", "disk i/o error")
 DRIVERS = ("psycopg", "sqlite3")
+T = TypeVar("T")
 
 
 def _driver_transient(orig: BaseException | None) -> bool:
@@ -76,9 +79,25 @@ def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
 
 def transient_retries(retries: int = 4, backoff_seconds: float = 5.0) -> dict[str, Any]:
     """Task options for `@task(**transient_retries())`: exponential backoff with jitter, transient errors only."""
+    from prefect.tasks import exponential_backoff
+
     return {
         "retries": retries,
         "retry_delay_seconds": exponential_backoff(backoff_factor=backoff_seconds),
         "retry_jitter_factor": 0.5,
         "retry_condition_fn": retry_if_transient,
     }
+
+
+def call_with_retries(
+    fn: Callable[..., T], /, *args: Any, attempts: int = 4, backoff_seconds: float = 0.5, **kwargs: Any
+) -> T:
+    """Call fn; on a transient error back off (exponential, with jitter) and try again, at most `attempts` times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            time.sleep(backoff_seconds * 2 ** (attempt - 1) * (1 + random.random() / 2))
+    raise AssertionError("unreachable")  # the loop returns or raises

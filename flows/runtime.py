@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -25,3 +26,28 @@ def load_runtime(settings: Settings | None = None) -> Runtime:
     return Runtime(
         settings=settings, config=load_config(settings.config_dir), engine=make_engine(settings.warehouse_url)
     )
+
+
+def in_flow_run() -> bool:
+    """True inside a Prefect flow run; false when a command runs the same steps in-process, without Prefect."""
+    from prefect.context import FlowRunContext
+
+    return FlowRunContext.get() is not None
+
+
+def run_artifact(markdown: str, key: str, description: str) -> str | None:
+    """Attach a markdown artifact to the current run (its id); outside a run there is nothing to attach it to."""
+    if not in_flow_run():
+        return None
+    from prefect.artifacts import create_markdown_artifact
+
+    return str(create_markdown_artifact(markdown=markdown, key=key, description=description))
+
+
+def run_log() -> logging.Logger | logging.LoggerAdapter:
+    """The run's logger inside a flow run (shown in the UI), else this module's logger."""
+    if in_flow_run():
+        from prefect import get_run_logger
+
+        return get_run_logger()
+    return logging.getLogger("fupin")
