@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.runtime import flow_run
 
 from core.errors import FupinError, UsageError
 from core.month import Month
 from core.settings import Settings, SettingsError, checked_pii_key
-from flows.runtime import load_runtime
+from flows.runtime import api_configured, in_flow_run, load_runtime, run_artifact, run_log
 from tasks.intake.archive import receive_file
 from tasks.intake.provenance import cli_source
 from tasks.intake.received import name_hex, name_of, param_path
@@ -25,7 +25,7 @@ from tasks.labor.load import (
     require_warehouse,
 )
 from tasks.labor.read import LaborFileError, read_labor
-from tasks.labor.report import invalid_rows_markdown, labor_artifact, totals_markdown
+from tasks.labor.report import invalid_rows_markdown, totals_markdown
 from tasks.labor.totals import attachment1_by_district
 from tasks.labor.validate import validate_labor
 
@@ -40,7 +40,7 @@ def pii_key(settings: Settings) -> bytes:
     """FUPIN_PII_KEY or FUPIN_PII_KEY_FILE, else the Prefect Secret block 'fupin-pii-key'; at least 32 bytes; never
     logged. A missing or unusable key is a usage error (exit 2), said in one line."""
     try:
-        if settings.pii_key is not None or settings.pii_key_file is not None:
+        if settings.pii_key is not None or settings.pii_key_file is not None or not api_configured():
             return settings.require_pii_key()
         return checked_pii_key(_secret_block(), f"the Prefect Secret block '{SECRET_BLOCK}'")
     except SettingsError as exc:
@@ -65,16 +65,29 @@ def _secret_block() -> bytes:
 
 
 @flow(name="ingest-labor", retries=0, log_prints=False, persist_result=False)
-def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0, source: str | None = None) -> dict:
+def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0, source: str | None = None) -> Any:
     """Archive, read, validate, key and load one labor file; reject it whole if too many rows are invalid. Person data
     stays in this process: no result is persisted, and every error names a row and column, never a value.
-    `source` says where it came from (cli:<user>, web:<account>; default cli:<the OS user running the flow>)."""
+    `source` says where it came from (cli:<user>, web:<account>; default cli:<the OS user running the flow>).
+    In a run, a rejected file ends it Failed (named Rejected) with a one-line message, not a traceback."""
+    from tasks.runs.states import final_state, quiet_rejections
+
+    quiet_rejections()
+    try:
+        return _ingest_labor(path, month, max_invalid_ratio, source)
+    except (LaborRejected, LaborFileError) as exc:
+        if not in_flow_run():
+            raise
+        return final_state("rejected", str(exc).splitlines()[0])
+
+
+def _ingest_labor(path: str, month: str, max_invalid_ratio: float, source: str | None) -> dict:
     came_from = source or cli_source()
     month = Month(month)
     if not 0.0 <= max_invalid_ratio <= 1.0:
         raise FupinError(f"max_invalid_ratio must be between 0 and 1, not {max_invalid_ratio}")
     rt = load_runtime()
-    log = get_run_logger()
+    log = run_log()
     key = pii_key(rt.settings)
     given = param_path(path)
     if not given.is_file():
@@ -90,7 +103,7 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0, source: 
         str(archived.relative_to(rt.settings.paths.home)),
         got.first_seen,
         month,
-        str(flow_run.get_id() or "") or None,
+        str(flow_run.get_id()) if in_flow_run() else None,
         came_from,
         name_hex(given),
     )
@@ -115,17 +128,17 @@ def ingest_labor(path: str, month: str, max_invalid_ratio: float = 0.0, source: 
             f"{max_invalid_ratio:.4%}): nothing loaded; fix the file or re-run with a higher max_invalid_ratio"
         )
         record_rejection(rt.engine, rt.config, facts, check, reason)
-        labor_artifact(report, "labor-invalid-rows", f"rejected {month}")
+        run_artifact(report, "labor-invalid-rows", f"rejected {month}")
         raise LaborRejected(f"{facts.original_name} rejected: {reason}")
     if check.n_invalid_rows or len(check.duplicates):
-        labor_artifact(report, "labor-invalid-rows", f"excluded rows {month}")
+        run_artifact(report, "labor-invalid-rows", f"excluded rows {month}")
     result: LoadResult = load_labor(rt.engine, rt.config, facts, check, key)
     lists = write_district_lists(rt.engine, rt.config, month, rt.settings.paths.outputs / month / "labor")
     if not lists.written:
         log.info("%s: the district lists are already up to date; nothing rewritten", month)
     by_district = attachment1_by_district(rt.engine, month)
     total = int(by_district["persons"].sum())
-    labor_artifact(totals_markdown(month, by_district, total), "labor-attachment1", f"Attachment 1 {month}")
+    run_artifact(totals_markdown(month, by_district, total), "labor-attachment1", f"Attachment 1 {month}")
     log.info(
         "%s: submission %d v%s, %d persons, %d insured; %d district lists",
         month,

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.errors import UsageError
+from core.errors import CannotWork, FupinError, UsageError
 from core.month import Month
 from tasks.intake.provenance import cli_source
 
@@ -31,6 +31,21 @@ def preflight() -> None:
         rt.engine.dispose()
 
 
+def _run(flow, params: dict) -> dict:
+    """In-process without Prefect, or as a run on `fupin serve`'s API so it shows in the UI; a rejection is exit 1,
+    a run that failed otherwise is exit 3."""
+    from fupin.running import MODE
+
+    if not MODE.api_url:
+        return flow.fn(**params)
+    state = flow(**params, return_state=True)
+    if state.is_completed():
+        return state.result()
+    if state.name == "Rejected":
+        raise FupinError(state.message or "rejected")
+    raise CannotWork(f"the ingest-labor run ended {state.name}: {state.message}")
+
+
 def labor(
     path: Path = typer.Argument(..., help="The HR bureau's export: .xlsx, or .csv in UTF-8 or GBK/GB18030."),
     month: str = typer.Option(..., "--month", help="Reporting month, YYYY-MM (e.g. 2020-07)."),
@@ -49,10 +64,9 @@ def labor(
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     preflight()
-    with console.status(f"ingesting {path.name} for {month} …"):
-        result = ingest_labor(
-            path=str(path.resolve()), month=month, max_invalid_ratio=max_invalid_ratio, source=cli_source()
-        )
+    params = {"path": str(path.resolve()), "month": month, "max_invalid_ratio": max_invalid_ratio}
+    with console.status(f"ingesting {path.name} for {month} (read, check, key, load, district lists) …"):
+        result = _run(ingest_labor, {**params, "source": cli_source()})
     table = Table("", "", title=f"labor {month}: submission {result['submission_id']}")
     for label, value in (
         ("persons (distinct)", result["persons"]),
