@@ -21,7 +21,8 @@ from sqlalchemy import text
 from config import Config
 from core.errors import UsageError
 from core.settings import Settings
-from flows.ingest_labor import SECRET_BLOCK, ingest_labor, pii_key
+from flows.ingest_labor import ingest_labor
+from flows.labor_steps import SECRET_BLOCK, pii_key
 from fupin import cli
 from fupin.demo.labor import Noise, generate_labor, write_xlsx
 from warehouse.engine import make_engine
