@@ -91,7 +91,7 @@ def test_cli_without_a_warehouse_says_run_init_in_one_line(prefect_api, fupin_ho
     with pytest.raises(SystemExit) as exit_:
         cli.main()
     err = capsys.readouterr().err
-    assert exit_.value.code == 1 and "fupin init" in err and "Traceback" not in err
+    assert exit_.value.code == 3 and "fupin init" in err and "Traceback" not in err
 
 
 def test_cli_exit_codes_usage_2_rejected_1_success_0(prefect_api, fupin_home, warehouse, cfg, monkeypatch, capsys):
