@@ -37,13 +37,16 @@ class Commands(TyperGroup):
     """The command group: the command modules are imported when a command or the command list is asked for, so
     importing fupin.cli stays cheap (each module keeps its heavy imports inside its functions)."""
 
+    _loaded = False
+
     def _load(self) -> None:
-        if self.commands:
+        if self._loaded:
             return
+        self._loaded = True
         modules = typer.Typer()
         for name in COMMAND_MODULES:
             importlib.import_module(name).register(modules)
-        self.commands.update(typer.main.get_group(modules).commands)
+        self.commands = {**typer.main.get_group(modules).commands, **self.commands}
 
     def list_commands(self, ctx: Any) -> list[str]:
         self._load()
