@@ -146,8 +146,9 @@ def _log_crash(exc: BaseException) -> Path | None:
 
 def _say(message: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False)
 
 
 def run(args: Sequence[str] | None = None) -> int:
