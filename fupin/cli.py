@@ -73,10 +73,8 @@ app = typer.Typer(
 
 
 @app.callback()
-def _start() -> None:
-    """Before any command: Prefect's home exists, so a flow module imported later does not warn."""
-    if home := os.environ.get("PREFECT_HOME"):
-        Path(home).mkdir(mode=0o700, parents=True, exist_ok=True)
+def _group() -> None:
+    """Nothing to do before a command; Typer builds a group only around a callback or registered commands."""
 
 
 def _choose_where_runs_go() -> None:
@@ -92,6 +90,8 @@ def _choose_where_runs_go() -> None:
     os.environ["PREFECT_SERVER_EPHEMERAL_ENABLED"] = "false"
     if not explicit_api:  # Prefect's local files under FUPIN_HOME, where `fupin serve` keeps its own
         os.environ.setdefault("PREFECT_HOME", str(settings.paths.prefect_home))
+    if home := os.environ.get("PREFECT_HOME"):  # Prefect makes it at import without parents, else only warns
+        Path(home).mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _restore_environ(saved: dict[str, str]) -> None:
@@ -163,9 +163,15 @@ def run(args: Sequence[str] | None = None) -> int:
         _restore_environ(saved)
 
 
+def _wants_help(args: Sequence[str] | None) -> bool:
+    words = sys.argv[1:] if args is None else list(args)
+    return not words or "--help" in words
+
+
 def _run(args: Sequence[str] | None) -> int:
     try:
-        _choose_where_runs_go()
+        if not _wants_help(args):  # help touches nothing: no settings read, no folder made
+            _choose_where_runs_go()
         code = app(args=args, standalone_mode=False)
         return code if isinstance(code, int) else EXIT_OK
     except ClickException as exc:  # a usage error Click found: a missing argument, an unknown option or command

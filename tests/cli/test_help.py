@@ -46,6 +46,15 @@ def test_the_help_lists_the_exit_codes(cli: Callable[..., int], capsys: pytest.C
     assert "Prefect API unreachable" in out
 
 
+def test_help_writes_nothing(
+    cli: Callable[..., int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FUPIN_HOME", raising=False)
+    assert cli("init", "--help") == 0 and cli("--help") == 0
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_importing_the_cli_loads_nothing_heavy() -> None:
     assert _heavy_after("import fupin.cli") == []
 
