@@ -25,6 +25,7 @@ serve: $(STAMP)  ## a local Prefect server, the deployments and a worker
 	$(BIN)/fupin serve
 
 bench: $(STAMP)  ## the speed benchmarks (minutes; figures in the README)
+	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/labor.py
 	$(BIN)/python bench/warehouse.py
 	$(BIN)/python bench/soak.py

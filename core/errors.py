@@ -1,7 +1,7 @@
 """Errors the CLI turns into a one-line message and an exit code instead of a traceback.
 
 Exit codes are a contract: 0 ok, 1 an input was rejected, 2 a usage error, 3 the command could not do its work
-(warehouse or Prefect unreachable, a crash, a timeout).
+(warehouse or Prefect unreachable, a crash, a timeout). fupin/cli.py maps every failure to one of these.
 """
 
 from __future__ import annotations
@@ -34,5 +34,6 @@ def unreadable_warehouse(exc: Exception) -> CannotWork:
     """The one-line error for a warehouse that is missing, unreachable or not initialised (exc: a DBAPIError)."""
     cause = getattr(exc, "orig", None) or exc
     return CannotWork(
-        f"cannot read the warehouse ({type(cause).__name__}): run `fupin init` first, or check FUPIN_WAREHOUSE_URL"
+        f"无法读取数据仓库 / cannot read the warehouse ({type(cause).__name__}): run `fupin init` first, or check "
+        "FUPIN_WAREHOUSE_URL"
     )

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import secrets
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
-from config import load_config
+from config import Unit, load_config
+from core.errors import EXIT_CANNOT_WORK, EXIT_REJECTED
 from core.month import shift_month
 from core.settings import Settings
 from flows.runtime import load_runtime
@@ -25,6 +28,7 @@ console = Console(soft_wrap=True)  # paths must survive copy and paste, never wr
 PREVIOUS, MONTH = "2020-08", "2020-09"
 # Units whose September report is missing, so completeness and reminders have someone to name.
 MISSING = ("yanqing", "grain")
+EXPECTED_REJECTS = 2  # 朝阳区's draft and 市教委's v0, below
 
 
 def demo_key_file(home: Path) -> Path:
@@ -48,12 +52,15 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def _step(title: str, env: dict[str, str], *args: str, allow_rejects: bool = False) -> None:
+    """Run one command; stop on anything but 0, or 1 where rejections are expected (3 never: it could not work)."""
     console.rule(f"[bold]{title}")
     console.print(f"$ fupin {' '.join(args)}", style="dim")
     run = subprocess.run([sys.executable, "-m", "fupin.cli", *args], env=env, check=False)
-    if run.returncode != 0 and not (allow_rejects and run.returncode == 1):
-        console.print(f"[bold red]demo stopped: `fupin {args[0]}` exited {run.returncode}")
-        sys.exit(run.returncode)
+    if run.returncode == 0 or (allow_rejects and run.returncode == EXIT_REJECTED):
+        return
+    why = "could not do its work; see FUPIN_HOME/logs" if run.returncode == EXIT_CANNOT_WORK else "failed"
+    console.print(f"[bold red]demo stopped: `fupin {args[0]}` exited {run.returncode} ({why})")
+    sys.exit(run.returncode)
 
 
 def _drop(path: Path, received: dt.datetime) -> Path:
@@ -68,15 +75,15 @@ def _arrival(month: str, day: int, hour: int) -> dt.datetime:
     return dt.datetime(after.year, after.mon, day, hour, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 
-def write_reports(home: Path) -> None:
+def write_reports(home: Path) -> list[Path]:
     """August from everyone on time; September with clerk quirks, two rejections, a correction, late and missing."""
     cfg = load_config()
     inbox = home / "inbox"
-    for n, unit in enumerate(cfg.units):
-        _drop(
-            write_filled_report(cfg, unit, PREVIOUS, inbox / f"{PREVIOUS}_{unit.name}.xlsx"),
-            _arrival(PREVIOUS, 1 + n % 9, 10),
-        )
+
+    def report(unit: Unit, month: str, name: str, arrival: dt.datetime, **how: Any) -> Path:
+        return _drop(write_filled_report(cfg, unit, month, inbox / f"{month}_{name}.xlsx", **how), arrival)
+
+    written = [report(u, PREVIOUS, u.name, _arrival(PREVIOUS, 1 + n % 9, 10)) for n, u in enumerate(cfg.units)]
     quirks = {
         "dongcheng": {"text_numbers": True},
         "xicheng": {"fullwidth": True},
@@ -84,22 +91,43 @@ def write_reports(home: Path) -> None:
         "hotan": {"no_marker": True, "sent_on": "2020年10月9日"},
     }
     for n, unit in enumerate(cfg.units):
-        if unit.code in MISSING:
-            continue
-        day = 12 if unit.code == "fengtai" else 1 + n % 9
-        _drop(
-            write_filled_report(cfg, unit, MONTH, inbox / f"{MONTH}_{unit.name}.xlsx", **quirks.get(unit.code, {})),
-            _arrival(MONTH, day, 9),
-        )
+        if unit.code not in MISSING:
+            day = 12 if unit.code == "fengtai" else 1 + n % 9
+            written.append(report(unit, MONTH, unit.name, _arrival(MONTH, day, 9), **quirks.get(unit.code, {})))
     chaoyang, education = cfg.unit("chaoyang"), cfg.unit("education")
-    _drop(
-        write_filled_report(cfg, chaoyang, MONTH, inbox / f"{MONTH}_朝阳区_初稿.xlsx", cells={(1, "合计"): 1}),
-        _arrival(MONTH, 3, 8),
-    )
-    _drop(
-        write_filled_report(cfg, education, MONTH, inbox / f"{MONTH}_市教委_v0.xlsx", cells={(4, "合计"): -2}),
-        _arrival(MONTH, 2, 8),
-    )
+    written.append(report(chaoyang, MONTH, "朝阳区_初稿", _arrival(MONTH, 3, 8), cells={(1, "合计"): 1}))
+    written.append(report(education, MONTH, "市教委_v0", _arrival(MONTH, 2, 8), cells={(4, "合计"): -2}))
+    return written
+
+
+def _use_demo_env(env: dict[str, str]) -> None:
+    """This process reads the warehouse the demo's commands wrote."""
+    os.environ.update({k: env[k] for k in ("FUPIN_HOME", "FUPIN_PII_KEY_FILE")})
+    os.environ.pop("FUPIN_PII_KEY", None)
+
+
+def check_ingested(env: dict[str, str], shas: list[str]) -> None:
+    """Exit 1 must mean rejections, not lost runs: every file dropped is recorded, and only the expected rejects."""
+    _use_demo_env(env)
+    rt = load_runtime(Settings.from_env())
+    with rt.engine.connect() as conn:
+        status = dict(
+            conn.execute(
+                text("select sha256, status from fct_submission where sha256 in :shas").bindparams(
+                    bindparam("shas", expanding=True)
+                ),
+                {"shas": shas},
+            ).all()
+        )
+    rt.engine.dispose()
+    lost = sum(sha not in status for sha in shas)
+    rejected = sum(s == "rejected" for s in status.values())
+    if lost or rejected != EXPECTED_REJECTS:
+        console.print(
+            f"[bold red]demo stopped: {lost} of {len(shas)} files were never recorded and {rejected} were rejected "
+            f"(expected 0 and {EXPECTED_REJECTS}); see FUPIN_HOME/logs"
+        )
+        sys.exit(EXIT_CANNOT_WORK)
 
 
 def write_labor(home: Path) -> Path:
@@ -118,8 +146,7 @@ def write_labor(home: Path) -> Path:
 
 def summary(home: Path, env: dict[str, str]) -> None:
     """Attachment 1 and completeness as the warehouse now holds them, and where to look next."""
-    os.environ.update({k: env[k] for k in ("FUPIN_HOME", "FUPIN_PII_KEY_FILE")})
-    os.environ.pop("FUPIN_PII_KEY", None)
+    _use_demo_env(env)
     rt = load_runtime(Settings.from_env())
     with rt.engine.connect() as conn:
         rows = conn.execute(
@@ -157,8 +184,9 @@ def main() -> None:
     _step("1. create the warehouse and seed it from config/", env, "init")
     _step("2. blank templates for every unit", env, "templates", "--month", MONTH)
     console.rule("[bold]3. units drop their reports in the inbox")
-    write_reports(home)
+    shas = [hashlib.sha256(p.read_bytes()).hexdigest() for p in write_reports(home)]
     _step(f"4. ingest {PREVIOUS} and {MONTH} (two files are meant to be rejected)", env, "ingest", allow_rejects=True)
+    check_ingested(env, shas)
     path = write_labor(home)
     _step("5. the HR bureau's labor records", env, "labor", str(path), "--month", MONTH, "--max-invalid-ratio", "0.01")
     _step(f"6. publish {PREVIOUS}", env, "publish", "--month", PREVIOUS)

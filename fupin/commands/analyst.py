@@ -3,31 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import track
-from sqlalchemy import Engine, inspect
-from sqlalchemy.exc import OperationalError
 
-from core.errors import FupinError, UsageError
+from core.errors import CannotWork, FupinError, UsageError
 from core.month import Month
-from flows.runtime import load_runtime
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 DOC_PATH = Path("docs") / "warehouse.md"
 
 
 def _require_views(engine: Engine, names: list[str]) -> None:
-    """A one-line error instead of a traceback when the warehouse is unreachable or lacks its views."""
+    """A one-line error (exit 3) instead of a traceback when the warehouse is unreachable or lacks its views."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import DBAPIError
+
+    from core.errors import unreadable_warehouse
+
     try:
         present = set(inspect(engine).get_view_names())
-    except OperationalError as exc:
-        raise FupinError(f"cannot open the warehouse: {str(exc.orig).strip().splitlines()[0]}") from exc
+    except DBAPIError as exc:
+        raise unreadable_warehouse(exc) from exc
     missing = [n for n in names if n not in present]
     if missing:
-        raise FupinError(f"the warehouse lacks the views {', '.join(missing)}: run `fupin init` first")
+        raise CannotWork(
+            f"数据仓库缺少视图 / the warehouse lacks the views {', '.join(missing)}: run `fupin init` first"
+        )
 
 
 def docs(
@@ -70,6 +76,7 @@ def grant_analyst(
 
     `fupin init` re-creates the views and keeps the grants; new views need this command again.
     """
+    from flows.runtime import load_runtime
     from warehouse.access import ROLE_NAME, analyst_views
     from warehouse.access import grant_analyst as grant
     from warehouse.views import all_views
@@ -78,7 +85,7 @@ def grant_analyst(
         raise UsageError(f"role name must be lower-case letters, digits and _, not {role!r}")
     rt = load_runtime()
     if rt.engine.dialect.name != "postgresql":
-        raise FupinError("grant-analyst needs a PostgreSQL warehouse (FUPIN_WAREHOUSE_URL); SQLite has no roles")
+        raise UsageError("grant-analyst needs a PostgreSQL warehouse (FUPIN_WAREHOUSE_URL); SQLite has no roles")
     names = [v.name for v in analyst_views(rt.config, all_views())]
     _require_views(rt.engine, names)
     with rt.engine.begin() as conn:  # a refusal raises before anything is changed, and the transaction rolls back
@@ -92,6 +99,9 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="csv (UTF-8 with BOM, opens in Excel) or parquet.")] = "csv",
 ) -> None:
     """Write the month's rows of every analyst view to FUPIN_HOME/exports/YYYY-MM/<view>.<format>."""
+    from rich.progress import track
+
+    from flows.runtime import load_runtime
     from tasks.analyst.export import FORMATS, export_month
     from warehouse.access import analyst_views
     from warehouse.views import all_views

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.errors import UsageError
 from core.month import Month
-from flows.runtime import load_runtime
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
@@ -20,10 +20,12 @@ def init() -> None:
     import datetime as dt
 
     from core.month import month_of
+    from flows.runtime import load_runtime
     from warehouse.init import init_warehouse
 
     rt = load_runtime()
-    changed = init_warehouse(rt.engine, rt.config, months=[month_of(dt.date.today())])
+    with console.status("migrating and seeding the warehouse …"):
+        changed = init_warehouse(rt.engine, rt.config, months=[month_of(dt.date.today())])
     table = Table("table", "rows added or changed", title=f"warehouse ready: {rt.engine.url.render_as_string()}")
     for name, n in changed.items():
         table.add_row(name, str(n))
@@ -40,15 +42,21 @@ def templates(
     ] = None,
 ) -> None:
     """Write one blank .xlsx per reporting unit, in the office's own layout, ready to fill."""
+    from rich.progress import track
+
+    from flows.runtime import load_runtime
     from tasks.report.templates import write_template
 
     month = Month(month)
     rt = load_runtime()
     out = out or rt.settings.paths.home / "templates" / month
-    units = [rt.config.unit(code) for code in unit] if unit else list(rt.config.units)
+    known = {u.code: u for u in rt.config.units}
+    if unknown := [code for code in unit or [] if code not in known]:
+        raise UsageError(f"未知单位 / unknown unit code(s): {', '.join(unknown)}")
+    units = [known[code] for code in unit] if unit else list(rt.config.units)
     out.mkdir(parents=True, exist_ok=True)
-    for u in units:
-        write_template.fn(rt.config, u, month, out)
+    for u in track(units, description=f"templates {month}", console=console, transient=True):
+        write_template(rt.config, u, month, out)
     console.print(f"wrote {len(units)} templates to [bold]{out}[/]")
 
 

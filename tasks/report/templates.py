@@ -12,7 +12,6 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
-from prefect import task
 
 from config import Config, Form, Indicator, Unit
 from config.layout import LAYOUT
@@ -168,7 +167,6 @@ def build_template(cfg: Config, unit: Unit, month: str) -> Workbook:
     return wb
 
 
-@task(name="write-template")
 def write_template(cfg: Config, unit: Unit, month: str, out_dir: Path) -> Path:
     """Write `unit`'s blank template for `month` into `out_dir` and return its path."""
     path = Path(out_dir) / template_name(unit, month)

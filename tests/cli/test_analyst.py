@@ -86,7 +86,7 @@ def test_analyst_role_reads_views_and_nothing_else(role: str, pg_url: str, cfg: 
 
 def test_grant_analyst_refuses_sqlite_in_one_line(fupin_home: Path) -> None:
     run = fupin("grant-analyst", "analyst")
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert "PostgreSQL" in run.stderr and "Traceback" not in run.stderr
 
 
@@ -201,5 +201,5 @@ def test_docs_check_fails_on_a_stale_file_and_docs_fixes_it(tmp_path: Path, fupi
 
 def test_export_before_init_says_so_in_one_line(fupin_home: Path) -> None:
     run = fupin("export", "--month", "2020-09")
-    assert run.returncode == 1
+    assert run.returncode == 3
     assert "fupin init" in run.stderr and "Traceback" not in run.stderr

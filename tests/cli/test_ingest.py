@@ -65,7 +65,7 @@ def test_usage_and_setup_errors_are_one_line(fupin_home: Path, cfg: Config) -> N
         )
 
     no_warehouse = run()
-    assert no_warehouse.returncode == 1 and "run `fupin init` first" in no_warehouse.stderr
+    assert no_warehouse.returncode == 3 and "run `fupin init` first" in no_warehouse.stderr
     assert "Traceback" not in no_warehouse.stderr
     engine = make_engine(f"sqlite:///{fupin_home / 'warehouse.db'}")
     init_warehouse(engine, cfg, months=["2020-12"])

@@ -38,7 +38,7 @@ def test_cli_says_the_database_is_unreachable_without_a_traceback(cfg, fupin_hom
         timeout=300,
         check=False,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "FUPIN_WAREHOUSE_URL" in proc.stderr and "not-the-password" not in proc.stderr + proc.stdout
     assert len(proc.stderr.strip().splitlines()) <= 3

@@ -19,7 +19,7 @@ from tests.libreoffice import CSV_UTF8, convert
 @pytest.fixture(scope="module")
 def written(cfg: Config, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("templates")
-    return {u.code: write_template.fn(cfg, u, "2020-09", out) for u in cfg.units}
+    return {u.code: write_template(cfg, u, "2020-09", out) for u in cfg.units}
 
 
 def test_one_template_per_unit(cfg: Config, written: dict[str, Path]) -> None:
