@@ -26,7 +26,7 @@ CONTRACT = {
     "ingest-file": ["path", "source"],
     "ingest-labor": ["path", "month", "max_invalid_ratio", "source"],
     "remind-late-units": ["month"],
-    "monthly-close": ["month"],
+    "monthly-close": ["month", "wait_minutes"],
     "notify-failure": ["flow_run_id"],
 }
 

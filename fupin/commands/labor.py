@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.console import Console
@@ -11,6 +12,9 @@ from rich.table import Table
 from core.errors import CannotWork, FupinError, UsageError
 from core.month import Month
 from tasks.intake.provenance import cli_source
+
+if TYPE_CHECKING:
+    from prefect.states import State
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
@@ -53,7 +57,8 @@ def _run(params: dict) -> dict:
     from flows.ingest_labor import ingest_labor
 
     with console.status("ingesting as a run on the Prefect server (it shows in the UI) …"):
-        state = ingest_labor(**params, return_state=True)
+        # Called from sync code, the flow returns its State itself; the annotation adds an async caller's awaitable.
+        state = cast("State", ingest_labor(**params, return_state=True))
     if state.is_completed():
         return state.result()
     if state.name == "Rejected":

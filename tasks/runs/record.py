@@ -3,7 +3,6 @@ named and tagged, with its rejection as an artifact and a log line, so the UI sh
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,13 @@ class RunSpec:
     artifact_key: str | None = None
     artifact_markdown: str | None = None
     artifact_description: str | None = None
+
+
+def now() -> Any:
+    """Now, as the DateTime type Prefect's schemas declare."""
+    from prefect.types._datetime import now as prefect_now
+
+    return prefect_now("UTC")
 
 
 class RunRecorder:
@@ -67,7 +73,7 @@ class RunRecorder:
             name="fupin.ingest",
             level=level,
             message=spec.message,
-            timestamp=dt.datetime.now(dt.UTC),
+            timestamp=now(),
             flow_run_id=run.id,
         )
         call_with_retries(self._client.create_logs, [log])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from core.retry import call_with_retries
 from tasks.runs.record import INGEST_DEPLOYMENT
@@ -73,7 +73,7 @@ def file_runs(client: Any, month: str, now: dt.datetime) -> list[FileRun]:
         state = FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType(t) for t in types]))
         flt = FlowRunFilter(state=state)
         if since is not None:
-            flt = FlowRunFilter(state=state, start_time=FlowRunFilterStartTime(after_=since))
+            flt = FlowRunFilter(state=state, start_time=FlowRunFilterStartTime(after_=cast(Any, since)))
         offset = 0
         while True:
             page = call_with_retries(

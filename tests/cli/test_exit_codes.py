@@ -55,7 +55,6 @@ def test_a_rejected_file_is_1_on_a_served_api(prefect_api, fupin_home: Path, cfg
     assert "rejected" in done.stdout and "1 file(s) rejected" in done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="in-process ingest (no Prefect) lands with the lead's rewrite of ingest")
 def test_a_rejected_file_is_1_in_process(fupin_home: Path, cfg: Config) -> None:
     _init(f"sqlite:///{fupin_home / 'warehouse.db'}", cfg)
     done = _child("ingest", str(_negative_report(cfg, fupin_home)))

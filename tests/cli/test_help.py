@@ -61,17 +61,7 @@ def test_importing_the_cli_loads_nothing_heavy() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    [
-        pytest.param(
-            m,
-            marks=pytest.mark.xfail(
-                strict=True, reason="the lead's rewrite of fupin/commands/ingest.py moves its imports inside"
-            ),
-        )
-        if m == "fupin.commands.ingest"
-        else m
-        for m in COMMAND_MODULES
-    ],
+    COMMAND_MODULES,
 )
 def test_a_command_module_keeps_its_heavy_imports_inside_its_functions(module: str) -> None:
     """`fupin --help` imports every command module: none may load Prefect, pandas or the database layer."""
