@@ -86,6 +86,7 @@ def ingest_one(
         warnings=tuple(check.warnings),
         run_id=run_id,
         quarantine=folder,
+        name_hex=receipt.name_hex,
     )
     return replace(outcome, message=outcome_message(outcome))
 

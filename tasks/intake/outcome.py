@@ -30,6 +30,7 @@ class FileOutcome:
     run_id: str | None = None
     quarantine: Path | None = None
     attempts: int = 1
+    name_hex: str | None = None  # the name's bytes as the sender's system wrote them
 
     @property
     def run_name(self) -> str:
@@ -47,6 +48,7 @@ class FileOutcome:
         """JSON-safe facts for a run's result and the CLI's table (issues counted, not quoted)."""
         return {
             "file": self.name,
+            "name_hex": self.name_hex,
             "sha256": self.sha256,
             "status": self.status,
             "submission_id": self.submission_id,

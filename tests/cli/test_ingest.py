@@ -50,7 +50,7 @@ def test_inbox_then_paths(prefect_api, fupin_home: Path, cfg: Config) -> None:
     }
     assert rows == {"a_v1.xlsx": "superseded", "b_v2.xlsx": "accepted", bad.name: "rejected"}
     assert "error: 1 file(s) rejected" in run.stderr
-    again = fupin(str(first))
+    again = fupin(str(inbox / "done" / first.name))
     assert again.returncode == 0 and "duplicate" in again.stdout
 
 

@@ -71,9 +71,9 @@ def test_sweep_runs_each_file_whatever_its_name(cfg, prefect_api, fupin_home: Pa
     from flows.ingest_inbox import ingest_inbox
 
     _mixed_inbox(cfg, fupin_home / "inbox")
-    assert sorted(ingest_inbox()) == ["Completed", "Completed", "Failed"]
+    assert sorted(f["status"] for f in ingest_inbox()["files"]) == ["accepted", "accepted", "rejected"]
     assert _by_name(home_engine) == {GBK_TEXT: "accepted", "海淀区 9月.xlsx": "accepted", UNDECODABLE_TEXT: "rejected"}
-    assert ingest_inbox() == []
+    assert ingest_inbox()["files"] == []
 
 
 def test_flow_summary_keeps_the_name_bytes(cfg, prefect_api, fupin_home: Path, home_engine: Engine) -> None:
@@ -99,14 +99,13 @@ def _nothing_read(home: Path, engine: Engine) -> None:
 def test_symlinks_are_refused_unread(cfg, prefect_api, fupin_home: Path, home_engine: Engine, tmp_path: Path) -> None:
     from flows.ingest_file import ingest_file
     from flows.ingest_inbox import ingest_inbox
-    from tasks.intake.received import RefusedFile
 
     inbox = fupin_home / "inbox"
     inbox.mkdir(exist_ok=True)
     outside = bad_files.good_report(cfg, tmp_path / "elsewhere.xlsx")
     links = [symlink_to(inbox, "passwd.xlsx"), symlink_to(inbox, "report.xlsx", str(outside))]
-    assert ingest_inbox() == ["Refused", "Refused"]
-    with pytest.raises(RefusedFile, match="symbolic link"):
+    assert ingest_inbox()["counts"] == {"refused": 2}
+    with pytest.raises(Exception, match="symbolic link"):
         ingest_file(str(links[0]))
     _nothing_read(fupin_home, home_engine)
     run = fupin("ingest")
@@ -148,7 +147,7 @@ def test_a_gigabyte_is_refused_from_its_size_small_and_stored_once(
         check=True,
     )
     probe = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert probe["state"] == "Failed" and probe["peak_mb"] < 400, probe
+    assert probe["state"] == "Rejected" and probe["peak_mb"] < 400, probe
     [sub] = submissions(home_engine)
     assert sub.status == "rejected" and "file too large" in sub.message
     stored = {

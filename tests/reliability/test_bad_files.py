@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,18 +52,19 @@ def test_a_file_that_breaks_the_parser_is_recorded_once_not_retried(
 ) -> None:
     """=() crashed the old evaluator before any row existed, so every hourly sweep ran the file again."""
     from flows.ingest_file import ingest_file
-    from flows.ingest_inbox import new_inbox_files
+    from tasks.intake.scan import new_inbox_files
+    from tasks.report.workbook import SUFFIXES
 
     inbox = fupin_home / "inbox"
     path = drop(bad_files_parse.formula_report(cfg, tmp_path / "parens.xlsx", {(1, cfg.total_column): "=()"}), inbox)
-    assert new_inbox_files.fn(inbox, fupin_home / "archive", home_engine).files == [path]
+    assert new_inbox_files(inbox, fupin_home / "archive", home_engine, SUFFIXES).files == [path]
     state = ingest_file(str(path), return_state=True)
     assert state.is_failed() and "rejected" in state.message and "Traceback" not in state.message
     row = submissions(home_engine)[-1]
     assert row.status == "rejected" and "enter a number" in row.message
-    assert new_inbox_files.fn(inbox, fupin_home / "archive", home_engine).files == [], (
-        "a recorded rejection is not picked up again"
-    )
+    again = shutil.copy(inbox / "rejected" / path.name, inbox / "same-bytes.xlsx")
+    scan = new_inbox_files(inbox, fupin_home / "archive", home_engine, SUFFIXES)
+    assert scan.files == [] and scan.finished == {Path(again): "rejected"}, "a recorded rejection is not run again"
 
 
 def test_macro_workbook_values_taken_nothing_run(made, prefect_api, fupin_home, home_engine) -> None:

@@ -49,7 +49,7 @@ def _load(engine: Engine, cfg: Config, items: list[tuple[int, str, ParsedReport]
     """Load (minute received, sha, report) in the given order: the order of loading may differ from receipt."""
     for minute, sha, report in items:
         receipt = Receipt(sha, report.file_name, f"archive/{sha}.xlsx", T0 + dt.timedelta(minutes=minute))
-        load_report.fn(engine, report, cfg, receipt, [], [])
+        load_report(engine, report, cfg, receipt, [], [])
 
 
 def _current(engine: Engine) -> set[tuple]:
