@@ -69,5 +69,7 @@ def test_kill_9_then_rerun_gives_one_clean_submission(
     assert len(rows) == 1 and rows[0].is_current and rows[0].version == 1
     n_facts = count(engine, "fct_indicator_value")
     assert n_facts == len(facts(engine)) > 0
-    assert ingest_file(str(path))["status"] == "duplicate"
+    settled = fupin_home / "inbox" / "done" / path.name
+    assert not path.exists() and settled.read_bytes() == data, "the accepted file left the inbox for inbox/done/"
+    assert ingest_file(str(settled))["status"] == "duplicate"
     assert count(engine, "fct_indicator_value") == n_facts and len(submissions(engine)) == 1

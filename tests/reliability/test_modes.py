@@ -98,6 +98,6 @@ def test_flow_in_process_under_umask_022(cfg, prefect_api, fupin_home: Path, uma
     assert fupin("init").returncode == 0
     _inbox(cfg, fupin_home)
     os.umask(0o022)
-    assert sorted(ingest_inbox()) == ["Completed", "Failed"]
+    assert sorted(f["status"] for f in ingest_inbox()["files"]) == ["accepted", "rejected"]
     assert list((fupin_home / "quarantine").rglob("report.json"))
     assert readable_by_others(fupin_home) == []
