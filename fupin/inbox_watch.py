@@ -1,18 +1,21 @@
 """`fupin serve`'s hourly look at the inbox: a Prefect event when files wait there, so an empty inbox leaves no run.
 
 From the 1st to the deadline day, at half past each hour (office time), the watch lists the drop folders without
-reading a file. Only when something waits does it emit `fupin.inbox.files-arrived`; prefect.yaml's trigger on that
-event starts the ingest-inbox deployment, which hashes, deduplicates and ingests as before.
+reading a file. Only when a file waits that it has not announced before (by path, size and modification time) does
+it emit `fupin.inbox.files-arrived`; prefect.yaml's trigger on that event starts the ingest-inbox deployment, which
+hashes, deduplicates and ingests as before. A file left behind is swept again by monthly-close, or when `fupin
+serve` starts again (the watch's memory is its process).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import urllib.request
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -50,6 +53,15 @@ def waiting_files(inbox: Path, unit_codes: Collection[str]) -> list[Path]:
     return found
 
 
+def fingerprint(path: Path) -> tuple[str, int, int] | None:
+    """What tells a new or changed file from one already announced (None: it went away meanwhile)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return str(path), st.st_size, st.st_mtime_ns
+
+
 def announce(api_url: str, files: int, timeout: float = 10.0) -> None:
     """Emit the files-arrived event to the Prefect API (raises OSError when the server does not take it)."""
     event = {
@@ -79,22 +91,25 @@ class InboxWatch:
     calendar: Calendar
     api_url: str
     due: dt.datetime
+    announced: set[tuple[str, int, int]] = field(default_factory=set)
 
     @classmethod
     def starting(cls, inbox: Path, unit_codes: Collection[str], calendar: Calendar, api_url: str) -> InboxWatch:
         return cls(inbox, frozenset(unit_codes), calendar, api_url, next_sweep(dt.datetime.now(dt.UTC), calendar))
 
     def tick(self, now: dt.datetime) -> int | None:
-        """Look when due: the number of waiting files announced (0: nothing sent), None when not due yet. A failed
-        announcement is tried again a minute later."""
+        """Look when due: the number of new waiting files announced (0: nothing sent), None when not due yet. A
+        failed announcement is tried again a minute later."""
         if now < self.due:
             return None
-        files = waiting_files(self.inbox, self.unit_codes)
+        seen = {f for f in map(fingerprint, waiting_files(self.inbox, self.unit_codes)) if f is not None}
+        new = seen - self.announced
         try:
-            if files:
-                announce(self.api_url, len(files))
+            if new:
+                announce(self.api_url, len(new))
         except OSError:
             self.due = now + RETRY_AFTER
             raise
+        self.announced = seen  # files gone from the inbox are forgotten
         self.due = next_sweep(now, self.calendar)
-        return len(files)
+        return len(new)

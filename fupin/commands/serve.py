@@ -34,7 +34,7 @@ def serve(
 
     Prefect's data live in FUPIN_HOME/prefect, so starting again finds the same history. While it runs, its address
     is kept in FUPIN_HOME/prefect/served.json, so other `fupin` commands create their runs here. From the 1st to
-    the 10th it looks into the inbox at half past each hour and starts ingest-inbox only when files wait. Ctrl-C
+    the 10th it looks into the inbox at half past each hour and starts ingest-inbox only when new files wait. Ctrl-C
     (or SIGTERM) stops everything this command started.
     """
     import datetime as dt

@@ -207,7 +207,7 @@ def test_the_pool_is_capped_and_deployments_carry_their_limits(serving: Serving)
 
 @pytest.mark.prefect
 @pytest.mark.slow
-def test_waiting_files_start_one_sweep_and_an_empty_inbox_starts_none(serving: Serving, cfg: Config) -> None:
+def test_a_new_file_starts_one_sweep_an_empty_inbox_or_a_known_file_none(serving: Serving, cfg: Config) -> None:
     inbox = serving.home / "inbox"
     inbox.mkdir(exist_ok=True)
     now = dt.datetime.now(dt.UTC)
@@ -222,7 +222,9 @@ def test_waiting_files_start_one_sweep_and_an_empty_inbox_starts_none(serving: S
     assert watch.tick(now) == 1
     (sweep,) = _wait_for(lambda: _runs_of(serving.api_url, "ingest-inbox"))
     assert sweep.state.is_scheduled()
-    time.sleep(5)  # the empty look above, had it emitted, would have made a second run by now
+    watch.due = now
+    assert watch.tick(now) == 0  # the same file an hour later (its sweep has not run, no worker here): no new run
+    time.sleep(5)  # either look, had it emitted, would have made a second run by now
     assert len(_runs_of(serving.api_url, "ingest-inbox")) == 1
 
 
