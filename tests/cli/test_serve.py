@@ -165,6 +165,7 @@ def serving(tmp_path_factory: pytest.TempPathFactory, free_tcp_port_factory) -> 
 
 @pytest.mark.prefect
 @pytest.mark.slow
+@pytest.mark.xdist_group("serve-cli")  # one `fupin serve` for these tests: started once
 def test_serve_leaves_its_address_for_other_commands_and_takes_it_away(serving: Serving) -> None:
     recorded = json.loads(served_file(serving.home / "prefect").read_text(encoding="utf-8"))
     assert recorded["api_url"] == serving.api_url and recorded["pid"] == serving.proc.pid
@@ -194,6 +195,7 @@ def _wait_for(probe, timeout: float = 60.0):
 
 @pytest.mark.prefect
 @pytest.mark.slow
+@pytest.mark.xdist_group("serve-cli")  # one `fupin serve` for these tests: started once
 def test_the_pool_is_capped_and_deployments_carry_their_limits(serving: Serving) -> None:
     with _client(serving.api_url) as client:
         assert client.read_work_pool("fupin").concurrency_limit == POOL_CONCURRENCY
@@ -207,6 +209,7 @@ def test_the_pool_is_capped_and_deployments_carry_their_limits(serving: Serving)
 
 @pytest.mark.prefect
 @pytest.mark.slow
+@pytest.mark.xdist_group("serve-cli")  # one `fupin serve` for these tests: started once
 def test_a_new_file_starts_one_sweep_an_empty_inbox_or_a_known_file_none(serving: Serving, cfg: Config) -> None:
     inbox = serving.home / "inbox"
     inbox.mkdir(exist_ok=True)
@@ -230,6 +233,7 @@ def test_a_new_file_starts_one_sweep_an_empty_inbox_or_a_known_file_none(serving
 
 @pytest.mark.prefect
 @pytest.mark.slow
+@pytest.mark.xdist_group("serve-cli")  # one `fupin serve` for these tests: started once
 def test_crashed_and_failed_runs_alert_but_a_rejected_one_does_not(serving: Serving) -> None:
     """Runs created directly in their final state, as the sweep records each file: Prefect names the event after the
     state's name (prefect.flow-run.Rejected for a FAILED state named Rejected), and the trigger expects only
@@ -261,6 +265,7 @@ def test_crashed_and_failed_runs_alert_but_a_rejected_one_does_not(serving: Serv
 
 @pytest.mark.prefect
 @pytest.mark.slow
+@pytest.mark.xdist_group("serve-cli")  # one `fupin serve` for these tests: started once
 def test_zz_serve_stops_on_sigterm_and_clears_its_address(serving: Serving) -> None:
     serving.proc.send_signal(signal.SIGTERM)
     assert serving.proc.wait(90) == 0
