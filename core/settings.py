@@ -108,6 +108,7 @@ class Settings:
     pii_key: SecretStr | None = field(default=None, repr=False)
     pii_key_file: Path | None = None
     ui_url: str = "http://127.0.0.1:4200"
+    alert_window_seconds: float = 600.0  # at most one alert e-mail per window (FUPIN_ALERT_WINDOW_SECONDS)
 
     @property
     def paths(self) -> Paths:
@@ -147,6 +148,10 @@ class Settings:
                 starttls=(env.get("FUPIN_SMTP_STARTTLS") or "").lower() in {"1", "true", "yes", "on"},
             )
         key = env.get("FUPIN_PII_KEY")
+        try:
+            alert_window = float(env.get("FUPIN_ALERT_WINDOW_SECONDS") or 600)
+        except ValueError as exc:
+            raise SettingsError("FUPIN_ALERT_WINDOW_SECONDS must be a number of seconds") from exc
         return cls(
             home=home,
             warehouse_url=url,
@@ -156,4 +161,5 @@ class Settings:
             pii_key=SecretStr(key) if key else None,
             pii_key_file=Path(env["FUPIN_PII_KEY_FILE"]) if env.get("FUPIN_PII_KEY_FILE") else None,
             ui_url=env.get("FUPIN_UI_URL") or "http://127.0.0.1:4200",
+            alert_window_seconds=alert_window,
         )

@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "fupin.commands.ingest",
     "fupin.commands.analyst",
     "fupin.commands.serve",
+    "fupin.commands.worker",
     "fupin.commands.publish",
 ]
 

@@ -14,11 +14,51 @@ from pathlib import Path
 
 import yaml
 
-from core.errors import FupinError
+from core.errors import CannotWork
 from core.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PREFECT = [sys.executable, "-m", "prefect"]
+
+# Runs the pool executes at once, over all its workers. On 2 cores each flow-run process costs seconds of CPU to
+# start and the server needs a core of its own to answer the UI: 4 keeps both busy without starving the UI. The
+# per-deployment limits in prefect.yaml add up to more, so no one kind of run can take every slot.
+POOL_CONCURRENCY = 4
+
+# Every process that talks to the API (server's children, workers, their flow runs) rides out a busy or restarting
+# server: 500/502/503/504 and dropped connections are retried, backing off 2, 4 … 64 s (about 2 minutes in all).
+CLIENT_RETRIES = {
+    "PREFECT_CLIENT_MAX_RETRIES": "6",
+    "PREFECT_CLIENT_RETRY_EXTRA_CODES": "500,502,503,504",
+    "PREFECT_CLIENT_RETRY_JITTER_FACTOR": "0.5",
+}
+
+# Fewer, larger writes: SQLite takes one writer at a time, and each event batch or log flush is a transaction.
+# (Prefect 3.9 has no switch for SQLite's locking itself; it already runs WAL with a 60 s busy timeout.)
+FEWER_WRITES = {
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "200",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "3",
+    "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "5",
+}
+
+# A PostgreSQL-backed server serves several workers: more connections, and a statement timeout that a busy close
+# does not hit (Prefect's default is 10 s).
+POSTGRES_SERVER = {
+    "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE": "10",
+    "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW": "20",
+    "PREFECT_SERVER_DATABASE_TIMEOUT": "30",
+    "PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT": "15",
+}
+
+
+def client_env(api_url: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process that works for a Prefect API: pointed at it, with patient retries (settings
+    the operator set explicitly win)."""
+    env = dict(os.environ if environ is None else environ)
+    for name, value in {**CLIENT_RETRIES, **FEWER_WRITES, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}.items():
+        env.setdefault(name, value)
+    env["PREFECT_API_URL"] = api_url
+    return env
 
 
 def pool_name(project_dir: Path = PROJECT_DIR) -> str:
@@ -58,28 +98,26 @@ class Office:
 
     def env(self) -> dict[str, str]:
         """The children's environment: Prefect's data under FUPIN_HOME, everyone pointed at this server."""
-        env = {
-            **os.environ,
-            "PREFECT_HOME": str(self.settings.paths.prefect_home),
-            "PREFECT_API_URL": self.api_url,
-            "PREFECT_SERVER_API_HOST": self.host,
-            "PREFECT_SERVER_API_PORT": str(self.port),
-            "PREFECT_WORKER_QUERY_SECONDS": str(self.poll_seconds),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "FUPIN_HOME": str(self.settings.home),
-        }
+        env = client_env(self.api_url)
+        env.update(
+            {
+                "PREFECT_HOME": str(self.settings.paths.prefect_home),
+                "PREFECT_SERVER_API_HOST": self.host,
+                "PREFECT_SERVER_API_PORT": str(self.port),
+                "PREFECT_WORKER_QUERY_SECONDS": str(self.poll_seconds),
+                "FUPIN_HOME": str(self.settings.home),
+            }
+        )
         # Alert links point here unless the operator named a public address for the UI.
         env.setdefault("FUPIN_UI_URL", self.ui_url)
         if self.database_url:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = prefect_database_url(self.database_url)
+            for name, value in POSTGRES_SERVER.items():
+                env.setdefault(name, value)
         return env
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as answer:
-                return answer.status == 200
-        except OSError:
-            return False
+        return api_answers(self.api_url)
 
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
         log = open(self.settings.paths.logs / log_name, "ab")  # noqa: SIM115 - the child owns it until it exits
@@ -108,12 +146,12 @@ class Office:
         )
         if done.returncode != 0 and what:
             tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
-            raise FupinError(f"{what} failed (prefect {' '.join(args)}): " + " | ".join(tail))
+            raise CannotWork(f"{what} failed (prefect {' '.join(args)}): " + " | ".join(tail))
         return done
 
     def start_server(self, timeout: float = 120.0) -> None:
         if self.healthy():
-            raise FupinError(f"a Prefect server already answers at {self.ui_url}: stop it or choose another --port")
+            raise CannotWork(f"a Prefect server already answers at {self.ui_url}: stop it or choose another --port")
         self.settings.paths.ensure()
         self.settings.paths.prefect_home.mkdir(parents=True, exist_ok=True)
         server = self._spawn(["server", "start", "--host", self.host, "--port", str(self.port)], "prefect-server.log")
@@ -121,7 +159,7 @@ class Office:
         while not self.healthy():
             if server.poll() is not None or time.monotonic() > deadline:
                 log = self.settings.paths.logs / "prefect-server.log"
-                raise FupinError(f"the Prefect server did not start at {self.ui_url}; see {log}")
+                raise CannotWork(f"the Prefect server did not start at {self.ui_url}; see {log}")
             time.sleep(0.5)
 
     def deploy(self) -> str:
@@ -132,27 +170,10 @@ class Office:
         return pool
 
     def ensure_pool(self, pool: str) -> None:
-        """The process work pool, created with Prefect's default job template unless it exists (settings kept)."""
-        from prefect.client.orchestration import SyncPrefectClient
-        from prefect.client.schemas.actions import WorkPoolCreate
-        from prefect.exceptions import ObjectNotFound
-        from prefect.workers.process import ProcessWorker
-
-        with SyncPrefectClient(self.api_url) as client:
-            try:
-                client.read_work_pool(pool)
-            except ObjectNotFound:
-                client.create_work_pool(
-                    WorkPoolCreate(
-                        name=pool, type="process", base_job_template=ProcessWorker.get_default_base_job_template()
-                    )
-                )
+        ensure_pool(self.api_url, pool)
 
     def start_worker(self, pool: str) -> None:
-        self._spawn(
-            ["worker", "start", "--pool", pool, "--type", "process", "--name", f"fupin-{os.uname().nodename}"],
-            "prefect-worker.log",
-        )
+        self._spawn(worker_args(pool), "prefect-worker.log")
 
     def dead_child(self) -> subprocess.Popen | None:
         return next((p for p in self.children if p.poll() is not None), None)
@@ -169,6 +190,42 @@ class Office:
                     proc.wait(5)
             _signal_group(proc, signal.SIGKILL)  # leftovers of the group, e.g. a flow run the worker started
         self.children.clear()
+
+
+def api_answers(api_url: str, timeout: float = 2.0) -> bool:
+    """True when a Prefect API answers its health check at `api_url` (…/api)."""
+    try:
+        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
+
+
+def ensure_pool(api_url: str, pool: str, limit: int = POOL_CONCURRENCY) -> None:
+    """The process work pool, created with Prefect's default job template and `limit` concurrent runs unless it
+    exists; an existing pool keeps its settings, and gets `limit` only if it has no limit at all."""
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    with SyncPrefectClient(api_url) as client:
+        try:
+            existing = client.read_work_pool(pool)
+        except ObjectNotFound:
+            template = ProcessWorker.get_default_base_job_template()
+            with contextlib.suppress(ObjectAlreadyExists):  # another host's worker created it a moment ago
+                client.create_work_pool(
+                    WorkPoolCreate(name=pool, type="process", base_job_template=template, concurrency_limit=limit)
+                )
+            return
+        if existing.concurrency_limit is None:
+            client.update_work_pool(pool, WorkPoolUpdate(concurrency_limit=limit))
+
+
+def worker_args(pool: str, name: str | None = None) -> list[str]:
+    """`prefect worker start` for a process worker on `pool`, named after this host unless told."""
+    return ["worker", "start", "--pool", pool, "--type", "process", "--name", name or f"fupin-{os.uname().nodename}"]
 
 
 def _signal_group(proc: subprocess.Popen, sig: signal.Signals) -> None:

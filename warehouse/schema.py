@@ -308,3 +308,23 @@ fct_mail = Table(
     Column("detail", Text, comment="server answer or .eml path"),
     comment="Grain: one row per message handed to a mail sink.",
 )
+
+fct_alert = Table(
+    "fct_alert",
+    metadata,
+    Column("alert_id", Integer, primary_key=True),
+    Column("failure_id", String(36), nullable=False, comment="the failed or crashed state's id in Prefect"),
+    Column("flow_run_id", String(36), nullable=False),
+    Column("deployment", String(40), nullable=False, comment="ingest-file, ingest-labor, monthly-close, ..."),
+    Column("state", String(20), nullable=False, comment="Failed or Crashed"),
+    Column("about", Text, nullable=False, comment="what the run was about: unit, month, file (not Prefect's name)"),
+    Column("reason", Text, nullable=False),
+    Column("parameters", Text, nullable=False, comment="the run's parameters, as JSON"),
+    Column("link", Text, nullable=False, comment="the run's page in the Prefect UI"),
+    Column("failed_at", TIMESTAMP, nullable=False),
+    Column("batch", String(32), comment="the notify-failure run sending it; null while it waits"),
+    Column("claimed_at", TIMESTAMP),
+    Column("sent_at", TIMESTAMP, comment="when its e-mail went out; null while pending"),
+    UniqueConstraint("failure_id"),
+    comment="Grain: one row per failure the operators hear of; pending until sent, at most one e-mail per window.",
+)

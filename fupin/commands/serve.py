@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import signal
-import time
 
 import typer
 from rich.console import Console
-
-from core.errors import FupinError
-from core.settings import Settings, SettingsError
-from fupin.office import Office
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
@@ -27,42 +22,73 @@ def serve(
         "--prefect-db",
         envvar="PREFECT_API_DATABASE_CONNECTION_URL",
         show_envvar=True,
-        help="Prefect's own database (default SQLite under FUPIN_HOME/prefect); a postgresql+asyncpg:// URL "
-        "for heavy fan-out or several machines.",
+        help="Prefect's own database (default SQLite under FUPIN_HOME/prefect); a postgresql:// URL for heavy "
+        "fan-out or several machines (created empty beforehand; the server migrates it).",
     ),
     poll_seconds: float = typer.Option(10.0, "--poll-seconds", help="How often the worker asks for scheduled runs."),
+    worker: bool = typer.Option(
+        True, "--worker/--no-worker", help="Start a worker here too (--no-worker: the server only, workers elsewhere)."
+    ),
 ) -> None:
     """Start a local Prefect server with its UI, create the work pool, deploy prefect.yaml and start a worker.
 
-    Prefect's data live in FUPIN_HOME/prefect, so starting again finds the same history. Ctrl-C (or SIGTERM)
-    stops everything this command started.
+    Prefect's data live in FUPIN_HOME/prefect, so starting again finds the same history. While it runs, its address
+    is kept in FUPIN_HOME/prefect/served.json, so other `fupin` commands create their runs here. From the 1st to
+    the 10th it looks into the inbox at half past each hour and starts ingest-inbox only when new files wait. Ctrl-C
+    (or SIGTERM) stops everything this command started.
     """
+    import datetime as dt
+    import time
+
+    from config import load_config
+    from core.errors import CannotWork, FupinError
+    from core.served import clear_served, write_served
+    from core.settings import Settings, SettingsError
+    from fupin.inbox_watch import InboxWatch
+    from fupin.office import Office
+
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
         raise FupinError(str(exc)) from exc
+    config = load_config(settings.config_dir)
     office = Office(settings, host=host, port=port, database_url=prefect_db, poll_seconds=poll_seconds)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     # Started in the background a process may inherit an ignored SIGINT, which its children would inherit too
     # and then shrug off the SIGINT that stop() sends them: take SIGINT back before starting any child.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    served = False
     try:
         with console.status(f"starting the Prefect server at {office.ui_url} …"):
             office.start_server()
         with console.status("creating the work pool and deploying prefect.yaml …"):
             pool = office.deploy()
-        office.start_worker(pool)
+        if worker:
+            office.start_worker(pool)
+        write_served(settings.paths.prefect_home, office.api_url, office.ui_url)
+        served = True
+        watch = InboxWatch.starting(
+            settings.paths.inbox, [u.code for u in config.units], config.calendar, office.api_url
+        )
         console.print(
-            f"[bold green]Prefect UI:[/] {office.ui_url}   (work pool [bold]{pool}[/], data in "
-            f"{settings.paths.prefect_home}, logs in {settings.paths.logs})"
+            f"[bold green]Prefect UI:[/] {office.ui_url}   (work pool [bold]{pool}[/], "
+            f"{'a worker here' if worker else 'no worker here'}, data in {settings.paths.prefect_home}, "
+            f"logs in {settings.paths.logs})"
         )
         console.print("Ctrl-C stops the server and the worker.")
         while (dead := office.dead_child()) is None:
+            try:
+                if waiting := watch.tick(dt.datetime.now(dt.UTC)):
+                    console.print(f"inbox: {waiting} file(s) waiting, ingest-inbox started / 收件箱有 {waiting} 个文件")
+            except OSError as exc:
+                console.print(f"[yellow]inbox watch:[/] could not reach the Prefect API ({exc}); trying again soon")
             time.sleep(1)
-        raise FupinError(f"a child process stopped unexpectedly (exit {dead.returncode}); see {settings.paths.logs}")
+        raise CannotWork(f"a child process stopped unexpectedly (exit {dead.returncode}); see {settings.paths.logs}")
     except KeyboardInterrupt:
         console.print("stopping …")
     finally:
+        if served:  # only our own record: a refused start must not erase the address of the server that answers
+            clear_served(settings.paths.prefect_home)
         office.stop()
     console.print("stopped.")
 

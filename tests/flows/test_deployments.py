@@ -122,6 +122,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, module_smtp_inbox, port_fac
             "FUPIN_SMTP_HOST": "127.0.0.1",
             "FUPIN_SMTP_PORT": str(smtp.port),
             "FUPIN_SERVE_PORT": str(port),
+            "FUPIN_ALERT_WINDOW_SECONDS": "0",  # one e-mail per alert here (grouping: test_notify_failure.py)
         }
     )
     engine = make_engine(env["FUPIN_WAREHOUSE_URL"])
