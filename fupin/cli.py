@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "fupin.commands.analyst",
     "fupin.commands.serve",
     "fupin.commands.publish",
+    "fupin.commands.review",
 ]
 
 app = typer.Typer(

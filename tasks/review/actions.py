@@ -37,7 +37,9 @@ def _decide(
         review = unit_review(conn, key, month_key(month), at)
         to = check_move(action, review.state, f"{unit_code} {month}")
         assert to is not None  # approve and return lead to a fixed state
-        t = Transition(unit_code, month, action, review.state, to, actor, at, reason, review.submission_id, review.version)
+        t = Transition(
+            unit_code, month, action, review.state, to, actor, at, reason, review.submission_id, review.version
+        )
         record(conn, t, key)
     return t
 
@@ -50,14 +52,23 @@ def approve(engine: Engine, unit_code: str, month: str, actor: str, now: dt.date
 def return_report(
     engine: Engine, unit_code: str, month: str, actor: str, reason: str, now: dt.datetime | None = None
 ) -> Transition:
-    """退回: the unit's current version goes back to the unit with a reason (from 待审 or 已审核); no reason, no return."""
+    """退回: the unit's current version goes back to it with a reason (from 待审 or 已审核); no reason, no return."""
     if not (reason or "").strip():
         raise ReviewRefused(f"{unit_code} {month}：退回必须注明原因 / a return needs a reason (--reason)")
     return _decide(engine, unit_code, month, "return", actor, reason.strip(), now)
 
 
-def submitted(conn: Connection, unit_key: int, unit_code: str, month: str, submission_id: int, version: int,
-              before: str, actor: str, at: dt.datetime) -> Transition:
+def submitted(
+    conn: Connection,
+    unit_key: int,
+    unit_code: str,
+    month: str,
+    submission_id: int,
+    version: int,
+    before: str,
+    actor: str,
+    at: dt.datetime,
+) -> Transition:
     """A new current version was loaded (in the load's transaction, under the unit's lock): back to 待审."""
     t = Transition(unit_code, month, "submit", before, PENDING, actor, at, None, submission_id, version)
     record(conn, t, unit_key)

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
 from core.month import month_key
 from tasks.review.states import ReviewRefused
-from warehouse.schema import dim_month, dim_unit, fct_submission, fct_warning_explanation, fct_validation_issue
+from warehouse.schema import dim_month, dim_unit, fct_submission, fct_validation_issue, fct_warning_explanation
 
 UNEXPLAINED, EXPLAINED, ACCEPTED, QUERIED = "unexplained", "explained", "accepted", "queried"
 STATUS_LABELS = {UNEXPLAINED: "未说明", EXPLAINED: "已说明待确认", ACCEPTED: "说明已接受", QUERIED: "说明被质询"}
@@ -108,9 +108,7 @@ def explain_warnings(engine: Engine, submission_id: int, explanations: dict[str,
         found = {w.key: w for w in warnings_of(conn, [submission_id], open_only=False)}
         unknown = sorted(k for k in explanations if k not in found)
         if unknown:
-            raise ReviewRefused(
-                f"提交 {submission_id} 没有这些单元格的警告 / no warning at: {', '.join(unknown)}"
-            )
+            raise ReviewRefused(f"提交 {submission_id} 没有这些单元格的警告 / no warning at: {', '.join(unknown)}")
         empty = sorted(k for k, text in explanations.items() if not (text or "").strip())
         if empty:
             raise ReviewRefused(f"说明不能为空 / an explanation is empty: {', '.join(empty)}")
@@ -123,9 +121,7 @@ def _explain(conn: Connection, issue_id: int, text: str, actor: str, at: dt.date
     return conn.execute(insert(e).values(**values).returning(e.c.explanation_id)).scalar_one()
 
 
-def decide_explanation(
-    engine: Engine, issue_id: int, decision: str, actor: str, query: str | None = None
-) -> None:
+def decide_explanation(engine: Engine, issue_id: int, decision: str, actor: str, query: str | None = None) -> None:
     """The reviewer accepts (接受) or queries (质询, with a question) the latest 说明 of a warning, once."""
     if decision not in (ACCEPTED, QUERIED):
         raise ReviewRefused(f"decision must be accepted or queried, not {decision}")
@@ -169,21 +165,25 @@ def carry_explanations(conn: Connection, submission_id: int, at: dt.datetime) ->
     for w in new:
         if w.status != UNEXPLAINED:
             continue
-        earlier = conn.execute(
-            select(i.c.issue_id)
-            .join(s, s.c.submission_id == i.c.submission_id)
-            .where(
-                s.c.unit_key == unit_key,
-                s.c.submission_id != submission_id,
-                s.c.status == "accepted",
-                i.c.severity == "warning",
-                i.c.rule == w.rule,
-                i.c.row_no == w.row_no,
-                and_(i.c.region == w.region) if w.region is not None else i.c.region.is_(None),
-                i.c.value == w.value if w.value is not None else i.c.value.is_(None),
+        earlier = (
+            conn.execute(
+                select(i.c.issue_id)
+                .join(s, s.c.submission_id == i.c.submission_id)
+                .where(
+                    s.c.unit_key == unit_key,
+                    s.c.submission_id != submission_id,
+                    s.c.status == "accepted",
+                    i.c.severity == "warning",
+                    i.c.rule == w.rule,
+                    i.c.row_no == w.row_no,
+                    and_(i.c.region == w.region) if w.region is not None else i.c.region.is_(None),
+                    i.c.value == w.value if w.value is not None else i.c.value.is_(None),
+                )
+                .order_by(i.c.issue_id.desc())
             )
-            .order_by(i.c.issue_id.desc())
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         latest = _latest(conn, list(earlier))
         before = next((latest[e] for e in earlier if e in latest and _status(latest[e]) in (EXPLAINED, ACCEPTED)), None)
         if before is None:
@@ -209,9 +209,13 @@ def carry_explanations(conn: Connection, submission_id: int, at: dt.datetime) ->
 def month_warnings(conn: Connection, month: str) -> list[WarningView]:
     """Warnings still raised on the versions counted for `month` (current accepted reports)."""
     s = fct_submission
-    ids = conn.execute(
-        select(s.c.submission_id)
-        .join(dim_month, dim_month.c.month_key == s.c.month_key)
-        .where(s.c.kind == "report", s.c.is_current.is_(True), s.c.month_key == month_key(month))
-    ).scalars().all()
+    ids = (
+        conn.execute(
+            select(s.c.submission_id)
+            .join(dim_month, dim_month.c.month_key == s.c.month_key)
+            .where(s.c.kind == "report", s.c.is_current.is_(True), s.c.month_key == month_key(month))
+        )
+        .scalars()
+        .all()
+    )
     return warnings_of(conn, list(ids))

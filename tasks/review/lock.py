@@ -74,7 +74,8 @@ def reopen_unit(
     days: float = DEFAULT_REOPEN_DAYS,
     now: dt.datetime | None = None,
 ) -> Transition:
-    """Reopen one unit of a locked month for `days` (default 3): it may send a new file until then; others stay locked."""
+    """Reopen one unit of a locked month for `days` (default 3): it may send a new file until then; the others stay
+    locked."""
     month = Month(month)
     if not (reason or "").strip():
         raise ReviewRefused(f"{unit_code} {month}：重新开放必须注明原因 / a reopen needs a reason (--reason)")

@@ -54,9 +54,7 @@ def pending_returns(engine: Engine) -> list[dict]:
 
 def _as_issue(w: WarningView, file: str) -> Issue:
     note = f"\n说明（{STATUS_LABELS[w.status]}）：{w.explanation}" if w.explanation else ""
-    return Issue(
-        "warning", w.rule, file, w.sheet, w.cell, w.row_no, None, w.region, w.value, w.message_zh + note, ""
-    )
+    return Issue("warning", w.rule, file, w.sheet, w.cell, w.row_no, None, w.region, w.value, w.message_zh + note, "")
 
 
 def returned_workbook(data: bytes, name: str, ret: dict, unit_name: str, warnings: list[WarningView]) -> bytes:
@@ -111,7 +109,8 @@ def return_mail(cfg: Config, ret: dict, home: Path, out_dir: Path, warnings: lis
     kept.chmod(PRIVATE_MODE)
     open_ones = [w for w in warnings if w.unexplained]
     body = (
-        f"{unit.name}：\n\n贵单位报送的《{ret['original_name']}》（{ret['month']} 第{ret['version']}版）经审核退回。\n\n"
+        f"{unit.name}：\n\n贵单位报送的《{ret['original_name']}》（{ret['month']} 第{ret['version']}版）"
+        "经审核退回。\n\n"
         f"退回原因：{ret['reason']}\n审核人：{ret['actor']}\n\n"
         f"尚需说明的警告：{len(open_ones)} 条（见附件“{RETURN_SHEET}”之后的标注）。\n"
         f"请修改后重新报送；对每条警告可在该行“备注”列写明说明。\n\n"
@@ -137,4 +136,3 @@ def return_mails(engine: Engine, cfg: Config, home: Path, outputs: Path) -> list
             warnings = warnings_of(conn, [ret["submission_id"]])
         out.append(return_mail(cfg, ret, home, outputs / ret["month"] / "returns", warnings))
     return out
-

@@ -67,7 +67,8 @@ def check_move(action: str, state: str, who: str) -> str | None:
     if state not in starts:
         allowed = "、".join(LABELS[s] for s in sorted(starts, key=REVIEW_STATES.index))
         raise ReviewRefused(
-            f"{who}：当前状态为“{LABELS[state]}”，不能{ACTION_LABELS[action]}（只能从 {allowed} {ACTION_LABELS[action]}）"
+            f"{who}：当前状态为“{LABELS[state]}”，不能{ACTION_LABELS[action]}"
+            f"（只能从 {allowed} {ACTION_LABELS[action]}）"
             f" / cannot {action} from {state}"
         )
     return to
