@@ -46,7 +46,9 @@ def shared_engine(request: pytest.FixtureRequest, cfg: Config, folder: Path) -> 
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def load_file(engine: Engine, cfg: Config, path: Path, received_at: dt.datetime, source: str = "cli:clerk") -> LoadResult:
+def load_file(
+    engine: Engine, cfg: Config, path: Path, received_at: dt.datetime, source: str = "cli:clerk"
+) -> LoadResult:
     """What ingest-file does with a file, minus archive and quarantine: parse, check, warnings, load."""
     data = path.read_bytes()
     parsed = parse_report.fn(data, path.name, cfg)
@@ -67,7 +69,12 @@ def plain_row(form: Form) -> int:
 
 
 def write_report(
-    cfg: Config, unit: Unit, month: str, folder: Path, name: str, changes: dict[int, float] | None = None,
+    cfg: Config,
+    unit: Unit,
+    month: str,
+    folder: Path,
+    name: str,
+    changes: dict[int, float] | None = None,
     remarks: dict[int, str] | None = None,
 ) -> Path:
     """The unit's demo report for `month` with row 合计 values replaced (a form without regions) and 备注 set."""

@@ -63,7 +63,9 @@ def test_an_accepted_explanation_is_carried_while_the_value_is_unchanged(
     assert _mine(engine, unit.code) == []
     with engine.connect() as conn:
         carried = conn.execute(select(fct_warning_explanation).order_by(fct_warning_explanation.c.explanation_id)).all()
-        n = conn.execute(select(fct_submission.c.n_warnings).where(fct_submission.c.submission_id == second.submission_id))
+        n = conn.execute(
+            select(fct_submission.c.n_warnings).where(fct_submission.c.submission_id == second.submission_id)
+        )
     assert carried[-1].carried_from == carried[0].explanation_id and carried[-1].decision == "accepted"
     assert n.scalar_one() == 0
 

@@ -52,7 +52,8 @@ def test_a_file_for_a_locked_month_is_rejected_naming_the_lock_and_whom_to_ask(
     assert "锁定" in text and "locked" in text and "cli:zhang" in text and cfg.mail.office[0] in text
     with engine.connect() as conn:
         row = conn.execute(
-            select(fct_submission).where(fct_submission.c.submission_id != first.submission_id)
+            select(fct_submission)
+            .where(fct_submission.c.submission_id != first.submission_id)
             .where(fct_submission.c.status == "rejected")
         ).one()
     assert row.version is None and not row.is_current and "重新开放" in row.message and "reopen" in row.message

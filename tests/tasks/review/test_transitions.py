@@ -104,7 +104,9 @@ def _count(engine: Engine) -> int:
 
 @pytest.mark.parametrize(("start", "action"), list(TABLE), ids=[f"{s}-{a}" for s, a in TABLE])
 def test_each_arrow_of_the_transition_table(module_engine: Engine, cfg: Config, start: str, action: str) -> None:
-    month = Month("2021-01").shift(list(TABLE).index((start, action)))  # each case its own month, so a lock touches only its own
+    month = Month("2021-01").shift(
+        list(TABLE).index((start, action))
+    )  # each case its own month, so a lock touches only its own
     unit = cfg.units[3].code
     _reach(module_engine, cfg, unit, month, start)
     assert _state(module_engine, unit, month) == start
