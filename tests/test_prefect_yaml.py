@@ -25,7 +25,7 @@ CONTRACT = {
     "ingest-inbox": [],
     "ingest-file": ["path", "source"],
     "ingest-labor": ["path", "month", "max_invalid_ratio", "source"],
-    "remind-late-units": ["month"],
+    "remind-late-units": ["month", "dry_run", "when_due", "today"],
     "monthly-close": ["month"],
     "notify-failure": ["flow_run_id"],
 }
