@@ -150,6 +150,14 @@ class Config:
         after = Month(month).shift(1)
         return dt.date(after.year, after.mon, self.calendar.deadline_day)
 
+    def action_day(self, month: str, day: int) -> dt.date:
+        """When an action set for `day` of the month after reporting month `month` happens (reminders, the close):
+        that day, or the working day before it when it is a holiday or weekend (CalendarGap for an unknown year)."""
+        from config.workdays import working_day_on_or_before
+
+        after = Month(month).shift(1)
+        return working_day_on_or_before(self.calendar, dt.date(after.year, after.mon, day))
+
     def is_late(self, month: str, received_at: dt.datetime) -> bool:
         """Received after the month's deadline, judged by the date in the office's time zone."""
         return office_date(received_at, self.calendar.timezone) > self.deadline(month)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from typing import Literal
 
@@ -102,6 +103,21 @@ class ReportRegion(_Frozen):
     province: str | None
 
 
+class WorkingDays(_Frozen):
+    """The office's own table of working days: whole years beyond chinesecalendar's data, and exceptions."""
+
+    declared_years: tuple[int, ...] = ()
+    days_off: tuple[dt.date, ...] = ()
+    days_on: tuple[dt.date, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_days(self) -> WorkingDays:
+        both = set(self.days_off) & set(self.days_on)
+        if both:
+            raise ValueError(f"days both off and on: {sorted(both)}")
+        return self
+
+
 class Calendar(_Frozen):
     timezone: str
     first_month: str
@@ -109,6 +125,7 @@ class Calendar(_Frozen):
     reminder_day: int = Field(ge=1, le=28)
     close_day: int = Field(ge=1, le=28)
     close_time: str
+    working_days: WorkingDays = WorkingDays()
 
 
 class Target(_Frozen):

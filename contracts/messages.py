@@ -44,6 +44,16 @@ RULES: dict[str, tuple[str, str]] = {
         "“其中”各项之和 {parts} 不能超过序号 {parent} 的 {parent_value}",
         "the parts (其中) add up to {parts}, more than 序号 {parent} ({parent_value})",
     ),
+    "parent_blank": (
+        "其中项已填而合计项为空：序号 {parent}（{parent_indicator}）未填",
+        "a part (其中) is filled while its whole, 序号 {parent} ({parent_indicator}), is blank",
+    ),
+    "month_locked": (
+        "{month} 已于 {locked_at} 由 {locked_by} 锁定（审核完毕），不再接收新文件；如需更正，请联系北京市扶贫支援办"
+        "（{contact}）申请对本单位重新开放",
+        "{month} was locked on {locked_at} by {locked_by} after review: no new file is accepted; to correct it, ask "
+        "the office ({contact}) to reopen your unit",
+    ),
     "at_most": (
         "不能超过序号 {other}({other_indicator})的 {other_value}",
         "must not exceed 序号 {other} ({other_indicator}), {other_value}",

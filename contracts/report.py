@@ -50,6 +50,13 @@ def parts_sum(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return total, _lookup(df, df["parent_row"])
 
 
+def parent_present(df: pd.DataFrame) -> pd.Series:
+    """For each cell: whether its parent row's cell in the same region is in the sheet at all (blank or not)."""
+    keys = pd.MultiIndex.from_arrays([df["parent_row"].fillna(0).astype(int), df["region"]])
+    present = pd.MultiIndex.from_arrays([df["row_no"], df["region"]])
+    return pd.Series(keys.isin(present), index=df.index)
+
+
 class ReportValues(pa.DataFrameModel):
     """One row per reported cell: form row (序号) × column (合计 or a region)."""
 
@@ -104,6 +111,13 @@ class ReportValues(pa.DataFrameModel):
     def part_of_parent(cls, df: pd.DataFrame) -> pd.Series[bool]:
         parts, parent = parts_sum(df)
         return df["parent_row"].isna() | df["value"].isna() | parent.isna() | (parts <= parent + _EPS)
+
+    @pa.dataframe_check
+    @classmethod
+    def parent_blank(cls, df: pd.DataFrame) -> pd.Series[bool]:
+        """其中项已填而合计项为空: a part is filled while its whole, present in the sheet, is blank."""
+        _, parent = parts_sum(df)
+        return df["parent_row"].isna() | df["value"].isna() | parent.notna() | ~parent_present(df)
 
     @pa.dataframe_check
     @classmethod
@@ -211,6 +225,9 @@ def _value_issue(rule: str, i: int, df: pd.DataFrame, parsed: ParsedReport, form
     elif rule == "part_of_parent":
         parts, parent = parts_sum(df)
         detail.update(parts=_num(parts[i]), parent=ind.parent, parent_value=_num(parent[i]))
+    elif rule == "parent_blank":
+        assert ind.parent is not None  # the rule fails only on a 其中 row
+        detail.update(parent=ind.parent, parent_indicator=form.row(ind.parent).indicator)
     elif rule == "at_most":
         assert ind.at_most is not None  # the rule fails only on a row that names another
         other = form.row(ind.at_most)

@@ -58,8 +58,9 @@ def ingest_one(
         received_on = office_date(got.first_seen, rt.config.calendar.timezone)
         check = check_parsed(parsed, rt.config, rt.engine, received_on, folder_unit(path, inbox))
         result = call_with_retries(load_report, rt.engine, parsed, rt.config, receipt, check.errors, check.warnings)
+        errors = list(check.errors) or ([result.locked] if result.locked else [])
         folder = None
-        if check.errors:
+        if errors:
             meta = {
                 "received_at": got.first_seen.isoformat(),
                 "unit": parsed.unit.code if parsed.unit else None,
@@ -67,9 +68,7 @@ def ingest_one(
                 "submission_id": result.submission_id,
                 "name_hex": receipt.name_hex,
             }
-            folder = quarantine_file(
-                got.data, name, rt.settings.paths.quarantine, check.errors, meta, archived=got.path
-            )
+            folder = quarantine_file(got.data, name, rt.settings.paths.quarantine, errors, meta, archived=got.path)
         moved = settle_file(path, inbox, accepted=result.status != "rejected")
     outcome = FileOutcome(
         path=moved,
@@ -82,8 +81,8 @@ def ingest_one(
         unit_code=parsed.unit.code if parsed.unit else None,
         unit_name=parsed.unit.name if parsed.unit else None,
         month=parsed.month,
-        errors=tuple(check.errors),
-        warnings=tuple(check.warnings),
+        errors=tuple(errors),
+        warnings=tuple(check.warnings) if not errors else (),
         run_id=run_id,
         quarantine=folder,
         name_hex=receipt.name_hex,

@@ -19,10 +19,11 @@ from tasks.runs.wait import settle_file_runs
 
 
 @flow(name="monthly-close", retries=0, log_prints=True, persist_result=False)
-def monthly_close(month: str | None = None, wait_minutes: float = 60.0) -> Any:
+def monthly_close(month: str | None = None, wait_minutes: float = 60.0, final: bool = False) -> Any:
     """Publish and send `month` (default: the previous month, Asia/Shanghai) once every file of it has ended: after
     a last sweep of the inbox and every open ingest-file run. A file still pending or crashed (after bounded
-    automatic retries) fails the close, with the month's table naming each unit and its state."""
+    automatic retries) fails the close, with the month's table naming each unit and its state. `final` publishes
+    the final version, which locks the month (the close itself never locks otherwise)."""
     chosen = Month(month) if month else None
     rt = load_runtime()
     month = chosen or close_month(dt.datetime.now(dt.UTC), rt.config.calendar.timezone)
@@ -43,7 +44,7 @@ def monthly_close(month: str | None = None, wait_minutes: float = 60.0) -> Any:
         if not in_flow_run():
             raise CannotWork(message)
         return Failed(message=message)
-    publication = call_step_flow(publish_month, month=month, send=True)
+    publication = call_step_flow(publish_month, month=month, send=True, final=final)
     reported = sum(1 for r in rows if r.version)
     print(
         f"{month}: {len(sweep.outcomes)} file(s) swept; {reported}/{len(rt.config.units)} units reported; "

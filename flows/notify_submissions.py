@@ -1,4 +1,5 @@
-"""Flow: send every decided submission its receipt or rejection report, once (the outbox pattern)."""
+"""Flow: send every decided submission its receipt or rejection report, and every return its e-mail, once (the
+outbox pattern)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from tasks.publish import steps
 
 
 @flow(name="notify-submissions", retries=0)
-def notify_submissions() -> list[str]:
-    """Deliver the receipts and rejection reports no mail has been delivered for yet; their .eml paths or answers."""
+def notify_submissions(dry_run: bool = False) -> list[str]:
+    """Deliver the receipts, rejection reports and returns no mail has been delivered for yet; their .eml paths or
+    answers (a dry run: who would receive what)."""
     rt = load_runtime()
-    sink = sink_from_settings(rt.settings)
-    sent = steps.notify_submissions(rt.engine, rt.config, rt.settings.paths, sink, rt.settings.mail_from)
+    sink = None if dry_run else sink_from_settings(rt.settings)
+    sent = steps.notify_submissions(rt.engine, rt.config, rt.settings.paths, sink, rt.settings.mail_from, dry_run)
     return [d.detail for d in sent]

@@ -1,35 +1,58 @@
-"""Flow: publish a month — consolidate, freeze a new version when anything changed, and (optionally) send it."""
+"""Flow: publish a month — consolidate, freeze a new version when anything changed, (optionally) send it, and for the
+final publication lock the month."""
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
+from prefect import flow
 
+from core.errors import FupinError
 from core.month import Month
-from flows.runtime import load_runtime
+from flows.runtime import load_runtime, run_log
+from tasks.intake.provenance import cli_source
 from tasks.mail.send import sink_from_settings
 from tasks.publish import steps
+from tasks.publish.content import PublicationContent
 from tasks.publish.record import latest_publication
+from tasks.review.lock import lock_month
 from warehouse.seed import ensure_months
 
 
-def _summary(content) -> str:
+class EmptyMonth(FupinError):
+    """No unit has an accepted report for the month: there is nothing to publish (exit 1)."""
+
+
+def _summary(content: PublicationContent, final: bool) -> str:
     total = content.rates.iloc[-1]
     return (
-        f"应报 {total['expected']} 个单位，已报 {total['reported']} 个（报送率 {total['reporting_rate']:.0%}），"
-        f"按时 {total['on_time']} 个（按时报送率 {total['on_time_rate']:.0%}）；未关闭警告 {len(content.warnings)} 条。"
+        f"{content.cover_line}。应报 {total['expected']} 个单位，已报 {total['reported']} 个（报送率 "
+        f"{total['reporting_rate']:.0%}），按时 {total['on_time']} 个（按时报送率 {total['on_time_rate']:.0%}）；"
+        f"警告 {len(content.warnings)} 条，其中未说明 {content.n_unexplained} 条。"
+        + ("本版为终版，本月已锁定。" if final else "")
     )
 
 
 @flow(name="publish-month", retries=0)
-def publish_month(month: str, send: bool = False) -> dict:
-    """Write FUPIN_HOME/outputs/MONTH/ (version N+1 with a 变更 sheet when submissions changed); --send mails it."""
+def publish_month(
+    month: str, send: bool = False, final: bool = False, dry_run: bool = False, actor: str | None = None
+) -> dict:
+    """Write FUPIN_HOME/outputs/MONTH/ (version N+1 with a 变更 sheet when submissions changed); `send` mails it;
+    `final` locks the month after publishing (the deployment's parameter); `dry_run` sends and locks nothing and
+    says who would receive what. A month with no accepted report is refused."""
     month = Month(month)
     rt = load_runtime()
     cfg, engine, paths = rt.config, rt.engine, rt.settings.paths
-    log = get_run_logger()
+    log = run_log()
     with engine.begin() as conn:
         ensure_months(conn, cfg, [month])
     content = steps.gather_month(engine, cfg, month)
+    if content.n_reported == 0:
+        raise EmptyMonth(
+            f"{month} 没有任何已接受的报表，不发布 / no accepted report for {month}: nothing published "
+            f"({content.cover_line})"
+        )
+    missing = content.n_expected - content.n_reported
+    if missing:
+        log.warning("%s: %d unit(s) have not reported; %s", month, missing, content.cover_line)
     previous = latest_publication(engine, month)
     if previous and previous.submission_ids == content.submission_ids and (paths.home / previous.path).is_file():
         pub, created = previous, False
@@ -39,13 +62,17 @@ def publish_month(month: str, send: bool = False) -> dict:
         pub = steps.record(engine, month, version, path.relative_to(paths.home), sha, content.submission_ids)
         created = True
         log.info("published %s version %s: %s", month, version, path)
+    locked = []
+    if final and not dry_run:
+        who = actor or cli_source()
+        locked = lock_month(engine, cfg, month, who, "终版发布 / final publication", pub.publication_id, strict=False)
     sent = []
     if send:
-        sink = sink_from_settings(rt.settings)
+        sink = None if dry_run else sink_from_settings(rt.settings)
         sender = rt.settings.mail_from
-        sent += steps.notify_submissions(engine, cfg, paths, sink, sender)
-        sent += steps.send_labor_lists(engine, cfg, month, paths, sink, sender)
-        mailed = steps.send_publication(engine, cfg, pub, paths, _summary(content), sink, sender)
+        sent += steps.notify_submissions(engine, cfg, paths, sink, sender, dry_run)
+        sent += steps.send_labor_lists(engine, cfg, month, paths, sink, sender, dry_run)
+        mailed = steps.send_publication(engine, cfg, pub, paths, _summary(content, final), sink, sender, dry_run)
         sent += [mailed] if mailed else []
     return {
         "month": month,
@@ -53,5 +80,10 @@ def publish_month(month: str, send: bool = False) -> dict:
         "created": created,
         "path": str(paths.home / pub.path),
         "sha256": pub.sha256,
+        "cover": content.cover_line,
+        "missing": missing,
+        "final": final,
+        "locked": len(locked),
+        "dry_run": dry_run,
         "sent": [d.detail for d in sent],
     }

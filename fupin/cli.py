@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "fupin.commands.serve",
     "fupin.commands.worker",
     "fupin.commands.publish",
+    "fupin.commands.review",
 ]
 
 EXIT_CODES = (

@@ -28,8 +28,8 @@ CONTRACT = {
     "ingest-inbox": [],
     "ingest-file": ["path", "source"],
     "ingest-labor": ["path", "month", "max_invalid_ratio", "source"],
-    "remind-late-units": ["month"],
-    "monthly-close": ["month", "wait_minutes"],
+    "remind-late-units": ["month", "dry_run", "when_due", "today"],
+    "monthly-close": ["month", "wait_minutes", "final"],
     "notify-failure": ["flow_run_id"],
 }
 

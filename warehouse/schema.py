@@ -328,3 +328,65 @@ fct_alert = Table(
     UniqueConstraint("failure_id"),
     comment="Grain: one row per failure the operators hear of; pending until sent, at most one e-mail per window.",
 )
+
+# The review (审核) of each unit's month. States are derived from submissions and these rows, never stored alone.
+REVIEW_ACTIONS = ("submit", "approve", "return", "lock", "reopen")
+REVIEW_STATES = ("unreported", "pending", "approved", "returned", "locked")
+
+fct_review_transition = Table(
+    "fct_review_transition",
+    metadata,
+    Column("transition_id", Integer, primary_key=True),
+    Column("unit_key", ForeignKey("dim_unit.unit_key"), nullable=False),
+    Column("month_key", ForeignKey("dim_month.month_key"), nullable=False),
+    Column("submission_id", ForeignKey("fct_submission.submission_id"), comment="the version the action concerns"),
+    Column("action", String(8), nullable=False, comment="submit, approve, return, lock or reopen"),
+    Column("from_state", String(12), nullable=False, comment="unreported, pending, approved, returned or locked"),
+    Column("to_state", String(12), nullable=False, comment="the state after the action"),
+    Column("actor", Text, nullable=False, comment="who acted: cli:<OS user>, web:<account>, or a file's source"),
+    Column("acted_at", TIMESTAMP, nullable=False),
+    Column("reason", Text, comment="why (required for return and reopen)"),
+    Column("expires_at", TIMESTAMP, comment="when a reopen ends and the unit is locked again"),
+    CheckConstraint(f"action in {REVIEW_ACTIONS}", name="action"),
+    CheckConstraint(f"from_state in {REVIEW_STATES} and to_state in {REVIEW_STATES}", name="states"),
+    Index("ix_fct_review_transition_unit_month", "unit_key", "month_key"),
+    comment="Grain: one row per change of a unit-month's review state, with its actor, time and reason.",
+)
+
+fct_month_lock = Table(
+    "fct_month_lock",
+    metadata,
+    Column("month_key", ForeignKey("dim_month.month_key"), primary_key=True),
+    Column("locked_at", TIMESTAMP, nullable=False, comment="the latest lock; reopens before it have ended"),
+    Column("locked_by", Text, nullable=False),
+    Column("reason", Text),
+    Column("publication_id", ForeignKey("fct_publication.publication_id"), comment="the final publication, if any"),
+    comment="Grain: one row per locked month: no new file is accepted for it unless its unit is reopened.",
+)
+
+fct_warning_explanation = Table(
+    "fct_warning_explanation",
+    metadata,
+    Column("explanation_id", Integer, primary_key=True),
+    Column(
+        "issue_id",
+        ForeignKey("fct_validation_issue.issue_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+        comment="the warning explained",
+    ),
+    Column("text", Text, nullable=False, comment="the unit's 说明"),
+    Column("explained_by", Text, nullable=False),
+    Column("explained_at", TIMESTAMP, nullable=False),
+    Column("decision", String(8), comment="NULL until the reviewer decides: accepted or queried"),
+    Column("decided_by", Text),
+    Column("decided_at", TIMESTAMP),
+    Column("query", Text, comment="the reviewer's question, when queried"),
+    Column(
+        "carried_from",
+        ForeignKey("fct_warning_explanation.explanation_id"),
+        comment="the explanation of the same unchanged value in an earlier version or month",
+    ),
+    CheckConstraint("decision in ('accepted', 'queried')", name="decision"),
+    comment="Grain: one row per 说明 given for a warning; the latest one per warning counts.",
+)

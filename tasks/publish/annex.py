@@ -58,6 +58,7 @@ def write_status(wb: Workbook, s: Styles, cfg: Config, status: pd.DataFrame, rat
             ("按时" if row.on_time else "逾期") if row.reported else None,
             row.rejected,
             row.warnings,
+            row.review,
         ]
         for row in status.itertuples()
     ]
@@ -75,10 +76,11 @@ def write_status(wb: Workbook, s: Styles, cfg: Config, status: pd.DataFrame, rat
             "是否按时",
             "被退回次数",
             "警告数",
+            "审核状态",
         ],
         rows,
     )
-    print_setup(ws, header, freeze_col=2, widths=[8, 22, 10, 18, 10, 18, 10, 12, 8])
+    print_setup(ws, header, freeze_col=2, widths=[8, 22, 10, 18, 10, 18, 10, 12, 8, 10])
     write_value(
         ws,
         header - 1,
@@ -89,9 +91,10 @@ def write_status(wb: Workbook, s: Styles, cfg: Config, status: pd.DataFrame, rat
 
 
 def write_warnings(wb: Workbook, s: Styles, cfg: Config, warnings: pd.DataFrame) -> None:
-    """数据问题: every warning still open on the versions counted, by unit."""
+    """数据问题: every warning still raised on the versions counted, by unit, and whether it is explained (说明)."""
     ws = wb.add_worksheet("数据问题")
-    write_value(ws, 0, 0, f"数据问题（未关闭的警告，共 {len(warnings)} 条）", s.title)
+    unexplained = int(warnings["unexplained"].sum()) if len(warnings) else 0
+    write_value(ws, 0, 0, f"数据问题（警告共 {len(warnings)} 条，其中未说明 {unexplained} 条）", s.title)
     rows = []
     for w in warnings.itertuples():
         # Text and integer columns: the stubs type a row's fields as any scalar.
@@ -99,9 +102,23 @@ def write_warnings(wb: Workbook, s: Styles, cfg: Config, warnings: pd.DataFrame)
         indicator = (
             cfg.form(unit.form_code).row(int(cast("SupportsInt", w.row_no))).indicator if unit and w.row_no else None
         )
-        rows.append([unit.name if unit else None, w.row_no, indicator, w.region, w.cell, w.value, w.rule, w.message_zh])
-    write_table(ws, s, 1, ["填报单位", "序号", "指标", "区域", "单元格", "值", "规则", "说明"], rows)
-    print_setup(ws, 1, freeze_col=1, widths=[18, 6, 30, 8, 8, 12, 16, 60])
+        rows.append(
+            [
+                unit.name if unit else None,
+                w.row_no,
+                indicator,
+                w.region,
+                w.cell,
+                w.value,
+                w.rule,
+                w.message_zh,
+                w.explanation_status,
+                w.explanation,
+            ]
+        )
+    headers = ["填报单位", "序号", "指标", "区域", "单元格", "值", "规则", "问题", "说明状态", "单位说明"]
+    write_table(ws, s, 1, headers, rows)
+    print_setup(ws, 1, freeze_col=1, widths=[18, 6, 30, 8, 8, 12, 16, 60, 12, 40])
 
 
 def write_targets(wb: Workbook, s: Styles, targets: pd.DataFrame) -> None:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from typing import cast
 from uuid import UUID
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-from prefect.client.orchestration import get_client
-
+from config import Config
 from core.clock import office_date
 from core.errors import FupinError
-from core.month import Month, reporting_month_for
+from core.month import Month, month_of, reporting_month_for
+
+# How far before its set day an action can move: the longest run of holidays and weekends (Spring Festival, 9 days).
+MAX_MOVE_DAYS = 15
 
 
 def close_month(now: dt.datetime, timezone: str) -> Month:
@@ -23,9 +24,31 @@ def close_month(now: dt.datetime, timezone: str) -> Month:
     return reporting_month_for(office_date(now, timezone))
 
 
-@task(name="wait-for-runs", cache_policy=NO_CACHE)
+def due_month(cfg: Config, today: dt.date, day: int, done: Callable[[Month], bool]) -> Month | None:
+    """The reporting month whose action, set for `day` of the following month, is due `today` (office date): today is
+    its day moved to a working day (config.action_day), or a run between that day and the set day finds the action
+    not `done` yet (a schedule that fires only on the set day still acts). None: nothing is due today.
+    A year no calendar covers raises CalendarGap rather than guess."""
+    for month in (reporting_month_for(today), month_of(today)):
+        after = month.shift(1)
+        nominal = dt.date(after.year, after.mon, day)
+        if not 0 <= (nominal - today).days <= MAX_MOVE_DAYS:
+            continue
+        act = cfg.action_day(month, day)
+        if act == today or (act < today and not done(month)):
+            return month
+    return None
+
+
+def close_due(cfg: Config, today: dt.date, closed: Callable[[Month], bool]) -> Month | None:
+    """The month to close today, if the close day (moved to a working day) has come; for monthly-close."""
+    return due_month(cfg, today, cfg.calendar.close_day, closed)
+
+
 def wait_for_runs(run_ids: list[str], timeout_seconds: float = 3600.0, poll_seconds: float = 2.0) -> dict[str, str]:
     """Wait until every started flow run is final; its state name by id ('Completed', 'Failed', ...)."""
+    from prefect.client.orchestration import get_client
+
     ids = [UUID(i) for i in run_ids]
     deadline = time.monotonic() + timeout_seconds
     states: dict[str, str] = {}

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, column, select, table
 
 from core.clock import office_wall
 from core.month import month_key
-from warehouse.schema import dim_indicator, dim_unit, fct_indicator_value, fct_submission, fct_validation_issue
+from warehouse.schema import dim_indicator, dim_unit, fct_indicator_value, fct_submission
 
 VALUE_COLUMNS = [
     "unit_code",
@@ -106,34 +106,6 @@ def _local(t: dt.datetime | None, timezone: str) -> dt.datetime | None:
     if t is None:
         return None
     return office_wall(t, timezone)
-
-
-def open_warnings(conn: Connection, submission_ids: list[int]) -> pd.DataFrame:
-    """Open warnings of the submissions counted this month, in unit and row order."""
-    i = fct_validation_issue
-    query = (
-        select(
-            dim_unit.c.unit_code,
-            i.c.submission_id,
-            i.c.rule,
-            i.c.sheet,
-            i.c.cell,
-            i.c.row_no,
-            i.c.region,
-            i.c.value,
-            i.c.message_zh,
-        )
-        .select_from(
-            i.join(fct_submission, fct_submission.c.submission_id == i.c.submission_id).outerjoin(
-                dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key
-            )
-        )
-        .where(i.c.submission_id.in_(submission_ids or [-1]), i.c.severity == "warning", i.c.is_open.is_(True))
-        .order_by(dim_unit.c.sort_order, i.c.row_no, i.c.issue_id)
-    )
-    return _frame(
-        conn, query, ["unit_code", "submission_id", "rule", "sheet", "cell", "row_no", "region", "value", "message_zh"]
-    )
 
 
 def labor_counts(conn: Connection, month: str) -> tuple[pd.DataFrame, pd.DataFrame, list[int]]:

@@ -37,7 +37,14 @@ def summary_headers(cfg: Config, form: Form) -> list[str]:
 
 
 def write_summary(
-    wb: Workbook, styles: Styles, cfg: Config, form: Form, cons: Consolidated, month: str, n_units: int
+    wb: Workbook,
+    styles: Styles,
+    cfg: Config,
+    form: Form,
+    cons: Consolidated,
+    month: str,
+    n_units: int,
+    cover: str = "",
 ) -> None:
     """表N 汇总: the form's rows by 序号 with the consolidated values, increments and notes on weighted rates."""
     ws = wb.add_worksheet(summary_sheet_name(form.code))
@@ -46,7 +53,11 @@ def write_summary(
     write_value(ws, 0, 0, cfg.report_title, styles.title)
     write_value(ws, 1, 0, f"{form.code}　{form.title}（汇总）", styles.subtitle)
     write_value(
-        ws, 2, 0, f"{month_label(month)}　汇总单位: {n_units}/{len(cfg.units_of_form(form.code))}", styles.plain
+        ws,
+        2,
+        0,
+        f"{month_label(month)}　汇总单位: {n_units}/{len(cfg.units_of_form(form.code))}　{cover}".rstrip(),
+        styles.plain,
     )
     for c, h in enumerate(headers):
         write_value(ws, HEADER_ROW, c, h, styles.header)

@@ -21,7 +21,11 @@ TEXT_MIME = "text/plain"
 def pending_submissions(engine: Engine) -> list[dict]:
     """Report submissions decided (accepted or rejected) that no delivered receipt or rejection mail points at."""
     s = fct_submission
-    delivered = exists().where(fct_mail.c.submission_id == s.c.submission_id, fct_mail.c.status.in_(DELIVERED))
+    delivered = exists().where(
+        fct_mail.c.submission_id == s.c.submission_id,
+        fct_mail.c.kind.in_(("receipt", "rejection")),
+        fct_mail.c.status.in_(DELIVERED),
+    )
     query = (
         select(
             s.c.submission_id,
@@ -218,3 +222,24 @@ def publication(cfg: Config, month: str, version: int, path: Path, publication_i
         month=month,
         publication_id=publication_id,
     )
+
+
+def reminded(engine: Engine, month: str) -> bool:
+    """Whether any reminder about `month` has been delivered (a run that finds its day passed catches up only once)."""
+    query = select(
+        exists().where(
+            fct_mail.c.kind == "reminder", fct_mail.c.month_key == month_key(month), fct_mail.c.status.in_(DELIVERED)
+        )
+    )
+    with engine.connect() as conn:
+        return bool(conn.execute(query).scalar())
+
+
+def calendar_alert(cfg: Config, what: str, problem: str) -> Mail:
+    """Tell the operators a scheduled action could not decide its day, instead of guessing."""
+    body = (
+        f"{what} 未执行：无法判断今天是否为工作日。\n\n{problem}\n\n"
+        "请在 config/calendar.yaml 的 working_days 中声明该年的节假日安排（declared_years、days_off、days_on），"
+        f"或升级 chinesecalendar，然后重新运行。\n\n{what} did not run: the working-day calendar has a gap."
+    )
+    return Mail("alert", tuple(cfg.mail.operators), f"【告警】{what} 未执行：工作日日历缺少数据", body)

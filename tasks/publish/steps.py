@@ -1,29 +1,34 @@
-"""Publish flows' steps as Prefect tasks: write and freeze the workbook, send what is owed; DB/SMTP hiccups retried."""
+"""Publish flows' steps as plain functions: write and freeze the workbook, build what is owed and deliver it (or, in a
+dry run, only say who would receive what); database and SMTP hiccups are retried."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Engine
 
 from config import Config
-from core.retry import transient_retries
+from core.retry import call_with_retries
 from core.settings import Paths
 from tasks.mail.record import send_and_record
-from tasks.mail.send import Delivery, MailSink
+from tasks.mail.send import Delivery, Mail, MailSink
 from tasks.publish import notify
 from tasks.publish.content import PublicationContent, gather
 from tasks.publish.diff import diff_workbooks
 from tasks.publish.record import PublicationRecord, freeze, publication_mailed, record_publication
 from tasks.publish.workbook import publication_file_name, write_publication
+from tasks.review.notify import return_mails
 
-gather_month = task(name="gather-month", cache_policy=NO_CACHE, **transient_retries())(gather)
+DRY_RUN = "dry-run"
 
 
-@task(cache_policy=NO_CACHE)
+def gather_month(engine: Engine, cfg: Config, month: str) -> PublicationContent:
+    """Everything the month's workbook shows, read in one go (retried on a transient database error)."""
+    return call_with_retries(gather, engine, cfg, month)
+
+
 def write_month_workbook(
     cfg: Config, content: PublicationContent, paths: Paths, previous: PublicationRecord | None
 ) -> tuple[Path, str, int]:
@@ -40,51 +45,80 @@ def write_month_workbook(
     return final, freeze(tmp, final), version
 
 
-record = task(name="record-publication", cache_policy=NO_CACHE, **transient_retries())(record_publication)
+def record(engine: Engine, month: str, version: int, path: Path, sha: str, ids: list[int]) -> PublicationRecord:
+    """Record the frozen publication (retried on a transient database error)."""
+    return call_with_retries(record_publication, engine, month, version, path, sha, ids)
 
 
-@task(cache_policy=NO_CACHE, **transient_retries())
-def notify_submissions(engine: Engine, cfg: Config, paths: Paths, sink: MailSink, sender: str) -> list[Delivery]:
-    """Send each decided submission with no delivered mail yet its receipt or rejection report (idempotent)."""
+def deliver(
+    engine: Engine, sink: MailSink | None, mails: Sequence[Mail], sender: str, dry_run: bool = False
+) -> list[Delivery]:
+    """Send each mail and record it; a dry run sends and records nothing and says who would receive what."""
+    if dry_run:
+        return [Delivery(DRY_RUN, preview(m)) for m in mails]
+    assert sink is not None  # only a dry run goes without a sink
+    return [call_with_retries(send_and_record, engine, sink, m, sender) for m in mails]
+
+
+def preview(mail: Mail) -> str:
+    """One line: what kind, to whom, the subject and the attachments' names."""
+    files = f" [{', '.join(a.filename for a in mail.attachments)}]" if mail.attachments else ""
+    return f"{mail.kind} → {', '.join(mail.to)}: {mail.subject}{files}"
+
+
+def submission_mails(engine: Engine, cfg: Config, paths: Paths) -> list[Mail]:
+    """Receipts and rejection reports no mail has been delivered for yet, and the office's returns (审核退回)."""
     out = []
-    for sub in notify.pending_submissions(engine):
-        mail = notify.receipt(cfg, sub) if sub["status"] == "accepted" else notify.rejection(cfg, sub, paths.quarantine)
-        out.append(send_and_record(engine, sink, mail, sender))
-    return out
+    for sub in call_with_retries(notify.pending_submissions, engine):
+        out.append(
+            notify.receipt(cfg, sub) if sub["status"] == "accepted" else notify.rejection(cfg, sub, paths.quarantine)
+        )
+    return out + call_with_retries(return_mails, engine, cfg, paths.home, paths.outputs)
 
 
-@task(cache_policy=NO_CACHE, **transient_retries())
+def notify_submissions(
+    engine: Engine, cfg: Config, paths: Paths, sink: MailSink | None, sender: str, dry_run: bool = False
+) -> list[Delivery]:
+    """Send each decided submission with no delivered mail yet its receipt or rejection report (idempotent)."""
+    return deliver(engine, sink, submission_mails(engine, cfg, paths), sender, dry_run)
+
+
 def send_labor_lists(
-    engine: Engine, cfg: Config, month: str, paths: Paths, sink: MailSink, sender: str
+    engine: Engine, cfg: Config, month: str, paths: Paths, sink: MailSink | None, sender: str, dry_run: bool = False
 ) -> list[Delivery]:
     """Each district its own labor list (outputs/YYYY-MM/labor/), once, to that district only."""
-    done = notify.labor_list_sent(engine, month)
-    return [
-        send_and_record(engine, sink, notify.labor_list(unit, month, path), sender)
+    done = call_with_retries(notify.labor_list_sent, engine, month)
+    mails = [
+        notify.labor_list(unit, month, path)
         for unit, path in notify.labor_lists(cfg, month, paths.outputs / month / "labor")
         if unit.code not in done
     ]
+    return deliver(engine, sink, mails, sender, dry_run)
 
 
-@task(cache_policy=NO_CACHE, **transient_retries())
 def send_publication(
-    engine: Engine, cfg: Config, pub: PublicationRecord, paths: Paths, summary: str, sink: MailSink, sender: str
+    engine: Engine,
+    cfg: Config,
+    pub: PublicationRecord,
+    paths: Paths,
+    summary: str,
+    sink: MailSink | None,
+    sender: str,
+    dry_run: bool = False,
 ) -> Delivery | None:
     """The consolidated workbook to the office's list, once per publication."""
-    if publication_mailed(engine, pub.publication_id):
+    if call_with_retries(publication_mailed, engine, pub.publication_id):
         return None
     mail = notify.publication(cfg, pub.month, pub.version, paths.home / pub.path, pub.publication_id, summary)
-    return send_and_record(engine, sink, mail, sender)
+    [delivery] = deliver(engine, sink, [mail], sender, dry_run)
+    return delivery
 
 
-@task(cache_policy=NO_CACHE, **transient_retries())
 def send_reminders(
-    engine: Engine, cfg: Config, month: str, today: dt.date, sink: MailSink, sender: str
+    engine: Engine, cfg: Config, month: str, today: dt.date, sink: MailSink | None, sender: str, dry_run: bool = False
 ) -> dict[str, str]:
     """Remind every unit without an accepted report for `month` (at most once a day); unit code -> delivery."""
-    already = notify.reminded_today(engine, cfg, month, today)
-    return {
-        unit.code: send_and_record(engine, sink, notify.reminder(cfg, unit, month), sender).detail
-        for unit in notify.units_without_report(engine, cfg, month)
-        if unit.code not in already
-    }
+    already = call_with_retries(notify.reminded_today, engine, cfg, month, today)
+    units = [u for u in call_with_retries(notify.units_without_report, engine, cfg, month) if u.code not in already]
+    sent = deliver(engine, sink, [notify.reminder(cfg, u, month) for u in units], sender, dry_run)
+    return {u.code: d.detail for u, d in zip(units, sent, strict=True)}

@@ -37,7 +37,8 @@ def write_publication(
     s = Styles(wb)
     reported = content.status.groupby("form_code")["reported"].sum()
     for form in cfg.forms:
-        write_summary(wb, s, cfg, form, content.consolidated[form.code], content.month, int(reported.get(form.code, 0)))
+        n_units = int(reported.get(form.code, 0))
+        write_summary(wb, s, cfg, form, content.consolidated[form.code], content.month, n_units, content.cover_line)
     for form in cfg.forms:
         write_detail(wb, s, cfg, form, content.current, content.month)
     annex.write_annex(wb, s, content.annex_districts, content.annex_counties, content.labor_note)

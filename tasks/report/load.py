@@ -12,10 +12,14 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from config import Config
-from contracts.messages import Issue
+from contracts.messages import Issue, make_issue
 from contracts.parsed import ParsedReport
 from core.crashpoint import pause_at
 from core.month import is_month, month_key
+from tasks.review.actions import submitted
+from tasks.review.explain import carry_explanations, explain_from_remarks
+from tasks.review.lock import lock_against
+from tasks.review.states import MonthLock, unit_review
 from warehouse.schema import (
     dim_form,
     dim_indicator,
@@ -53,6 +57,21 @@ class LoadResult:
     superseded: int | None = None  # the submission that was current before this one
     n_errors: int = 0
     n_warnings: int = 0
+    refusal: str | None = None  # why a file that passed its checks was refused: its month is locked
+    locked: Issue | None = None  # that refusal as a located, bilingual issue
+
+
+def locked_issue(parsed: ParsedReport, cfg: Config, lock: MonthLock) -> Issue:
+    """The bilingual rejection of a file for a locked (unit, month): when, by whom, and whom to ask."""
+    return make_issue(
+        "month_locked",
+        parsed.file_name,
+        sheet=parsed.sheet,
+        month=parsed.month,
+        locked_at=f"{lock.locked_at:%Y-%m-%d %H:%M} UTC",
+        locked_by=lock.locked_by,
+        contact="、".join(cfg.mail.office),
+    )
 
 
 def _key(conn: Connection, table, column: str, value: object, key: str) -> int | None:
@@ -125,6 +144,7 @@ def _record(
     if existing is not None:
         return LoadResult(existing.submission_id, "duplicate", existing.version)
     accepted = not errors
+    now = dt.datetime.now(dt.UTC)
     if accepted:
         assert parsed.month is not None  # a report without its month is rejected
         ensure_months(conn, cfg, [parsed.month])
@@ -134,6 +154,14 @@ def _record(
         "form_key": _key(conn, dim_form, "form_code", parsed.form_code, "form_key"),
         "month_key": _key(conn, dim_month, "month_key", month_key(month), "month_key") if month else None,
     }
+    before = None
+    if accepted and unit_key is not None and month is not None:
+        # Checked under the unit's row lock, which `fupin lock` takes too: a lock and a load never pass each other.
+        lock = lock_against(conn, unit_key, month, now)
+        if lock is not None:
+            errors, warnings, accepted = [locked_issue(parsed, cfg, lock)], [], False
+        else:
+            before = unit_review(conn, unit_key, month_key(month), now).state
     numbered = (
         next_version(conn, KIND, unit_key, ids["month_key"], receipt.received_at)
         if accepted
@@ -158,7 +186,7 @@ def _record(
         "n_warnings": len(warnings),
         "n_rows": len(parsed.cells),
         "flow_run_id": receipt.flow_run_id,
-        "message": errors[0].message_en if errors else None,
+        "message": _message(errors),
         "source": receipt.source,
     }
     # Every attempt is its own row: a retry after a rejection keeps the rejection and its issues as they were.
@@ -167,9 +195,25 @@ def _record(
     if issues:
         conn.execute(insert(fct_validation_issue), issues)
     pause_at("load")
+    n_warnings = len(warnings)
     if accepted:
         conn.execute(insert(fct_indicator_value), _fact_rows(conn, parsed, cfg, {**ids, "submission_id": sid}))
-    return LoadResult(sid, status, version, numbered.replaced, len(errors), len(warnings))
+        actor = receipt.source or "unknown"
+        if numbered.is_current and before is not None and parsed.unit is not None and month is not None:
+            submitted(conn, unit_key, parsed.unit.code, month, sid, numbered.number, before, actor, now)  # type: ignore[arg-type]
+        explain_from_remarks(conn, sid, parsed.remarks, actor, now)
+        n_warnings -= carry_explanations(conn, sid, now)
+    locked = errors[0] if errors and errors[0].rule == "month_locked" else None
+    refusal = _message(errors) if locked else None
+    return LoadResult(sid, status, version, numbered.replaced, len(errors), n_warnings, refusal, locked)
+
+
+def _message(errors: Sequence[Issue]) -> str | None:
+    """The submission's one-line message: the first error (in both languages when it is the month's lock)."""
+    if not errors:
+        return None
+    first = errors[0]
+    return f"{first.message_zh} / {first.message_en}" if first.rule == "month_locked" else first.message_en
 
 
 def load_report(
@@ -183,11 +227,12 @@ def load_report(
     """Record the submission (accepted with its figures, or rejected with its errors) in one transaction."""
     try:
         with engine.begin() as conn:
-            return _record(conn, parsed, cfg, receipt, errors, warnings)
+            result = _record(conn, parsed, cfg, receipt, errors, warnings)
     except IntegrityError:
         # The same bytes were stored by a concurrent run meanwhile: record again, now as that submission's duplicate.
         with engine.begin() as conn:
-            return _record(conn, parsed, cfg, receipt, errors, warnings)
+            result = _record(conn, parsed, cfg, receipt, errors, warnings)
+    return result
 
 
 def note_run(engine: Engine, submission_id: int, flow_run_id: str) -> None:

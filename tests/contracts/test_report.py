@@ -117,3 +117,22 @@ def test_figures_are_held_to_what_the_warehouse_column_keeps(
     path = write_filled_report(cfg, unit, "2020-09", tmp_path / "big.xlsx", cells={(row_no, cfg.total_column): value})
     found = [(i.rule, i.cell) for i in issues(path, cfg)]
     assert found == ([(rule, cell(cfg, unit.code, row_no, cfg.total_column))] if rule else [])
+
+
+def test_a_part_filled_while_its_whole_is_blank_is_rejected(cfg: Config, tmp_path: Path) -> None:
+    """其中项已填而合计项为空: 序号27 is a part of 序号26; a blank 26 with a filled 27 is an error at 27's cell."""
+    unit = cfg.units_of_form("表1")[0]
+    whole, part = 26, 27
+    assert cfg.form("表1").row(part).parent == whole
+    path = write_filled_report(cfg, unit, "2020-09", tmp_path / "part.xlsx", cells={(whole, cfg.total_column): None})
+    [issue] = issues(path, cfg)
+    assert (issue.rule, issue.cell, issue.row_no) == (
+        "parent_blank",
+        cell(cfg, unit.code, part, cfg.total_column),
+        part,
+    )
+    assert (
+        "其中项已填而合计项为空" in issue.message_zh and "序号 26" in issue.message_zh and "blank" in issue.message_en
+    )
+    both = {(row, cfg.total_column): None for row in (whole, part)}
+    assert issues(write_filled_report(cfg, unit, "2020-09", tmp_path / "both.xlsx", cells=both), cfg) == []

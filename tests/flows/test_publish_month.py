@@ -128,3 +128,170 @@ def test_reminders_go_only_to_units_without_an_accepted_report(prefect_api, mont
     to = {email.message_from_bytes(p.read_bytes(), policy=email.policy.default)["To"] for p in emls}
     assert to == {cfg.unit(code).email for code in MISSING}
     assert remind_late_units(MONTH)["reminded"] == []  # not twice the same day
+
+
+# -- in-process (flow.fn, no Prefect at all): review states, the cover line, empty months, final, dry runs ----------
+
+
+@pytest.fixture
+def no_prefect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any Prefect API call fails loudly instead of quietly starting a server."""
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+
+
+def _rows(ws) -> list[tuple]:
+    return [r for r in ws.iter_rows(values_only=True)]
+
+
+def _add_warnings(rt: Runtime, cfg: Config) -> None:
+    """Two warnings on counted versions: chaoyang's unexplained, dongcheng's explained."""
+    from sqlalchemy import insert
+
+    from tasks.review.explain import explain_warnings
+    from warehouse.schema import dim_unit, fct_validation_issue
+
+    with rt.engine.begin() as conn:
+        for code in ("chaoyang", "dongcheng"):
+            sid = conn.execute(
+                select(fct_submission.c.submission_id)
+                .join(dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key)
+                .where(dim_unit.c.unit_code == code, fct_submission.c.is_current.is_(True))
+                .where(fct_submission.c.month_key == 202009)
+            ).scalar_one()
+            conn.execute(
+                insert(fct_validation_issue).values(
+                    submission_id=sid,
+                    severity="warning",
+                    rule="ytd_decrease",
+                    sheet="表1",
+                    cell="E9",
+                    row_no=4,
+                    region="合计",
+                    value="3",
+                    message_zh="累计数 3 低于上月的 5",
+                    message_en="ytd below",
+                    is_open=True,
+                )
+            )
+    explain_warnings(rt.engine, sid, {"表1!E9": "上月多报，已更正"}, "web:dongcheng")
+
+
+def test_publish_shows_review_states_the_cover_line_and_unexplained_warnings(no_prefect, month_loaded, cfg):
+    from tasks.review.actions import approve, return_report
+
+    rt = month_loaded
+    approve(rt.engine, "dongcheng", MONTH, "cli:reviewer")
+    return_report(rt.engine, "xicheng", MONTH, "cli:reviewer", "表1第3行与上月口径不一致")
+    _add_warnings(rt, cfg)
+
+    result = publish_month.fn(MONTH)
+
+    expected = len(cfg.units)
+    assert result["missing"] == len(MISSING)
+    assert result["cover"].startswith("截至") and result["cover"].endswith(f"已报 {expected - len(MISSING)}/{expected}")
+    wb = openpyxl.load_workbook(result["path"])
+    assert result["cover"] in wb[summary_sheet_name("表1")]["A3"].value, "the cover carries the line"
+    status = _rows(wb["报送情况"])
+    header = next(i for i, r in enumerate(status) if "审核状态" in r)
+    col, name = status[header].index("审核状态"), status[header].index("填报单位")
+    states = {r[name]: r[col] for r in status[header + 1 :] if r[name]}
+    assert states[cfg.unit("dongcheng").name] == "已审核" and states[cfg.unit("xicheng").name] == "退回"
+    assert {states[cfg.unit(c).name] for c in MISSING} == {"未报"} and states[cfg.unit("haidian").name] == "待审"
+    problems = _rows(wb["数据问题"])
+    assert "未说明 1 条" in problems[0][0]
+    by_unit = {r[0]: r for r in problems[2:] if r[0]}
+    assert by_unit[cfg.unit("chaoyang").name][8] == "未说明"
+    assert by_unit[cfg.unit("dongcheng").name][8:] == ("已说明待确认", "上月多报，已更正")
+
+
+def test_an_empty_month_is_refused_and_nothing_is_written_or_sent(no_prefect, month_loaded, smtp_inbox, cfg):
+    from flows.publish_month import EmptyMonth
+
+    rt = month_loaded
+    with pytest.raises(EmptyMonth, match="没有任何已接受的报表") as refused:
+        publish_month.fn("2031-01", send=True)
+    assert refused.value.exit_code == 1 and "0/" in str(refused.value)
+    with rt.engine.connect() as conn:
+        assert conn.execute(select(fct_publication)).first() is None
+        assert conn.execute(select(fct_mail)).first() is None
+    assert smtp_inbox.messages == [] and not (rt.settings.paths.outputs / "2031-01").exists()
+
+
+def test_the_cli_refuses_an_empty_month_with_exit_1(no_prefect, fupin_home, cfg):
+    import subprocess
+    import sys
+
+    init_warehouse(load_runtime().engine, cfg, months=["2020-12"])
+    done = subprocess.run(
+        [sys.executable, "-m", "fupin.cli", "publish", "--month", "2031-01", "--send"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "2031-01 没有任何已接受的报表" in done.stderr and "Traceback" not in done.stderr
+    assert not list((fupin_home / "outbox").glob("*.eml"))
+
+
+def test_a_final_publication_locks_the_month_once(no_prefect, month_loaded, cfg):
+    import datetime as dt
+
+    from tasks.review.states import LOCKED, unit_reviews
+    from warehouse.schema import fct_month_lock
+
+    rt = month_loaded
+    result = publish_month.fn(MONTH, final=True, actor="cli:zhang")
+    assert result["final"] and result["locked"] == len(cfg.units)
+    with rt.engine.connect() as conn:
+        lock = conn.execute(select(fct_month_lock)).one()
+        pub = conn.execute(select(fct_publication.c.publication_id)).scalar_one()
+        states = {r.state for r in unit_reviews(conn, 202009, dt.datetime.now(dt.UTC))}
+    assert (lock.locked_by, lock.publication_id, states) == ("cli:zhang", pub, {LOCKED})
+    again = publish_month.fn(MONTH, final=True)
+    assert (again["version"], again["created"], again["locked"]) == (1, False, 0)
+
+
+def test_dry_runs_send_and_lock_nothing_and_say_who_would_receive_what(no_prefect, month_loaded, smtp_inbox, cfg):
+    from warehouse.schema import fct_month_lock
+
+    rt = month_loaded
+    result = publish_month.fn(MONTH, send=True, final=True, dry_run=True)
+    reminded = remind_late_units.fn(MONTH, dry_run=True)
+
+    time_for_mail = smtp_inbox.wait_for(lambda m: True, timeout=1.0)
+    assert time_for_mail == [] and smtp_inbox.messages == []
+    with rt.engine.connect() as conn:
+        assert conn.execute(select(fct_mail)).first() is None
+        assert conn.execute(select(fct_month_lock)).first() is None
+    assert result["locked"] == 0 and result["dry_run"]
+    receipts = [line for line in result["sent"] if line.startswith("receipt → ")]
+    assert len(receipts) == len(cfg.units) * 2 - len(MISSING)  # August and September versions, none sent before
+    [pub] = [line for line in result["sent"] if line.startswith("publication → ")]
+    assert all(a in pub for a in cfg.mail.office) and publication_file_name(cfg, MONTH, 1) in pub
+    assert reminded["reminded"] == sorted(MISSING)
+    assert all(line.startswith("reminder → ") for line in reminded["sent"])
+    assert not any(rt.settings.paths.outbox.glob("*.eml"))
+
+
+def test_reminders_follow_the_working_day_calendar(no_prefect, month_loaded, cfg):
+    rt = month_loaded
+    assert remind_late_units.fn(today="2020-09-29")["month"] is None
+    moved = remind_late_units.fn(today="2020-09-30")  # 7 October 2020 is in Golden Week
+    assert (moved["month"], moved["reminded"]) == (MONTH, sorted(MISSING))
+    assert len(list(rt.settings.paths.outbox.glob("*.eml"))) == len(MISSING)
+    assert remind_late_units.fn(today="2020-10-07")["month"] is None, "done on the moved day: not again"
+
+
+def test_a_year_without_a_calendar_fails_the_reminders_and_alerts_the_operators(
+    no_prefect, month_loaded, smtp_inbox, cfg
+):
+    from config.workdays import CalendarGap
+
+    with pytest.raises(CalendarGap):
+        remind_late_units.fn(today="2031-01-06")
+    [alert] = smtp_inbox.messages
+    assert alert["To"] == ", ".join(cfg.mail.operators) and "工作日日历" in alert["Subject"]
+    assert "2031" in smtp_inbox.text(alert)
+    with month_loaded.engine.connect() as conn:
+        assert conn.execute(select(fct_mail.c.kind)).scalars().all() == ["alert"]
