@@ -59,7 +59,7 @@ def _as_issue(w: WarningView, file: str) -> Issue:
 
 def returned_workbook(data: bytes, name: str, ret: dict, unit_name: str, warnings: list[WarningView]) -> bytes:
     """The unit's own workbook: a first sheet with the reason, the warned cells highlighted, a 备注 column added."""
-    from tasks.intake.archive import highlight
+    from tasks.intake.highlight import highlight
 
     marked = highlight(data, os.path.splitext(name)[1], [_as_issue(w, name) for w in warnings])
     wb = load_workbook(io.BytesIO(marked))
