@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "fupin.commands.analyst",
     "fupin.commands.serve",
     "fupin.commands.publish",
+    "fupin.commands.users",
+    "fupin.commands.web",
 ]
 
 app = typer.Typer(
