@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -33,17 +33,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", status_code=exc.status_code, code=exc.status_code, detail=exc.detail)
 
 
-def create_app(rt: Runtime, web: WebSettings) -> FastAPI:
-    """The platform over the warehouse, config and folders of `rt`; `web` says how it listens and signs."""
+def routers() -> list[APIRouter]:
+    """The platform's routers: sign-in, the unit's pages, submissions, the board, the JSON API."""
     from fupin.web import api, auth, board, submissions, unit
 
+    return [m.router for m in (auth, unit, submissions, board, api)]
+
+
+def create_app(rt: Runtime, web: WebSettings) -> FastAPI:
+    """The platform over the warehouse, config and folders of `rt`; `web` says how it listens and signs."""
     app = FastAPI(title="北京市扶贫支援办 填报平台", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.rt, app.state.web = rt, web
     app.middleware("http")(guard)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (auth, unit, submissions, board, api):
-        app.include_router(module.router)
+    for router in routers():
+        app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
 from sqlalchemy import select
@@ -19,10 +20,12 @@ from core.settings import PRIVATE_DIR
 from flows.runtime import Runtime
 from tasks.accounts.users import User, now_utc
 from tasks.intake.archive import safe_name
-from tasks.intake.outcome import FileOutcome
-from tasks.report.check import WorkbookCheck, check_workbook
 from tasks.report.workbook import SUFFIXES
 from warehouse.schema import fct_submission
+
+if TYPE_CHECKING:
+    from tasks.intake.outcome import FileOutcome
+    from tasks.report.check import WorkbookCheck
 
 MULTIPART_SLACK = 64 << 10  # the form's boundaries and other fields around the file
 BUSY_WAIT_SECONDS = 60.0
@@ -98,6 +101,8 @@ def office_today(cfg: Config) -> dt.date:
 
 def check_upload(rt: Runtime, user: User, upload: Upload) -> WorkbookCheck:
     """The same parse and contracts as ingest-file, storing nothing; ForeignFile for another unit's file."""
+    from tasks.report.check import check_workbook
+
     check = check_workbook(
         upload.data, safe_name(upload.name), rt.config, rt.engine, office_today(rt.config), user.unit_code
     )
@@ -146,8 +151,6 @@ def _settled(rt: Runtime, outcome: FileOutcome) -> FileOutcome:
                 .order_by(fct_submission.c.submission_id.desc())
             ).first()
         if row is not None:
-            from dataclasses import replace
-
             return replace(outcome, status=row.status, submission_id=row.submission_id, version=row.version)
         time.sleep(0.5)
     return outcome

@@ -21,7 +21,7 @@ class LockoutPolicy:
         """How long after the last failure the next attempt may come."""
         if failures < self.slow_after:
             return dt.timedelta(0)
-        return min(self.first_delay * 2 ** (failures - self.slow_after), self.max_delay)
+        return min(self.first_delay * 2 ** min(failures - self.slow_after, 30), self.max_delay)
 
 
 @dataclass(frozen=True)
