@@ -19,11 +19,11 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: object) -> Response:
+def render(request: Request, template: str, status_code: int = 200, **context: object) -> Response:
     """A page, with the signed-in account and its CSRF token at hand for the layout and its forms."""
     user = request.state.user
     ctx = {"user": user, "csrf": form_token(request) if user else "", **context}
-    return TEMPLATES.TemplateResponse(request, name, ctx, status_code=status_code)
+    return TEMPLATES.TemplateResponse(request, template, ctx, status_code=status_code)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

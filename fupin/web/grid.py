@@ -53,8 +53,8 @@ def build_grid(cfg: Config, parsed: ParsedReport, errors: list[Issue], warnings:
     form = cfg.form(parsed.form_code)
     columns = list(cfg.columns(form))
     cells: dict[tuple[int, str], GridCell] = {}
-    for rec in parsed.cells.itertuples(index=False):
-        cells[(int(rec.row_no), str(rec.region))] = GridCell(_text(rec.raw), rec.cell or None)
+    for row_no, region, raw, address in parsed.cells[["row_no", "region", "raw", "cell"]].itertuples(index=False):
+        cells[(int(str(row_no)), str(region))] = GridCell(_text(raw), str(address) if address else None)
     by_address = {c.address: c for c in cells.values() if c.address}
     loose: list[Issue] = []
     for issue in [*errors, *warnings]:

@@ -121,8 +121,9 @@ def test_unit_clerks_do_not_see_the_board(platform: Platform) -> None:
 def test_sign_in_goes_back_only_to_this_site(platform: Platform) -> None:
     client = platform.client()
     token = csrf_of(client.get("/login").text)
-    answer = client.post("/login", data={"username": "cy-clerk", "password": PASSWORD, "next": "//evil.example/x",
-                                         "csrf": token})
+    answer = client.post(
+        "/login", data={"username": "cy-clerk", "password": PASSWORD, "next": "//evil.example/x", "csrf": token}
+    )
     assert answer.headers["location"] == "/"
 
 

@@ -7,11 +7,13 @@ import datetime as dt
 from tasks.accounts.lockout import Failures, LockoutPolicy, after_failure, may_attempt
 
 T0 = dt.datetime(2020, 10, 5, 9, 0, tzinfo=dt.UTC)
-POLICY = LockoutPolicy(slow_after=3, first_delay=dt.timedelta(seconds=2), lock_after=6, lock_for=dt.timedelta(minutes=15))
+POLICY = LockoutPolicy(
+    slow_after=3, first_delay=dt.timedelta(seconds=2), lock_after=6, lock_for=dt.timedelta(minutes=15)
+)
 
 
-def fail(n: int, start: Failures = Failures(), step: dt.timedelta = dt.timedelta(minutes=5)) -> Failures:
-    state, now = start, T0
+def fail(n: int, step: dt.timedelta = dt.timedelta(minutes=5)) -> Failures:
+    state, now = Failures(), T0
     for _ in range(n):
         state = after_failure(state, now, POLICY)
         now += step

@@ -26,7 +26,12 @@ HOUR = dt.timedelta(hours=1)
 
 def test_clerks_belong_to_one_unit_and_office_roles_to_none(engine: Engine) -> None:
     clerk = add_user(engine, "CY-Clerk", "clerk", "chaoyang")
-    assert (clerk.username, clerk.unit_code, clerk.is_office, clerk.has_password) == ("cy-clerk", "chaoyang", False, False)
+    assert (clerk.username, clerk.unit_code, clerk.is_office, clerk.has_password) == (
+        "cy-clerk",
+        "chaoyang",
+        False,
+        False,
+    )
     assert add_user(engine, "office1", "reviewer").is_office
     with pytest.raises(UsageError):
         add_user(engine, "x-clerk", "clerk")
@@ -93,6 +98,9 @@ def test_the_audit_log_keeps_who_what_when_and_where(engine: Engine) -> None:
     audit.record(engine, audit.Event("refused", "cy-clerk", "10.0.0.9", "chaoyang", None, "file is for haidian"))
     (row,) = audit.recent(engine)
     assert (row["username"], row["action"], row["address"], row["unit_code"]) == (
-        "cy-clerk", "refused", "10.0.0.9", "chaoyang"
+        "cy-clerk",
+        "refused",
+        "10.0.0.9",
+        "chaoyang",
     )
     assert row["at"] is not None
