@@ -26,6 +26,8 @@ TRANSIENT_SQLSTATES = frozenset({"55P03", "53300", "57P01", "57P02", "57P03"})
 # SQLite says it only in words; these are what another writer or a brief outage causes.
 TRANSIENT_SQLITE = ("database is locked", "database table is locked", "unable to open database file", "disk i/o error")
 DRIVERS = ("psycopg", "sqlite3")
+# A busy or restarting API server: Prefect's answers 503, and 500 when its SQLite database was locked.
+TRANSIENT_HTTP = frozenset({429, 500, 502, 503, 504})
 T = TypeVar("T")
 
 
@@ -46,8 +48,22 @@ def _driver_transient(orig: BaseException | None) -> bool:
     return True  # no SQLSTATE: the server never answered (refused, reset, closed)
 
 
+def _http_transient(error: BaseException) -> bool | None:
+    """An HTTP client's error (httpx, and Prefect's subclass of it): a lost connection or a busy server heals."""
+    names = {c.__name__ for c in type(error).__mro__}
+    if "TransportError" in names:
+        return True
+    if "HTTPStatusError" in names:
+        status = getattr(getattr(error, "response", None), "status_code", 0)
+        return status in TRANSIENT_HTTP
+    return None
+
+
 def _decision(error: BaseException) -> bool | None:
     """True or False when this error decides, None to look at what it was raised from."""
+    http = _http_transient(error)
+    if http is not None:
+        return http
     if isinstance(error, sa_exc.DBAPIError):
         return error.connection_invalidated or _driver_transient(error.orig)
     if type(error).__module__.startswith(DRIVERS):

@@ -1,116 +1,58 @@
-"""One flow run per received report file: archive, parse, validate, load; a rejection fails the run visibly."""
+"""One file's run: archive, parse, validate, load. A rejection ends the run Failed (named Rejected) with a one-line
+bilingual message and its artifact, never a traceback; a crash is tried again a bounded number of times."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
-from contracts.messages import Issue
-from contracts.report import check_report
-from core.clock import office_date
-from core.errors import FupinError
-from flows.runtime import load_runtime
-from tasks.intake.archive import quarantine_file, receive_file
-from tasks.intake.provenance import cli_source, folder_unit, inbox_source
-from tasks.intake.received import name_hex, name_of, param_path
-from tasks.intake.safety import REPORT_LIMITS
-from tasks.report.load import Receipt, load_report
-from tasks.report.parse import parse_report, refused_for_size
-from tasks.report.warnings import report_warnings
-
-
-class ReportRejected(FupinError):
-    """A report broke the rules; its problems are in quarantine and in the run's artifact."""
+from flows.intake import attempt_one, rejection_markdown
+from flows.runtime import in_flow_run, load_runtime, run_artifact
+from tasks.intake.outcome import FileOutcome
+from tasks.intake.received import name_of, param_path
+from tasks.runs.show import earlier_failure, show_run
+from tasks.runs.states import final_state
 
 
 def run_name() -> str:
-    """The run's name from the file's name as text, whatever bytes the sender's system wrote."""
+    """The run's name until the parse knows unit and month: the file's name as text, whatever bytes it had."""
     return f"ingest-file {name_of(param_path(flow_run.parameters['path']))}"
 
 
-def rejection_markdown(name: str, issues: list[Issue]) -> str:
-    """The rejection as a markdown table, for the run's artifact."""
+def _announce(outcome: FileOutcome) -> None:
+    """Name and tag the run after what the file turned out to be; attach its rejection, or its success on retry."""
+    run_id = str(flow_run.id)
+    earlier = earlier_failure(run_id)
+    show_run(run_id, outcome.run_name, outcome.tags)
+    if outcome.status == "rejected":
+        run_artifact(
+            rejection_markdown(outcome.name, outcome.errors),
+            f"rejection-{(outcome.sha256 or '')[:16]}",
+            f"rejection report for {outcome.name}",
+        )
+    elif earlier is not None and outcome.status in ("accepted", "duplicate"):
+        run_artifact(
+            f"# 重试成功 / Succeeded on retry\n\n{outcome.message}\n\n"
+            f"此前的结果 / the earlier attempt: **{earlier}** — 其退回记录保留在数据仓库中 / its rows stay in the "
+            "warehouse.",
+            f"retry-{(outcome.sha256 or '')[:16]}",
+            f"{outcome.name} succeeded on retry",
+        )
 
-    def esc(x: object) -> str:
-        return "" if x is None else str(x).replace("|", "\\|").replace("\n", " ")
 
-    lines = [
-        f"# 退回 / Rejected: {esc(name)}",
-        "",
-        f"{len(issues)} problem(s)",
-        "",
-        "| sheet | cell | 序号 | 指标 | column | value | 问题 | problem |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {esc(i.sheet)} | {esc(i.cell)} | {esc(i.row_no)} | {esc(i.indicator)} | {esc(i.region)} | "
-        f"{esc(i.value)} | {esc(i.message_zh)} | {esc(i.message_en)} |"
-        for i in issues
-    ]
-    return "\n".join(lines)
-
-
-@flow(name="ingest-file", flow_run_name=run_name, retries=0, log_prints=True)
-def ingest_file(path: str, source: str | None = None) -> dict:
-    """Ingest one report workbook; fails (no automatic retry) when the file is rejected. `source` says where it came
-    from (cli:<user>, web:<account>); a file in the inbox is always inbox:<its path there>."""
+@flow(name="ingest-file", flow_run_name=run_name, retries=0, log_prints=True, persist_result=False)
+def ingest_file(path: str, source: str | None = None) -> Any:
+    """Ingest one report workbook. `source` says where it came from (cli:<user>, web:<account>); a file in the
+    inbox is always inbox:<its path there>. Outside a Prefect run, returns the file's summary."""
     rt = load_runtime()
-    src = param_path(path)
-    name = name_of(src)
-    inbox = rt.settings.paths.inbox
-    got = receive_file(src, rt.settings.paths.archive, REPORT_LIMITS.max_file_bytes)
-    received_at = got.first_seen
-    receipt = Receipt(
-        got.sha256,
-        name,
-        str(got.path.relative_to(rt.settings.home)),
-        received_at,
-        str(flow_run.id) if flow_run.id else None,
-        inbox_source(src, inbox) or source or cli_source(),
-        name_hex(src),
-    )
-    parsed = parse_report(got.data, name, rt.config) if got.data is not None else refused_for_size(name, got.size)
-    errors = check_report(
-        parsed, rt.config, office_date(received_at, rt.config.calendar.timezone), folder_unit(src, inbox)
-    )
-    warnings = [] if errors else report_warnings(rt.engine, parsed, rt.config)
-    result = load_report(rt.engine, parsed, rt.config, receipt, errors, warnings)
-    summary = {
-        "file": name,
-        "name_hex": name_hex(src),
-        "sha256": receipt.sha256,
-        "status": result.status,
-        "submission_id": result.submission_id,
-        "version": result.version,
-        "superseded": result.superseded,
-        "unit": parsed.unit.code if parsed.unit else None,
-        "month": parsed.month,
-        "n_errors": result.n_errors,
-        "n_warnings": result.n_warnings,
-    }
-    if errors:
-        folder = quarantine_file(
-            got.data,
-            name,
-            rt.settings.paths.quarantine,
-            errors,
-            {
-                "received_at": received_at.isoformat(),
-                "unit": summary["unit"],
-                "month": parsed.month,
-                "submission_id": result.submission_id,
-                "name_hex": summary["name_hex"],
-            },
-            archived=got.path,
-        )
-        create_markdown_artifact(
-            markdown=rejection_markdown(name, errors),
-            key=f"rejection-{receipt.sha256[:16]}",
-            description=f"rejection report for {name}",
-        )
-        raise ReportRejected(
-            f"{name} rejected with {len(errors)} problem(s); first: {errors[0].line('en')}; report in {folder}"
-        )
-    print(f"{name}: {result.status} (submission {result.submission_id}, version {result.version})")
-    return summary
+    run_id = str(flow_run.id) if in_flow_run() else None
+    outcome = attempt_one(rt, param_path(path), source, raise_last=True, wait_seconds=600.0, run_id=run_id)
+    if not in_flow_run():
+        return outcome.summary()
+    _announce(outcome)
+    print(outcome.message)
+    if outcome.status == "busy":
+        return final_state("crashed", outcome.message)
+    return final_state(outcome.status, outcome.message, outcome.summary())

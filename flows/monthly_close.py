@@ -1,36 +1,52 @@
-"""Close a month: ingest what is left in the inbox, wait for those runs, then publish the month and send it."""
+"""Close a month: sweep the inbox, wait for every file run of the month, then publish and send — or fail loudly."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
+from prefect.states import Failed
 
+from core.errors import CannotWork
 from core.month import Month
-from flows.ingest_inbox import ingest_inbox
+from flows.intake import sweep_inbox
 from flows.publish_month import publish_month
-from flows.runtime import load_runtime
-from tasks.publish.close import close_markdown, close_month, started_run_ids, wait_for_runs
+from flows.runtime import call_step_flow, in_flow_run, load_runtime, run_table
+from tasks.publish.close import close_month
+from tasks.runs.close import OPEN_STATES, close_rows
+from tasks.runs.wait import settle_file_runs
 
 
-@flow(name="monthly-close", retries=0, log_prints=True)
-def monthly_close(month: str | None = None) -> dict:
-    """Publish and send `month` (default: the previous month, Asia/Shanghai) after a last sweep of the inbox."""
+@flow(name="monthly-close", retries=0, log_prints=True, persist_result=False)
+def monthly_close(month: str | None = None, wait_minutes: float = 60.0) -> Any:
+    """Publish and send `month` (default: the previous month, Asia/Shanghai) once every file of it has ended: after
+    a last sweep of the inbox and every open ingest-file run. A file still pending or crashed (after bounded
+    automatic retries) fails the close, with the month's table naming each unit and its state."""
     chosen = Month(month) if month else None
     rt = load_runtime()
     month = chosen or close_month(dt.datetime.now(dt.UTC), rt.config.calendar.timezone)
-    started = ingest_inbox()
-    ingested = wait_for_runs(started_run_ids(started))
-    publication = publish_month(month, send=True)
-    rejected = sorted(i for i, state in ingested.items() if state != "Completed")
-    create_markdown_artifact(
-        markdown=close_markdown(month, ingested, publication, rt.settings.ui_url),
-        key=f"monthly-close-{month}",
-        description=f"what the close of {month} did",
-    )
+    sweep = sweep_inbox(rt)
+    still = settle_file_runs(month, wait_minutes * 60) if in_flow_run() else []
+    rows = close_rows(rt.engine, rt.config, month, still)
+    crashed_here = [o for o in sweep.outcomes if o.status == "crashed" and o.run_id is None]
+    table = [r.as_dict(rt.settings.ui_url) for r in rows]
+    run_table(table, f"monthly-close-{month}", f"{month}: each unit's file at the close")
+    open_rows = [r for r in rows if r.state in OPEN_STATES]
+    if open_rows or crashed_here:
+        named = [f"{r.unit_name}({r.state})" for r in open_rows] + [f"{o.name}(crashed)" for o in crashed_here]
+        message = (
+            f"{month} 未发布：{len(named)} 个文件仍在处理或运行崩溃 / not published: {len(named)} file(s) still "
+            f"pending or crashed: {', '.join(named)}"
+        )
+        print(message)
+        if not in_flow_run():
+            raise CannotWork(message)
+        return Failed(message=message)
+    publication = call_step_flow(publish_month, month=month, send=True)
+    reported = sum(1 for r in rows if r.version)
     print(
-        f"{month}: {len(started)} file(s) swept ({len(rejected)} not completed), "
+        f"{month}: {len(sweep.outcomes)} file(s) swept; {reported}/{len(rt.config.units)} units reported; "
         f"published version {publication['version']} to {publication['path']}"
     )
-    return {"month": month, "ingested": ingested, "rejected_runs": rejected, "publication": publication}
+    return {"month": month, "swept": [o.summary() for o in sweep.outcomes], "publication": publication}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -30,6 +33,8 @@ def load_runtime(settings: Settings | None = None) -> Runtime:
 
 def in_flow_run() -> bool:
     """True inside a Prefect flow run; false when a command runs the same steps in-process, without Prefect."""
+    if "prefect.context" not in sys.modules:
+        return False  # no run without Prefect loaded, and loading it only to ask costs a second
     from prefect.context import FlowRunContext
 
     return FlowRunContext.get() is not None
@@ -51,3 +56,22 @@ def run_log() -> logging.Logger | logging.LoggerAdapter:
 
         return get_run_logger()
     return logging.getLogger("fupin")
+
+
+def api_configured() -> bool:
+    """True when runs can be recorded on a Prefect API: inside a run, or with PREFECT_API_URL set."""
+    return in_flow_run() or bool(os.environ.get("PREFECT_API_URL"))
+
+
+def run_table(rows: list[dict], key: str, description: str) -> str | None:
+    """Attach a table artifact to the current run (its id); outside a run there is nothing to attach it to."""
+    if not in_flow_run():
+        return None
+    from prefect.artifacts import create_table_artifact
+
+    return str(create_table_artifact(table=rows, key=key, description=description))
+
+
+def call_step_flow(flow: Any, /, **params: Any) -> Any:
+    """Another flow as a step: a subflow inside a run, its plain steps (flow.fn) outside one."""
+    return flow(**params) if in_flow_run() else flow.fn(**params)

@@ -145,7 +145,7 @@ fct_submission = Table(
     metadata,
     Column("submission_id", Integer, primary_key=True),
     Column("kind", String(8), nullable=False, comment="report or labor"),
-    Column("sha256", String(64), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False, index=True),
     Column("original_name", Text, nullable=False),
     Column("original_name_hex", Text, comment="the file name's bytes as the sender's system wrote them, in hex"),
     Column("archive_path", Text, nullable=False),
@@ -178,7 +178,16 @@ fct_submission = Table(
         sqlite_where=text("is_current"),
         postgresql_where=text("is_current"),
     ),
-    comment="Grain: one row per distinct file received (by SHA-256); every fact points at one.",
+    # The same bytes are loaded once; only rejected attempts repeat, so a retry keeps the earlier rejection's rows.
+    Index(
+        "uq_fct_submission_sha256_kept",
+        "sha256",
+        unique=True,
+        sqlite_where=text("status <> 'rejected'"),
+        postgresql_where=text("status <> 'rejected'"),
+    ),
+    comment="Grain: one row per distinct file loaded (by SHA-256), plus one per rejected attempt at it; every fact "
+    "points at one.",
 )
 
 fct_indicator_value = Table(

@@ -1,29 +1,34 @@
-"""`fupin ingest [PATH...]`: run the ingest-file flow on files (the inbox by default) and show what became of each."""
+"""`fupin ingest [PATH...]`: ingest report files (the inbox by default) in this process and show what became of each.
+
+When `fupin serve` runs, each file is also recorded there as its own ingest-file run, which the UI can retry.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 
-from core.errors import FupinError, UsageError, unreadable_warehouse
-from flows.runtime import load_runtime
-from tasks.intake.provenance import cli_source
-from tasks.intake.received import Refusal, RefusedFile, drop_folder, hash_file, name_of, path_param, refusal
-from tasks.report.workbook import SUFFIXES
-from warehouse.schema import dim_month, dim_unit, fct_submission
+from core.errors import CannotWork, FupinError, UsageError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from flows.intake import FileOutcome
+    from tasks.intake.received import Refusal
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
+STYLE = {"accepted": "green", "rejected": "red", "crashed": "bold red", "refused": "red", "superseded": "yellow"}
 
 
 def _expand(paths: list[Path]) -> tuple[list[Path], list[Refusal]]:
     """The files named or held by `paths`, and those refused unread (symlinks, special files) with why."""
+    from tasks.intake.received import Refusal, drop_folder, refusal
+    from tasks.report.workbook import SUFFIXES
+
     out: list[Path] = []
     refused: list[Refusal] = []
     for p in paths:
@@ -40,100 +45,106 @@ def _expand(paths: list[Path]) -> tuple[list[Path], list[Refusal]]:
     return out, refused
 
 
-PATHS = typer.Argument(None, help="Report workbooks or folders; default: new files in the inbox.")
+PATHS = typer.Argument(None, help="Report workbooks or folders; default: the new files in FUPIN_HOME/inbox.")
 
 
 def ingest(paths: list[Path] = PATHS) -> None:
-    """Ingest units' monthly reports; prints accepted / rejected / superseded / duplicate, exits 1 on rejects."""
-    from flows.ingest_inbox import new_inbox_files
+    """Ingest units' monthly reports: accepted / rejected / superseded / duplicate per file.
+
+    Files found in the inbox move to inbox/done/ or inbox/rejected/. Exit 1 when a file was rejected or refused,
+    3 when one could not be ingested (a crash, the warehouse unreachable).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from sqlalchemy import select
+    from sqlalchemy.exc import DBAPIError
+
+    from core.errors import unreadable_warehouse
+    from flows.intake import ingest_paths, sweep_inbox
+    from flows.runtime import load_runtime
+    from tasks.intake.provenance import cli_source
+    from warehouse.schema import fct_submission
 
     rt = load_runtime()
     try:
         with rt.engine.connect() as conn:
-            before = {
-                r.sha256: r.status for r in conn.execute(select(fct_submission.c.sha256, fct_submission.c.status))
-            }
+            conn.execute(select(fct_submission.c.submission_id).limit(1)).all()
     except DBAPIError as exc:
         raise unreadable_warehouse(exc) from exc
-    if paths:
-        files, refused = _expand(paths)
-    else:
-        scan = new_inbox_files.fn(rt.settings.paths.inbox, rt.settings.paths.archive, rt.engine)
-        files, refused = scan.files, scan.refused
-    if not files and not refused:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        bar = progress.add_task("ingesting", total=None)
+        on_file = _advance(progress, bar)
+        if paths:
+            files, refused = _expand(paths)
+            progress.update(bar, total=len(files))
+            outcomes = ingest_paths(rt, files, cli_source(), on_file)
+        else:
+            sweep = sweep_inbox(rt, lambda n: progress.update(bar, total=n), on_file)
+            outcomes, refused = sweep.outcomes, sweep.refused
+    if not outcomes and not refused:
         console.print("nothing to ingest")
         return
-    shas = _run(files, before, refused)
-    query = (
-        select(fct_submission, dim_unit.c.unit_name, dim_month.c.month)
-        .outerjoin(dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key)
-        .outerjoin(dim_month, dim_month.c.month_key == fct_submission.c.month_key)
-        .where(fct_submission.c.sha256.in_(shas.values()))
-    )
-    with rt.engine.connect() as conn:
-        rows = {r.sha256: r for r in conn.execute(query)}
-    rejected = _print(shas, before, rows, refused)
+    current = _current(rt.engine, [o.submission_id for o in outcomes if o.status == "accepted"])
+    _print(outcomes, refused, current)
+    crashed = [o for o in outcomes if o.status == "crashed"]
+    if crashed:
+        raise CannotWork(f"{len(crashed)} file(s) could not be ingested (crashed); details in FUPIN_HOME/logs")
+    rejected = sum(o.status == "rejected" for o in outcomes) + len(refused)
     if rejected:
         raise FupinError(f"{rejected} file(s) rejected: see FUPIN_HOME/quarantine/ for the located reports")
 
 
-def _run(files: list[Path], before: dict, refused: list[Refusal]) -> dict[Path, str]:
-    """One ingest-file run per file not yet accepted; a file that cannot be read joins `refused`, the rest go on."""
-    from flows.ingest_file import ingest_file
+def _advance(progress: Progress, bar: object):
+    def on_file(outcome: FileOutcome) -> None:
+        progress.update(bar, advance=1, description=outcome.name[:40])  # type: ignore[arg-type]
 
-    shas = {}
-    with Progress(console=console, transient=True) as progress:
-        bar = progress.add_task("ingesting", total=len(files))
-        for f in files:
-            progress.advance(bar)
-            try:
-                shas[f] = hash_file(f)
-            except (RefusedFile, OSError) as exc:
-                refused.append(Refusal(f, str(exc)))
-                continue
-            if before.get(shas[f]) != "accepted":
-                try:
-                    ingest_file(path_param(f), source=cli_source(), return_state=True)
-                except Exception as exc:  # noqa: BLE001 - shown as "failed" below; the other files still run
-                    console.print(f"{name_of(f)}: the run could not start: {type(exc).__name__}")
-    return shas
+    return on_file
 
 
-def _status(sha: str, before: dict, row) -> str:
-    if row is None:
-        return "failed"
-    if before.get(sha) == "accepted":
-        return "duplicate"
-    if row.status == "accepted" and not row.is_current:
-        return "superseded"
-    return row.status
+def _current(engine, submission_ids: list[int | None]) -> set[int]:
+    """Which of the accepted submissions are still current (a later file in the same batch supersedes one)."""
+    from sqlalchemy import select
 
+    from warehouse.schema import fct_submission
 
-def _print(shas: dict[Path, str], before: dict, rows: dict, refused: list[Refusal]) -> int:
-    table = Table("file", "status", "unit", "month", "version", "errors", "warnings", "note", title="ingest")
-    rejected = 0
-    for f, sha in shas.items():
-        row = rows.get(sha)
-        status = _status(sha, before, row)
-        rejected += status in ("rejected", "failed")
-        style = {"accepted": "green", "rejected": "red", "failed": "red", "superseded": "yellow"}.get(status, "dim")
-        cells = (
-            ["", "", "", "", "", "the flow run crashed before recording the file; see its logs"]
-            if row is None
-            else [
-                row.unit_name or "",
-                row.month or "",
-                "" if row.version is None else str(row.version),
-                str(row.n_errors),
-                str(row.n_warnings),
-                (row.message or "")[:100],
-            ]
+    ids = [i for i in submission_ids if i is not None]
+    if not ids:
+        return set()
+    with engine.connect() as conn:
+        query = select(fct_submission.c.submission_id).where(
+            fct_submission.c.submission_id.in_(ids), fct_submission.c.is_current
         )
-        table.add_row(name_of(f), f"[{style}]{status}[/]", *cells)
+        return set(conn.execute(query).scalars())
+
+
+def _first_problem(outcome: FileOutcome) -> str:
+    first = outcome.errors[0]
+    where = f"{first.sheet}!{first.cell} " if first.cell else ""
+    return f"{where}{first.message_zh}"
+
+
+def _print(outcomes: list[FileOutcome], refused: list[Refusal], current: set[int]) -> None:
+    from rich.table import Table
+
+    from tasks.intake.received import name_of
+
+    table = Table("file", "status", "unit", "month", "version", "errors", "warnings", "note", title="ingest")
+    for o in outcomes:
+        status = "superseded" if o.status == "accepted" and o.submission_id not in current else o.status
+        note = _first_problem(o) if o.errors else ("" if o.status in ("accepted", "duplicate") else o.message)
+        table.add_row(
+            o.name,
+            f"[{STYLE.get(status, 'dim')}]{status}[/]",
+            o.unit_name or "",
+            o.month or "",
+            "" if o.version is None else str(o.version),
+            str(len(o.errors)),
+            str(len(o.warnings)),
+            note[:100],
+        )
     for item in refused:
         table.add_row(name_of(item.path), "[red]refused[/]", "", "", "", "", "", item.reason)
     console.print(table)
-    return rejected + len(refused)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import io
 import json
 import os
 import re
@@ -16,20 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.comments import Comment
-from openpyxl.styles import PatternFill
-from prefect import task
-from prefect.cache_policies import NO_CACHE
-
 from contracts.messages import Issue
 from core.crashpoint import pause_at
 from tasks.intake.received import CHUNK, open_received
-from tasks.intake.safety import check_file
 
 _UNSAFE = re.compile(r"[\x00-\x1f\\/:*?\"<>|]+")
-_BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
-ISSUES_SHEET = "问题清单"
 MAX_NAME_BYTES = 200  # under the usual 255-byte limit, with room for "_标注.xlsx"
 ARCHIVE_MODE = 0o400  # the original bytes: read-only, owner only
 PRIVATE_MODE = 0o600
@@ -138,7 +128,6 @@ def first_seen(archived: Path) -> dt.datetime:
     return note_first_seen(archived.parent.parent, sha, dt.datetime.fromtimestamp(archived.stat().st_mtime, dt.UTC))
 
 
-@task(name="archive-file", cache_policy=NO_CACHE)
 def archive_file(data: bytes, suffix: str, archive_dir: Path) -> Path:
     """Store the original bytes at archive/<sha[:2]>/<sha><ext>, read-only; an existing copy is left untouched."""
     path = _archive_path(archive_dir, sha256_of(data), suffix)
@@ -171,7 +160,6 @@ def _stream(src: BinaryIO, out: BinaryIO, keep_up_to: int) -> tuple[str, int, by
     return digest.hexdigest(), size, b"".join(kept) if size <= keep_up_to else None
 
 
-@task(name="receive-file", cache_policy=NO_CACHE)
 def receive_file(source: Path, archive_dir: Path, max_bytes: int) -> Received:
     """Archive a received file in one streamed, hashed copy; its bytes are kept in memory only up to `max_bytes`.
 
@@ -192,42 +180,6 @@ def receive_file(source: Path, archive_dir: Path, max_bytes: int) -> Received:
     finally:
         Path(tmp).unlink(missing_ok=True)
     return Received(path, sha, size, first_seen(path), data)
-
-
-def _own_workbook(data: bytes, suffix: str) -> Workbook:
-    """The unit's workbook to annotate; a blank one (the list sheet only) when its bytes are unsafe or unreadable."""
-    if suffix.lower() not in (".xlsx", ".xlsm"):
-        return Workbook()
-    try:
-        check_file(data, suffix)
-        return load_workbook(io.BytesIO(data))
-    except Exception:  # noqa: BLE001 - a file we could not read is still quarantined, with its problem list
-        return Workbook()
-
-
-def highlight(data: bytes, suffix: str, issues: Sequence[Issue]) -> bytes:
-    """The unit's own workbook with each failing cell filled red and the reasons in its comment, plus a list sheet."""
-    wb = _own_workbook(data, suffix)
-    by_cell: dict[tuple[str, str], list[Issue]] = {}
-    for issue in issues:
-        if issue.sheet is not None and issue.sheet in wb.sheetnames and issue.cell:
-            by_cell.setdefault((issue.sheet, issue.cell), []).append(issue)
-    for (sheet, ref), found in by_cell.items():
-        cell = wb[sheet][ref]
-        cell.fill = _BAD_FILL
-        text = "\n".join(f"{i.message_zh}\n{i.message_en}" for i in found)
-        cell.comment = Comment(text, "北京市扶贫支援办", width=320, height=40 + 40 * len(found))
-    ws = wb.create_sheet(ISSUES_SHEET, 0)
-    ws.append(["工作表 sheet", "单元格 cell", "序号", "指标", "列 column", "填写值 value", "问题", "problem"])
-    for i in issues:
-        ws.append([i.sheet, i.cell, i.row_no, i.indicator, i.region, i.value, i.message_zh, i.message_en])
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"  # a clerk's "=cmd|..." text must come back as text, never as a formula
-    wb.active = 0
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 def report_text(issues: Sequence[Issue]) -> str:
@@ -254,7 +206,6 @@ def _original_copy(folder: Path, name: str, data: bytes | None, archived: Path |
     return name
 
 
-@task(name="quarantine-file", cache_policy=NO_CACHE)
 def quarantine_file(
     data: bytes | None,
     original_name: str,
@@ -286,5 +237,7 @@ def quarantine_file(
     )
     _write_once(folder / "report.txt", report_text(issues).encode(), PRIVATE_MODE)
     stem = os.path.splitext(name)[0]
+    from tasks.intake.highlight import highlight  # openpyxl only when a file is rejected: it costs 0.2 s to load
+
     _write_once(folder / f"{stem}_标注.xlsx", highlight(data or b"", os.path.splitext(name)[1], issues), PRIVATE_MODE)
     return folder

@@ -8,6 +8,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from tasks.intake.received import display_name
+from tasks.intake.settle import inbox_parts
 
 INBOX = "inbox:"
 CLI = "cli:"
@@ -27,10 +28,9 @@ def cli_source() -> str:
 
 
 def _under_inbox(path: Path, inbox: Path) -> Path | None:
-    try:
-        return path.parent.resolve().joinpath(path.name).relative_to(inbox.resolve())
-    except ValueError:
-        return None
+    """The path under the inbox, read as where the unit dropped it (a processed file in done/ or rejected/ too)."""
+    parts = inbox_parts(path, inbox)
+    return None if parts is None else Path(*parts)
 
 
 def inbox_source(path: Path, inbox: Path) -> str | None:

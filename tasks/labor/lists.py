@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Connection, Engine, and_, select, true
 
 from config import Config
@@ -127,7 +125,6 @@ def list_path(out_dir: Path, month: str, district: str) -> Path:
     return out_dir / f"{month}_{district}_建档立卡贫困劳动力.xlsx"
 
 
-@task(name="write-district-labor-lists", cache_policy=NO_CACHE, persist_result=False)
 def write_district_lists(engine: Engine, cfg: Config, month: str, out_dir: Path) -> DistrictLists:
     """One workbook per district under out_dir: its people, and its 稳岗 warnings against the previous month; nothing
     is written when the lists on disk were made from the same submissions and are intact."""

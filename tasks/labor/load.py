@@ -9,8 +9,6 @@ from typing import SupportsInt, cast
 
 import numpy as np
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -19,7 +17,6 @@ from contracts.identity import mask_ids, person_keys
 from core.crashpoint import pause_at
 from core.errors import FupinError, unreadable_warehouse
 from core.month import month_key
-from core.retry import transient_retries
 from tasks.labor.errors import redacted
 from tasks.labor.validate import LaborCheck
 from warehouse.bulk import bulk_insert, insert_frames
@@ -182,7 +179,6 @@ def _reject(
     )
 
 
-@task(name="record-rejected-labor-file", cache_policy=NO_CACHE, persist_result=False, **transient_retries())
 def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, reason: str) -> None:
     """Record the file as rejected (no facts) with its located errors; an accepted twin is left untouched."""
     with engine.begin() as conn:
@@ -191,7 +187,6 @@ def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: Labor
             _issues(conn, sid, check, "error")
 
 
-@task(name="record-unreadable-labor-file", cache_policy=NO_CACHE, persist_result=False, **transient_retries())
 def record_unreadable(engine: Engine, cfg: Config, facts: FileFacts, reason: str, rule: str) -> None:
     """Record a file that could not be read at all as rejected, its reason the one error; an accepted twin stays."""
     with engine.begin() as conn:
@@ -332,7 +327,6 @@ def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, ke
     return LoadResult(sid, "accepted", numbered.number, len(people), insured)
 
 
-@task(name="load-labor-file", cache_policy=NO_CACHE, persist_result=False, **transient_retries())
 def load_labor(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
     """Accept the file: people (restricted, keyed by HMAC), the month × origin × district fact, exclusions; a database
     error is re-raised redacted (drivers quote the rows they refuse)."""

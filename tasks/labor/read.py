@@ -14,8 +14,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from config import Config, normalize_text
 from tasks.intake.safety import LABOR_LIMITS, UnsafeFileError, check_file, check_size
@@ -142,7 +140,6 @@ def read_csv(raw: bytes, name: str, cfg: Config) -> pd.DataFrame:
     raise failure from None
 
 
-@task(name="read-labor-file", cache_policy=NO_CACHE, persist_result=False)
 def read_labor(path: Path, cfg: Config, name: str | None = None) -> pd.DataFrame:
     """source_row plus the configured columns as text, whatever the format and encoding; errors say `name`, never
     a cell's content."""

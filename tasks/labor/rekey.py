@@ -38,7 +38,7 @@ def _stored(conn: Connection, sid: int) -> pd.DataFrame:
 
 def _new_keys(stored: pd.DataFrame, archived: Path, name: str, cfg: Config, old: bytes, new: bytes) -> pd.Series:
     """The new key of each stored row, after checking its old key against the archived file's number at that row."""
-    frame = read_labor.fn(archived, cfg, name)
+    frame = read_labor(archived, cfg, name)
     ids = pd.Series(normalize_ids(frame["id_number"]).to_numpy(), index=frame["source_row"].to_numpy())
     at_rows = ids.reindex(stored["source_row"].to_numpy())
     if at_rows.isna().any() or not np.array_equal(

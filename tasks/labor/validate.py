@@ -8,8 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from config import Config, normalize_text
 from contracts.identity import mask_ids, normalize_ids
@@ -51,7 +49,6 @@ def canonical_district(text: str, cfg: Config) -> str:
     return unit.name if unit is not None and unit.kind == "district" else text
 
 
-@task(name="validate-labor-rows", cache_policy=NO_CACHE, persist_result=False)
 def validate_labor(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
     """Run the contract lazily; keep the valid rows, the first (insured first) of each repeated number. Any error
     but a row's own failure is re-raised redacted (pandera's messages quote the failing values)."""

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import SupportsInt, cast
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -18,7 +16,6 @@ from contracts.messages import Issue
 from contracts.parsed import ParsedReport
 from core.crashpoint import pause_at
 from core.month import is_month, month_key
-from core.retry import transient_retries
 from warehouse.schema import (
     dim_form,
     dim_indicator,
@@ -122,8 +119,10 @@ def _record(
 ) -> LoadResult:
     unit_key = _key(conn, dim_unit, "unit_code", parsed.unit.code if parsed.unit else None, "unit_key")
     lock_unit(conn, unit_key)
-    existing = conn.execute(select(fct_submission).where(fct_submission.c.sha256 == receipt.sha256)).first()
-    if existing is not None and existing.status == "accepted":
+    existing = conn.execute(
+        select(fct_submission).where(fct_submission.c.sha256 == receipt.sha256, fct_submission.c.status == "accepted")
+    ).first()
+    if existing is not None:
         return LoadResult(existing.submission_id, "duplicate", existing.version)
     accepted = not errors
     if accepted:
@@ -162,12 +161,8 @@ def _record(
         "message": errors[0].message_en if errors else None,
         "source": receipt.source,
     }
-    if existing is None:
-        sid = conn.execute(insert(fct_submission).values(**row).returning(fct_submission.c.submission_id)).scalar_one()
-    else:
-        sid = existing.submission_id
-        conn.execute(update(fct_submission).where(fct_submission.c.submission_id == sid).values(**row))
-        conn.execute(fct_validation_issue.delete().where(fct_validation_issue.c.submission_id == sid))
+    # Every attempt is its own row: a retry after a rejection keeps the rejection and its issues as they were.
+    sid = conn.execute(insert(fct_submission).values(**row).returning(fct_submission.c.submission_id)).scalar_one()
     issues = _issue_rows(sid, [*errors, *warnings])
     if issues:
         conn.execute(insert(fct_validation_issue), issues)
@@ -177,7 +172,6 @@ def _record(
     return LoadResult(sid, status, version, numbered.replaced, len(errors), len(warnings))
 
 
-@task(name="load-report", cache_policy=NO_CACHE, **transient_retries())
 def load_report(
     engine: Engine,
     parsed: ParsedReport,
@@ -194,3 +188,13 @@ def load_report(
         # The same bytes were stored by a concurrent run meanwhile: record again, now as that submission's duplicate.
         with engine.begin() as conn:
             return _record(conn, parsed, cfg, receipt, errors, warnings)
+
+
+def note_run(engine: Engine, submission_id: int, flow_run_id: str) -> None:
+    """Link a submission to the run that shows it, when that run was recorded after the file was loaded."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(fct_submission)
+            .where(fct_submission.c.submission_id == submission_id)
+            .values(flow_run_id=flow_run_id)
+        )

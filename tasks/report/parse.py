@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 from config import Config, Form, normalize_text
 from config.layout import LAYOUT
@@ -196,7 +194,6 @@ def form_extent(cfg: Config) -> Extent:
     return Extent(rows=HEADER_SCAN_ROWS + 4 * rows + 100, cols=4 * cols + 20)
 
 
-@task(name="parse-report", cache_policy=NO_CACHE)
 def parse_report(data: bytes, file_name: str, cfg: Config) -> ParsedReport:
     """Parse a report workbook's bytes; never raises: problems, and any failure of the parser, land in `issues`."""
     try:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import SupportsInt, cast
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from sqlalchemy import Connection, Engine, select
 
 from config import Config
@@ -117,7 +115,6 @@ def _fmt(x: float) -> str:
     return f"{x:.4f}".rstrip("0").rstrip(".")
 
 
-@task(name="report-warnings", cache_policy=NO_CACHE)
 def report_warnings(engine: Engine, parsed: ParsedReport, cfg: Config) -> list[Issue]:
     """Both warnings for an otherwise valid report, against the unit's current history in the warehouse."""
     assert parsed.unit is not None and parsed.month is not None  # as in _now

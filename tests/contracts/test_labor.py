@@ -25,7 +25,7 @@ def rows(cfg: Config) -> pd.DataFrame:
 
 
 def test_a_clean_file_passes_whole_and_districts_are_canonical(rows, cfg) -> None:
-    check = validate_labor.fn(rows, cfg)
+    check = validate_labor(rows, cfg)
     assert check.failures.empty and check.duplicates.empty
     assert len(check.valid) == 10 and set(check.valid["work_district"]) == {"朝阳区", "海淀区"}
 
@@ -38,7 +38,7 @@ def test_each_rule_is_reported_at_its_row_and_column_with_masked_values(rows, cf
     rows.loc[3, "work_district"] = "天津市和平区"
     rows.loc[4, "insurance_status"] = "退休"
     rows.loc[5, "name"] = ""
-    check = validate_labor.fn(rows, cfg)
+    check = validate_labor(rows, cfg)
     got = {(r.source_row, r.column_name, r.rule) for r in check.failures.itertuples()}
     assert got == {
         (2, "公民身份号码", "id_checksum"),
@@ -59,7 +59,7 @@ def test_a_repeated_number_is_a_warning_and_counted_once_preferring_the_insured_
     twin = rows.iloc[[0]].assign(source_row=100, insurance_status="停保")
     rows.loc[0, "insurance_status"] = "停保"
     twin["insurance_status"] = "在保"
-    check = validate_labor.fn(pd.concat([rows, twin], ignore_index=True), cfg)
+    check = validate_labor(pd.concat([rows, twin], ignore_index=True), cfg)
     assert check.failures.empty
     assert check.duplicates["source_row"].tolist() == [2]
     kept = check.valid.loc[check.valid["id_number"] == rows.at[0, "id_number"]]
@@ -69,7 +69,7 @@ def test_a_repeated_number_is_a_warning_and_counted_once_preferring_the_insured_
 
 def test_the_kept_rows_hold_each_person_once_and_the_grain_contract_says_so(rows, cfg) -> None:
     twice = pd.concat([rows, rows.assign(source_row=rows["source_row"] + 100)], ignore_index=True)
-    kept = validate_labor.fn(twice, cfg).valid
+    kept = validate_labor(twice, cfg).valid
     assert len(LaborPerson.validate(kept, lazy=True)) == len(kept) == len(rows)
     with pytest.raises(pa.errors.SchemaErrors, match="id_number"):
         LaborPerson.validate(pd.concat([kept, kept.tail(1).assign(source_row=999)]), lazy=True)
@@ -84,7 +84,7 @@ def test_a_full_width_twin_is_the_same_person_and_other_digit_scripts_are_refuse
     rows.loc[1, "id_number"] = rows.at[1, "id_number"].translate(ARABIC_INDIC)
     bad_body = "110105" + "19990230" + "123"  # full width no longer skips the date check
     rows.loc[2, "id_number"] = (bad_body + check_char(bad_body)).translate(FULL_WIDTH)
-    check = validate_labor.fn(pd.concat([rows, twin], ignore_index=True), cfg)
+    check = validate_labor(pd.concat([rows, twin], ignore_index=True), cfg)
     assert {(r.source_row, r.rule) for r in check.failures.itertuples()} == {(3, "id_digits"), (4, "id_birth_date")}
     assert "0-9" in check.failures.loc[check.failures["rule"] == "id_digits", "message_en"].iloc[0]
     assert check.duplicates["source_row"].tolist() == [100]
@@ -95,7 +95,7 @@ def test_a_control_character_is_a_located_rejection_that_shows_nothing_of_the_va
     rows.loc[0, "name"] = "张\x00三"
     rows.loc[1, "employer"] = "北京\x1b[31m公司"
     rows.loc[2, "id_number"] = rows.at[2, "id_number"][:17] + "\x00"
-    check = validate_labor.fn(rows, cfg)
+    check = validate_labor(rows, cfg)
     got = {(r.source_row, r.column_name, r.rule) for r in check.failures.itertuples()}
     assert got == {
         (2, "姓名", "control_character"),

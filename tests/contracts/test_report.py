@@ -28,7 +28,7 @@ def written(cfg: Config, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 
 def issues(path: Path, cfg: Config):
-    return check_report(parse_report.fn(path.read_bytes(), path.name, cfg), cfg, RECEIVED)
+    return check_report(parse_report(path.read_bytes(), path.name, cfg), cfg, RECEIVED)
 
 
 @pytest.mark.parametrize("fx", REJECTED, ids=lambda fx: fx.name)

@@ -29,7 +29,7 @@ HOSTILE = [
 def test_quarantine_keeps_hostile_names_inside_its_folder(name: str, tmp_path: Path) -> None:
     root = tmp_path / "quarantine"
     issue = make_issue("no_table", name, total="合计")
-    folder = quarantine_file.fn(b"not a workbook", name, root, [issue], {})
+    folder = quarantine_file(b"not a workbook", name, root, [issue], {})
     assert folder.parent == root
     written = list(folder.iterdir())
     assert all(p.parent == folder and len(p.name.encode()) <= MAX_NAME_BYTES + 20 for p in written)

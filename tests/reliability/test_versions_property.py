@@ -33,7 +33,7 @@ def pool(cfg: Config, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[st
             for seed in range(3):
                 path = write_filled_report(cfg, unit, month, out / f"{unit.code}_{month}_{seed}.xlsx", seed)
                 data = path.read_bytes()
-                report = parse_report.fn(data, f"{unit.code}_{month}_{seed}.xlsx", cfg)
+                report = parse_report(data, f"{unit.code}_{month}_{seed}.xlsx", cfg)
                 assert not report.issues
                 parsed.append((sha256_of(data), report))
     return parsed

@@ -42,18 +42,18 @@ def test_safe_name(name: str, safe: str) -> None:
 
 def test_archive_is_content_addressed_read_only_and_written_once(tmp_path: Path) -> None:
     data = b"PK\x03\x04 pretend workbook"
-    path = archive_file.fn(data, ".XLSX", tmp_path)
+    path = archive_file(data, ".XLSX", tmp_path)
     sha = sha256_of(data)
     assert path == tmp_path / sha[:2] / f"{sha}.xlsx" and path.read_bytes() == data
     assert stat.S_IMODE(path.stat().st_mode) == 0o400
-    assert archive_file.fn(data, ".xlsx", tmp_path) == path
-    assert archive_file.fn(data, "/../../x", tmp_path) == tmp_path / sha[:2] / sha  # an odd suffix is dropped
+    assert archive_file(data, ".xlsx", tmp_path) == path
+    assert archive_file(data, "/../../x", tmp_path) == tmp_path / sha[:2] / sha  # an odd suffix is dropped
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted([path.name, sha, f"{sha}.first-seen"])
 
 
 def test_quarantine_of_a_non_workbook_still_gives_the_problem_list(tmp_path: Path) -> None:
     issue = make_issue("no_table", "../evil.txt", total="合计")
-    folder = quarantine_file.fn(b"not a workbook", "../evil.txt", tmp_path, [issue], {"unit": None})
+    folder = quarantine_file(b"not a workbook", "../evil.txt", tmp_path, [issue], {"unit": None})
     assert folder.parent == tmp_path
     assert sorted(p.name for p in folder.iterdir()) == ["evil.txt", "evil_标注.xlsx", "report.json", "report.txt"]
     assert issue.message_en in (folder / "report.txt").read_text()
@@ -78,26 +78,26 @@ def test_receive_streams_once_keeps_small_bytes_and_the_first_sighting(tmp_path:
     archive, src = tmp_path / "archive", tmp_path / "r.xlsx"
     src.write_bytes(b"x" * 3000)
     os.utime(src, (1.9e9, 1.9e9))  # the sender's clock says 2030
-    small = receive_file.fn(src, archive, 4096)
+    small = receive_file(src, archive, 4096)
     assert small.data == src.read_bytes() and small.size == 3000 and small.sha256 == sha256_of(small.data)
     assert small.first_seen.year < 2030 and stat.S_IMODE(small.path.stat().st_mode) == 0o400
-    assert receive_file.fn(src, archive, 4096).first_seen == small.first_seen == first_seen(small.path)
-    big = receive_file.fn(src, archive, 2999)
+    assert receive_file(src, archive, 4096).first_seen == small.first_seen == first_seen(small.path)
+    big = receive_file(src, archive, 2999)
     assert big.data is None and big.path == small.path and not list(archive.glob(".tmp-*"))
 
 
 def test_receive_refuses_a_symlink_unread(tmp_path: Path) -> None:
     (tmp_path / "link.xlsx").symlink_to("/etc/passwd")
     with pytest.raises(RefusedFile, match="symbolic link"):
-        receive_file.fn(tmp_path / "link.xlsx", tmp_path / "archive", 1 << 20)
+        receive_file(tmp_path / "link.xlsx", tmp_path / "archive", 1 << 20)
     assert not (tmp_path / "archive").exists() or not any((tmp_path / "archive").rglob("*"))
 
 
 def test_quarantine_links_the_archive_copy_instead_of_copying(tmp_path: Path) -> None:
     (tmp_path / "big.xlsx").write_bytes(b"y" * 5000)
-    got = receive_file.fn(tmp_path / "big.xlsx", tmp_path / "home" / "archive", 100)
+    got = receive_file(tmp_path / "big.xlsx", tmp_path / "home" / "archive", 100)
     issue = make_issue("no_table", "big.xlsx", total="合计")
-    folder = quarantine_file.fn(got.data, "big.xlsx", tmp_path / "home" / "quarantine", [issue], {}, archived=got.path)
+    folder = quarantine_file(got.data, "big.xlsx", tmp_path / "home" / "quarantine", [issue], {}, archived=got.path)
     assert (folder / "big.xlsx").stat().st_ino == got.path.stat().st_ino
     report = json.loads((folder / "report.json").read_text())
     assert report["archive"] == str(got.path.relative_to(tmp_path / "home")) and report["original"] == "big.xlsx"

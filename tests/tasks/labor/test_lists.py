@@ -19,9 +19,9 @@ from tasks.labor.validate import validate_labor
 
 def _load(engine, cfg, frame: pd.DataFrame, path, month: str) -> None:
     write_csv(frame, path)
-    check = validate_labor.fn(read_labor.fn(path, cfg), cfg)
+    check = validate_labor(read_labor(path, cfg), cfg)
     facts = FileFacts(sha256_of(path.read_bytes()), path.name, "archive/x", dt.datetime.now(dt.UTC), month)
-    load_labor.fn(engine, cfg, facts, check, b"k")
+    load_labor(engine, cfg, facts, check, b"k")
 
 
 def _sheet(path, name: str) -> pd.DataFrame:
@@ -41,7 +41,7 @@ def test_each_district_list_holds_its_own_people_only_and_warns_about_those_lost
     july = july.drop(index=gone)
     _load(sqlite_engine, cfg, july, tmp_path / "07.csv", "2020-07")
 
-    paths = write_district_lists.fn(sqlite_engine, cfg, "2020-07", tmp_path / "lists").paths
+    paths = write_district_lists(sqlite_engine, cfg, "2020-07", tmp_path / "lists").paths
     assert len(paths) == len(cfg.districts)
 
     def masked(ids: Iterable[str]) -> set[str]:

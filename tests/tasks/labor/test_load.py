@@ -20,9 +20,9 @@ RECEIVED = dt.datetime(2020, 8, 3, 9, 0, tzinfo=dt.UTC)
 
 
 def ingest(engine: Engine, cfg: Config, path: Path, month: str, received: dt.datetime = RECEIVED):
-    check = validate_labor.fn(read_labor.fn(path, cfg), cfg)
+    check = validate_labor(read_labor(path, cfg), cfg)
     facts = FileFacts(sha256_of(path.read_bytes()), path.name, "archive/x", received, month)
-    return check, load_labor.fn(engine, cfg, facts, check, KEY)
+    return check, load_labor(engine, cfg, facts, check, KEY)
 
 
 def rows(engine: Engine, sql: str, **params) -> list[tuple]:
@@ -99,7 +99,7 @@ def test_the_notice_attachment1_comes_back_exactly_from_326731_plus_17634_people
     by_district, by_county = attachment1_counts(cfg)
     people = generate_labor(cfg, noise=Noise(lapsed=2000, duplicates=500, invalid_ids=300), seed=2020)
     frame = people.rename(columns={v[0]: k for k, v in cfg.labor.columns.items()})[list(cfg.labor.columns)]
-    check = validate_labor.fn(frame.assign(source_row=range(2, 2 + len(frame))), cfg)
+    check = validate_labor(frame.assign(source_row=range(2, 2 + len(frame))), cfg)
     assert check.n_invalid_rows == 300 and len(check.duplicates) == 500
     grain = employment_counts(check.valid, ["origin_province", "origin_city", "origin_county", "work_district"])
     central_western = grain.loc[grain["origin_province"].isin(cfg.central_western_provinces)]

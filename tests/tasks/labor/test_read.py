@@ -21,7 +21,7 @@ def people(cfg: Config) -> pd.DataFrame:
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk"])
 def test_csv_in_every_encoding_with_a_title_row_reads_the_same(people, cfg, tmp_path, encoding) -> None:
     path = write_csv(people, tmp_path / "labor.csv", encoding=encoding, title="2020年7月建档立卡贫困劳动力在京就业名单")
-    got = read_labor.fn(path, cfg)
+    got = read_labor(path, cfg)
     assert got["id_number"].tolist() == people["公民身份号码"].tolist()
     assert got["name"].tolist() == people["姓名"].tolist()
     assert got["source_row"].tolist() == list(range(3, 3 + len(people)))
@@ -40,14 +40,14 @@ def test_xlsx_found_by_content_despite_renamed_sheet_title_rows_aliases_and_extr
     for r, row in enumerate(frame.astype(str).itertuples(index=False), start=4):
         ws.write_row(r, 1, list(row))
     book.close()
-    got = read_labor.fn(path, cfg)
+    got = read_labor(path, cfg)
     assert got["id_number"].tolist() == people["公民身份号码"].tolist()
     assert got["work_district"].tolist() == people["就业区"].tolist()
     assert got["source_row"].tolist() == list(range(5, 5 + len(people)))
 
 
 def test_a_plain_xlsx_export_keeps_excel_row_numbers(people, cfg, tmp_path) -> None:
-    got = read_labor.fn(write_xlsx(people, tmp_path / "p.xlsx", title="标题"), cfg)
+    got = read_labor(write_xlsx(people, tmp_path / "p.xlsx", title="标题"), cfg)
     assert got["source_row"].tolist() == list(range(3, 3 + len(people)))
     assert got["insurance_status"].eq("在保").all()
 
@@ -55,7 +55,7 @@ def test_a_plain_xlsx_export_keeps_excel_row_numbers(people, cfg, tmp_path) -> N
 def test_missing_columns_are_named(people, cfg, tmp_path) -> None:
     path = write_csv(people.drop(columns=["参保状态", "户籍县"]), tmp_path / "short.csv")
     with pytest.raises(LaborFileError, match="户籍县、参保状态"):
-        read_labor.fn(path, cfg)
+        read_labor(path, cfg)
 
 
 def test_other_formats_and_garbage_are_refused(cfg, tmp_path) -> None:
@@ -63,4 +63,4 @@ def test_other_formats_and_garbage_are_refused(cfg, tmp_path) -> None:
     (tmp_path / "x.xlsx").write_bytes(b"not a zip")
     for name in ("x.pdf", "x.xlsx"):
         with pytest.raises(LaborFileError):
-            read_labor.fn(tmp_path / name, cfg)
+            read_labor(tmp_path / name, cfg)

@@ -27,7 +27,7 @@ def written(cfg: Config, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 
 def parsed(path: Path, cfg: Config) -> ParsedReport:
-    return parse_report.fn(path.read_bytes(), path.name, cfg)
+    return parse_report(path.read_bytes(), path.name, cfg)
 
 
 ACCEPTED = [fx for fx in catalogue(__import__("config").load_config()) if not fx.errors]
@@ -130,7 +130,7 @@ def test_formulas_with_cached_values_read_the_cache(cfg: Config, written: dict[s
     ],
 )
 def test_unreadable_files_are_refused_clearly(data: bytes, name: str, rule: str, cfg: Config) -> None:
-    p = parse_report.fn(data, name, cfg)
+    p = parse_report(data, name, cfg)
     assert [i.rule for i in p.issues] == [rule] and p.issues[0].message_en
 
 
