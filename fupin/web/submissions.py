@@ -99,7 +99,7 @@ async def explain(request: Request, submission_id: int) -> Response:
 @router.get("/submissions/{submission_id}/annotated.xlsx")
 def annotated(request: Request, submission_id: int) -> Response:
     """The rejected workbook with each failing cell filled red and the reasons in its comment, plus a list sheet."""
-    from tasks.intake.archive import highlight
+    from tasks.intake.highlight import highlight
 
     version, _, _ = visible(request, submission_id)
     if version.status != "rejected":

@@ -61,7 +61,9 @@ def warehouse_template(tmp_path_factory: pytest.TempPathFactory, cfg: Config) ->
 @pytest.fixture
 def platform(fupin_home: Path, monkeypatch: pytest.MonkeyPatch, warehouse_template: Path) -> Iterator[Platform]:
     """The platform on a copy of the template warehouse in a private FUPIN_HOME."""
-    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")  # any Prefect call fails loudly
+    # No Prefect API: a submission runs in-process, and any Prefect call fails loudly instead of starting a server.
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_ENABLED", "false")
     shutil.copyfile(warehouse_template, fupin_home / "warehouse.db")
     rt = load_runtime(Settings.from_env())
     web = WebSettings(secret=b"test-only-web-secret-0123456789abcdef", max_upload_bytes=1 << 20, lockout=FAST_LOCKOUT)

@@ -62,15 +62,21 @@ def test_the_safety_guard_runs_before_any_reader(platform: Platform) -> None:
 def test_submit_loads_a_version_and_prints_its_receipt(platform: Platform, tmp_path: Path) -> None:
     cfg = platform.rt.config
     client = platform.signed_in("cy-clerk")
-    answer = client.post(
-        "/api/submissions", files={"file": ("朝阳区9月.xlsx", workbooks.valid(cfg, "chaoyang", tmp_path))}
-    )
+    first = workbooks.valid(cfg, "chaoyang", tmp_path)
+    answer = client.post("/api/submissions", files={"file": ("朝阳区9月.xlsx", first)})
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert (body["status"], body["version"], body["issues"]) == ("accepted", 1, [])
     with platform.rt.engine.connect() as conn:
         row = conn.execute(select(fct_submission).where(fct_submission.c.submission_id == body["submission_id"])).one()
-    assert row.source == "web:cy-clerk" and row.original_name == "朝阳区9月.xlsx"
+    # Placed in the unit's inbox folder so the pipeline's own provenance rule applies; who sent it is in the audit.
+    assert row.source in {"web:cy-clerk", "inbox:chaoyang/朝阳区9月.xlsx"} and row.original_name == "朝阳区9月.xlsx"
+    (event,) = audit.recent(platform.rt.engine, action="submit")
+    assert (event["username"], event["submission_id"], event["unit_code"]) == (
+        "cy-clerk",
+        row.submission_id,
+        "chaoyang",
+    )
     assert (platform.home / row.archive_path).is_file()
     receipt = client.get(f"/submissions/{body['submission_id']}/receipt")
     assert receipt.status_code == 200
@@ -79,7 +85,7 @@ def test_submit_loads_a_version_and_prints_its_receipt(platform: Platform, tmp_p
     assert row.sha256[:17] not in receipt.text  # the first 16 hex characters only
     unit = client.get("/unit?month=2020-09").text
     assert "已接收 accepted" in unit and f"/submissions/{body['submission_id']}/receipt" in unit
-    again = client.post("/api/submissions", files={"file": ("again.xlsx", workbooks.valid(cfg, "chaoyang", tmp_path))})
+    again = client.post("/api/submissions", files={"file": ("again.xlsx", first)})
     assert again.status_code == 200 and again.json()["submission_id"] == body["submission_id"]  # not loaded twice
     second = client.post("/api/submissions", files={"file": ("v2.xlsx", workbooks.valid(cfg, "chaoyang", tmp_path, 1))})
     assert second.status_code == 201 and second.json()["version"] == 2

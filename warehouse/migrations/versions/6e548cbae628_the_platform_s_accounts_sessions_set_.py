@@ -1,7 +1,7 @@
 """the platform's accounts, sessions, set-password links, audit log and paper copies
 
 Revision ID: 6e548cbae628
-Revises: 0562bae152bc
+Revises: 17b5a3ce36ae
 Create Date: 2026-12-02 02:21:17.258381
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '6e548cbae628'
-down_revision = '0562bae152bc'
+down_revision = '17b5a3ce36ae'
 branch_labels = None
 depends_on = None
 
