@@ -58,8 +58,8 @@ CHART_HEIGHT, BAR_WIDTH, BAR_GAP = 120, 18, 4
 
 
 def arrivals(cfg: Config, rows: list[BoardRow], month: str) -> list[Bar]:
-    """Units whose first accepted version arrived on each office day, from the 1st of the next month to the deadline
-    (or the last late arrival), with the running total."""
+    """Units whose first accepted version arrived on each office day from the 1st of the next month to the deadline
+    (earlier ones count on the 1st), then one bar for every later arrival; with the running total."""
     first_days = []
     for row in rows:
         accepted = [v for v in row.status.versions if v.status == "accepted"]
@@ -67,19 +67,18 @@ def arrivals(cfg: Config, rows: list[BoardRow], month: str) -> list[Bar]:
             first = min(accepted, key=lambda v: v.version or 0)
             when = first.received_at if first.received_at.tzinfo else first.received_at.replace(tzinfo=dt.UTC)
             first_days.append(office_date(when, cfg.calendar.timezone))
-    start = Month(month).shift(1)
-    day, last = dt.date(start.year, start.mon, 1), max([cfg.deadline(month), *first_days])
-    per_day = Counter(d for d in first_days if d >= day)
-    early = sum(1 for d in first_days if d < day)
-    peak = max([1, early + per_day.get(day, 0), *per_day.values()])
-    bars, total, n = [], early, 0
-    while day <= last:
-        count = per_day.get(day, 0) + (early if n == 0 else 0)
-        total += per_day.get(day, 0)
+    start, deadline = Month(month).shift(1), cfg.deadline(month)
+    days = [dt.date(start.year, start.mon, 1) + dt.timedelta(days=n) for n in range(deadline.day)]
+    counts = [sum(1 for d in first_days if (d <= day if n == 0 else d == day)) for n, day in enumerate(days)]
+    late = sum(1 for d in first_days if d > deadline)
+    if late:
+        days.append(deadline + dt.timedelta(days=1))
+        counts.append(late)
+    peak, bars, total = max([1, *counts]), [], 0
+    for n, (day, count) in enumerate(zip(days, counts, strict=True)):
+        total += count
         height = round(CHART_HEIGHT * count / peak)
         bars.append(Bar(day, count, total, n * (BAR_WIDTH + BAR_GAP), CHART_HEIGHT - height, height))
-        day += dt.timedelta(days=1)
-        n += 1
     return bars
 
 
