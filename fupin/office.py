@@ -19,6 +19,7 @@ from core.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PREFECT = [sys.executable, "-m", "prefect"]
+FUPIN = [sys.executable, "-m", "fupin.cli"]
 
 
 def pool_name(project_dir: Path = PROJECT_DIR) -> str:
@@ -81,10 +82,10 @@ class Office:
         except OSError:
             return False
 
-    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+    def _spawn(self, args: list[str], log_name: str, command: list[str] = PREFECT) -> subprocess.Popen:
         log = open(self.settings.paths.logs / log_name, "ab")  # noqa: SIM115 - the child owns it until it exits
         proc = subprocess.Popen(
-            [*PREFECT, *args],
+            [*command, *args],
             cwd=self.project_dir,
             env=self.env(),
             stdout=log,
@@ -153,6 +154,11 @@ class Office:
             ["worker", "start", "--pool", pool, "--type", "process", "--name", f"fupin-{os.uname().nodename}"],
             "prefect-worker.log",
         )
+
+    def start_web(self) -> None:
+        """The platform (`fupin web`, on FUPIN_WEB_HOST:FUPIN_WEB_PORT) beside the UI: pointed at this server, its
+        submissions are ingest-file runs here."""
+        self._spawn(["web"], "web.log", command=FUPIN)
 
     def dead_child(self) -> subprocess.Popen | None:
         return next((p for p in self.children if p.poll() is not None), None)

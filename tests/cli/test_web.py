@@ -13,6 +13,18 @@ import httpx
 from tests.web.live import free_port
 
 
+def wait_for(url: str, seconds: float = 60.0) -> httpx.Response:
+    """The first answer from `url`, waiting for the server to come up."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def test_fupin_web_serves_on_the_configured_port(fupin_home: Path) -> None:
     port = free_port()
     env = {**os.environ, "FUPIN_WEB_HOST": "127.0.0.1", "FUPIN_WEB_PORT": str(port)}
@@ -21,13 +33,7 @@ def test_fupin_web_serves_on_the_configured_port(fupin_home: Path) -> None:
         [sys.executable, "-m", "fupin.cli", "web"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
-        deadline, answer = time.monotonic() + 60, None
-        while answer is None and time.monotonic() < deadline:
-            try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/unit", timeout=2)
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        assert answer is not None, "fupin web did not answer"
+        answer = wait_for(f"http://127.0.0.1:{port}/unit")
         assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
         assert answer.headers["x-frame-options"] == "DENY"
         assert "uvicorn" not in answer.headers.get("server", "")
@@ -35,3 +41,19 @@ def test_fupin_web_serves_on_the_configured_port(fupin_home: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_fupin_serve_starts_the_platform_beside_the_ui(fupin_home: Path, monkeypatch) -> None:
+    from core.settings import Settings
+    from fupin.office import Office
+
+    port = free_port()
+    monkeypatch.setenv("FUPIN_WEB_PORT", str(port))
+    office = Office(Settings.from_env(), port=free_port())
+    office.settings.paths.ensure()
+    office.start_web()
+    try:
+        assert wait_for(f"http://127.0.0.1:{port}/login").status_code == 200
+    finally:
+        office.stop()
+    assert office.children == []
