@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
