@@ -20,6 +20,7 @@ from fupin.web.security import (
     pre_token,
     rt_of,
     set_session,
+    small_form,
     web_of,
 )
 from tasks.accounts.lockout import Failures, after_failure, may_attempt
@@ -86,7 +87,7 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 @router.post("/login")
 async def login_submit(request: Request) -> Response:
-    form = await request.form()
+    form = await small_form(request)
     check_csrf(request, form.get("csrf"), before_sign_in=True)
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
     try:
@@ -110,7 +111,7 @@ async def login_submit(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    form = await request.form()
+    form = await small_form(request)
     check_csrf(request, form.get("csrf"))
     await run_in_threadpool(close_session, rt_of(request).engine, request.state.session_token)
     log(request, "logout")
@@ -130,7 +131,7 @@ def set_password_page(request: Request, token: str) -> Response:
 
 @router.post("/set-password/{token}")
 async def set_password_submit(request: Request, token: str) -> Response:
-    form = await request.form()
+    form = await small_form(request)
     check_csrf(request, form.get("csrf"), before_sign_in=True)
     password, again = str(form.get("password") or ""), str(form.get("again") or "")
     rt = rt_of(request)

@@ -15,7 +15,7 @@ from fupin.web import queries
 from fupin.web.app import render
 from fupin.web.downloads import attachment
 from fupin.web.month_board import CHART_HEIGHT, Board, month_board
-from fupin.web.security import check_csrf, log, office_only, rt_of
+from fupin.web.security import check_csrf, log, office_only, rt_of, small_form
 from fupin.web.unit import month_param
 from fupin.web.uploads import office_today
 from tasks.accounts.users import now_utc
@@ -133,7 +133,7 @@ def unit_detail(request: Request, code: str, month: str | None = None) -> Respon
 async def record_paper(request: Request, code: str) -> Response:
     """Record that the unit's stamped paper copy (纸质盖章件) arrived, on which day and by whom; or undo it."""
     user = office_only(request)
-    form = await request.form()
+    form = await small_form(request)
     check_csrf(request, form.get("csrf"))
     unit, m = _unit(request, code), month_param(request, str(form.get("month") or ""))
     engine = rt_of(request).engine

@@ -7,6 +7,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, RedirectResponse
 
 from flows.runtime import Runtime
@@ -147,15 +148,28 @@ def check_csrf(request: Request, given: object, before_sign_in: bool = False) ->
         raise HTTPException(403, "表单已过期，请刷新后重试 / the form expired or was forged: reload and try again")
 
 
-def log(request: Request, action: str, **fields: object) -> None:
-    """One audit event with the caller's name and address."""
+def log(
+    request: Request,
+    action: str,
+    *,
+    username: str | None = None,
+    unit_code: str | None = None,
+    submission_id: int | None = None,
+    detail: str | None = None,
+) -> None:
+    """One audit event with the caller's name and address (and unit, unless another is named)."""
     user = request.state.user
     event = audit.Event(
         action=action,
-        username=str(fields.pop("username", None) or (user.username if user else "")) or None,
+        username=username or (user.username if user else None),
         address=address(request),
-        unit_code=fields.pop("unit_code", None) or (user.unit_code if user else None),  # type: ignore[arg-type]
-        submission_id=fields.pop("submission_id", None),  # type: ignore[arg-type]
-        detail=fields.pop("detail", None),  # type: ignore[arg-type]
+        unit_code=unit_code or (user.unit_code if user else None),
+        submission_id=submission_id,
+        detail=detail,
     )
     audit.record(rt_of(request).engine, event)
+
+
+async def small_form(request: Request) -> FormData:
+    """A form of a few text fields (sign-in, sign-out, explanations, the paper copy): no files, bounded."""
+    return await request.form(max_files=0, max_fields=200, max_part_size=64 << 10)

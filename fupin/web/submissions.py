@@ -14,7 +14,7 @@ from fupin.web import queries
 from fupin.web.app import render
 from fupin.web.downloads import attachment
 from fupin.web.grid import build_grid
-from fupin.web.security import check_csrf, log, rt_of, user_of
+from fupin.web.security import check_csrf, log, rt_of, small_form, user_of
 
 router = APIRouter()
 EXPLAIN_PREFIX = "explain:"
@@ -76,7 +76,7 @@ async def explain(request: Request, submission_id: int) -> Response:
     """Store the unit's 说明 for its warnings (keys `sheet!cell`) through the review step that owns them."""
     import importlib
 
-    form = await request.form()
+    form = await small_form(request)
     check_csrf(request, form.get("csrf"))
     version, unit_code, _ = visible(request, submission_id)
     user = user_of(request)
