@@ -13,7 +13,7 @@ from flows.runtime import in_flow_run, load_runtime, run_artifact
 from tasks.intake.outcome import FileOutcome
 from tasks.intake.received import name_of, param_path
 from tasks.runs.show import earlier_failure, show_run
-from tasks.runs.states import final_state
+from tasks.runs.states import final_state, quiet_rejections
 
 
 def run_name() -> str:
@@ -46,6 +46,7 @@ def _announce(outcome: FileOutcome) -> None:
 def ingest_file(path: str, source: str | None = None) -> Any:
     """Ingest one report workbook. `source` says where it came from (cli:<user>, web:<account>); a file in the
     inbox is always inbox:<its path there>. Outside a Prefect run, returns the file's summary."""
+    quiet_rejections()
     rt = load_runtime()
     run_id = str(flow_run.id) if in_flow_run() else None
     outcome = attempt_one(rt, param_path(path), source, raise_last=True, wait_seconds=600.0, run_id=run_id)

@@ -59,8 +59,15 @@ def run_log() -> logging.Logger | logging.LoggerAdapter:
 
 
 def api_configured() -> bool:
-    """True when runs can be recorded on a Prefect API: inside a run, or with PREFECT_API_URL set."""
-    return in_flow_run() or bool(os.environ.get("PREFECT_API_URL"))
+    """True when runs can be recorded on a Prefect API: inside a run, or with PREFECT_API_URL set (in the
+    environment, or in Prefect's settings once something loaded Prefect)."""
+    if in_flow_run() or os.environ.get("PREFECT_API_URL"):
+        return True
+    if "prefect.settings" not in sys.modules:
+        return False
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
 
 
 def run_table(rows: list[dict], key: str, description: str) -> str | None:

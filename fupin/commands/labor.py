@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.errors import UsageError
+from core.errors import CannotWork, FupinError, UsageError
 from core.month import Month
 from tasks.intake.provenance import cli_source
 
@@ -17,7 +17,7 @@ console = Console(soft_wrap=True)  # paths must survive copy and paste, never wr
 
 def preflight() -> None:
     """Say a missing, short or different PII key (or a missing warehouse) in one line, before any run starts."""
-    from flows.ingest_labor import pii_key
+    from flows.labor_steps import pii_key
     from flows.runtime import load_runtime
     from tasks.labor.key import require_key
     from tasks.labor.load import require_warehouse
@@ -29,6 +29,36 @@ def preflight() -> None:
         require_key(rt.engine, key)
     finally:
         rt.engine.dispose()
+
+
+def _run(params: dict) -> dict:
+    """In-process without Prefect, or as a run on `fupin serve`'s API so it shows in the UI; a rejection is exit 1,
+    a run that failed otherwise is exit 3."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from flows.labor_steps import STAGES, ingest_labor_steps
+    from fupin.running import MODE
+
+    if not MODE.api_url:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            bar = progress.add_task("labor", total=len(STAGES))
+            seen: list[str] = []
+
+            def on_stage(name: str) -> None:
+                progress.update(bar, completed=len(seen), description=name)
+                seen.append(name)
+
+            return ingest_labor_steps(**params, on_stage=on_stage)
+    from flows.ingest_labor import ingest_labor
+
+    with console.status("ingesting as a run on the Prefect server (it shows in the UI) …"):
+        state = ingest_labor(**params, return_state=True)
+    if state.is_completed():
+        return state.result()
+    if state.name == "Rejected":
+        raise FupinError(state.message or "rejected")
+    raise CannotWork(f"the ingest-labor run ended {state.name}: {state.message}")
 
 
 def labor(
@@ -43,16 +73,17 @@ def labor(
     ),
 ) -> None:
     """Ingest a labor file: archive it, check every identity number, load the warehouse, write district lists."""
-    from flows.ingest_labor import ingest_labor
-
     month = Month(month)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     preflight()
-    with console.status(f"ingesting {path.name} for {month} …"):
-        result = ingest_labor(
-            path=str(path.resolve()), month=month, max_invalid_ratio=max_invalid_ratio, source=cli_source()
-        )
+    params = {
+        "path": str(path.resolve()),
+        "month": month,
+        "max_invalid_ratio": max_invalid_ratio,
+        "source": cli_source(),
+    }
+    result = _run(params)
     table = Table("", "", title=f"labor {month}: submission {result['submission_id']}")
     for label, value in (
         ("persons (distinct)", result["persons"]),
@@ -80,7 +111,7 @@ def rekey(
 ) -> None:
     """Re-key every stored person under a new PII key, in one transaction (the archived labor files are read back)."""
     from core.settings import SettingsError, read_key_file
-    from flows.ingest_labor import pii_key
+    from flows.labor_steps import pii_key
     from flows.runtime import load_runtime
     from tasks.labor.rekey import rekey as rekey_all
 

@@ -68,10 +68,11 @@ def outcome_message(outcome: FileOutcome) -> str:
         also = f"，替换第{outcome.superseded}版 / replaces version {outcome.superseded}" if outcome.superseded else ""
         return f"{name}：已接收，第{outcome.version}版 / accepted as version {outcome.version}{also}"
     if outcome.status == "rejected" and outcome.errors:
-        first = outcome.errors[0]
-        n = len(outcome.errors)
+        first, n = outcome.errors[0], len(outcome.errors)
+        where = f"{first.sheet}!{first.cell} " if first.cell else (f"{first.sheet} " if first.sheet else "")
         return (
-            f"{name}：退回，{n} 处问题，首个：{first.line('zh')} / rejected, {n} problem(s); first: {first.line('en')}"
+            f"{name}：退回，{n} 处问题，首个：{where}{first.message_zh} / "
+            f"rejected with {n} problem(s); first: {where}{first.message_en}"
         )
     if outcome.status == "duplicate":
         return f"{name}：与已接收的文件相同，未重复入库 / the same bytes were already accepted; not loaded again"

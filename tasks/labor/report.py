@@ -1,11 +1,8 @@
-"""Markdown for Prefect artifacts and the CLI: the invalid rows (masked) and the month's Attachment 1 totals."""
+"""Markdown for the run's artifacts and the CLI: the invalid rows (masked) and the month's Attachment 1 totals."""
 
 from __future__ import annotations
 
 import pandas as pd
-from prefect import task
-from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
 
 from tasks.labor.validate import LaborCheck
 
@@ -38,8 +35,3 @@ def totals_markdown(month: str, by_district: pd.DataFrame, total: int) -> str:
     lines = [f"# 附件1 表1 {month}: {total}", "", "| 区 district | 人数 persons |", "|---|---|"]
     lines += [f"| {d} | {p} |" for d, p in by_district.itertuples(index=False)]
     return "\n".join(lines)
-
-
-@task(name="publish-labor-artifact", cache_policy=NO_CACHE, persist_result=False)
-def labor_artifact(markdown: str, key: str, description: str) -> None:
-    create_markdown_artifact(markdown=markdown, key=key, description=description)

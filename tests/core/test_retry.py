@@ -122,3 +122,41 @@ def test_a_lock_wait_is_transient(engine: Engine, warehouse_url: str) -> None:
         error = _error_of(impatient, *second)
     assert is_transient(error), str(error.orig)
     impatient.dispose()
+
+
+def test_call_with_retries_retries_a_busy_api_and_not_a_bad_request() -> None:
+    import httpx
+
+    from core.retry import call_with_retries
+
+    def answer(status: int):
+        request = httpx.Request("POST", "http://api/flow_runs/")
+        return httpx.HTTPStatusError("x", request=request, response=httpx.Response(status, request=request))
+
+    calls: list[int] = []
+
+    def busy_then_ok() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise answer(503)
+        return "ok"
+
+    assert call_with_retries(busy_then_ok, attempts=4, backoff_seconds=0.01) == "ok" and len(calls) == 3
+    calls.clear()
+
+    def bad() -> None:
+        calls.append(1)
+        raise answer(422)
+
+    with pytest.raises(httpx.HTTPStatusError):
+        call_with_retries(bad, attempts=4, backoff_seconds=0.01)
+    assert len(calls) == 1, "a request the server refuses is not retried"
+
+    def reset() -> None:
+        calls.append(1)
+        raise httpx.ConnectError("connection reset")
+
+    calls.clear()
+    with pytest.raises(httpx.ConnectError):
+        call_with_retries(reset, attempts=2, backoff_seconds=0.01)
+    assert len(calls) == 2

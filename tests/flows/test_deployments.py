@@ -18,7 +18,6 @@ from typing import Any
 import psutil
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -176,6 +175,22 @@ def _history() -> dict[str, str]:
         return {str(r.id): r.state.name for r in client.read_flow_runs() if r.state and not r.state.is_scheduled()}
 
 
+def _logs(run_id) -> str:
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+    return "\n".join(log.message for log in logs)
+
+
+def _artifact(key_prefix: str) -> Any:
+    """The newest artifact whose key starts with `key_prefix`."""
+    with get_client(sync_client=True) as client:
+        found = [a for a in client.read_artifacts() if (a.key or "").startswith(key_prefix)]
+    assert found, f"no artifact {key_prefix}*"
+    return max(found, key=lambda a: a.created)
+
+
 def _alerts_for(smtp: Any, cfg: Config, run_id, timeout: float = 90.0) -> list:
     def is_alert(m) -> bool:
         return set(m["To"].split(", ")) == set(cfg.mail.operators) and str(run_id) in smtp.text(m)
@@ -195,32 +210,36 @@ def test_a_rejected_file_is_retried_like_the_ui_does_and_loads_after_the_config_
 
     first = run_deployment("ingest-file/ingest-file", parameters={"path": str(path)}, timeout=180)
 
-    assert first.state.is_failed(), first.state
+    assert first.state.is_failed() and first.state.name == "Rejected", first.state
     assert first.run_count == 1  # a rejection is final: no automatic retry
     assert "市人社局" in first.state.message and "units.yaml" in first.state.message
+    assert "\n" not in first.state.message, "a rejection is one line, not a traceback"
+    assert "Traceback" not in _logs(first.id)
 
     units_yaml.write_text(original, encoding="utf-8")
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(first.id, Scheduled(name="AwaitingRetry"), force=True)
-    (alert,) = _alerts_for(served.smtp, cfg, first.id)
-    body = served.smtp.text(alert)
-    assert f"{served.url}/runs/flow-run/{first.id}" in body and "市人社局" in body and str(path) in body
     retried = _wait_final(first.id)
 
     assert retried.state.is_completed(), retried.state
     assert retried.run_count == 2
+    assert retried.name == f"ingest-file {unit.name} 2020-09 {path.name}"
+    assert {f"unit:{unit.code}", "month:2020-09", "form:report"} <= set(retried.tags)
+    assert "重试成功" in _artifact("retry-").data, "a run that succeeds on retry says so"
+    assert not _alerts_for(served.smtp, cfg, first.id, timeout=5), "a rejection is an outcome, not an alert"
     expected = report_values(cfg, unit, "2020-09").set_index("row_no")
     with served.engine.connect() as conn:
-        sub = conn.execute(
+        rejected, sub = conn.execute(
             select(fct_submission)
-            .join(dim_unit, dim_unit.c.unit_key == fct_submission.c.unit_key)
-            .where(dim_unit.c.unit_code == unit.code)
-        ).one()
+            .where(fct_submission.c.original_name == path.name)
+            .order_by(fct_submission.c.submission_id)
+        ).all()
         loaded = conn.exec_driver_sql(
             "select row_no, region, value from v_indicator_value where unit_code = ? and month = '2020-09'",
             (unit.code,),
         ).all()
     assert (sub.status, sub.version, sub.is_current) == ("accepted", 1, True)
+    assert rejected.status == "rejected", "the retry keeps the earlier attempt's rejection"
     got = {(r.row_no, r.region): r.value for r in loaded}
     want = {(row, col): expected.at[row, col] for row in expected.index for col in cfg.columns(unit.form_code)}
     assert got == pytest.approx(want)
@@ -259,17 +278,59 @@ def test_b_monthly_close_publishes_the_good_file_reports_the_bad_one_and_alerts(
     with get_client(sync_client=True) as client:
         children = [r for r in client.read_flow_runs() if r.parameters.get("path", "").endswith(f"{bad.code}.xlsx")]
     (failed_child,) = children
-    assert failed_child.state.is_failed()
+    assert failed_child.state.is_failed() and failed_child.state.name == "Rejected"
+    assert failed_child.name == f"ingest-file {bad.name} {month} {month}_{bad.code}.xlsx"
+    assert failed_child.deployment_id is not None, "a recorded run is the deployment's, so the UI can retry it"
+    assert (inbox / "rejected" / f"{month}_{bad.code}.xlsx").is_file()
+    assert (inbox / "done" / f"{month}_{good.code}.xlsx").is_file()
+    assert "合计" in _artifact("rejection-").data
+    table = _artifact(f"monthly-close-{month}")
+    assert table.type == "table"
+    rows = {r["单位 unit"]: r for r in json.loads(table.data)}
+    assert rows[bad.name]["状态 state"] == "退回 rejected"
+    assert rows[bad.name]["运行 run"] == f"{served.url}/runs/flow-run/{failed_child.id}"
+    assert rows[good.name]["状态 state"] == "已接收 accepted v1" and rows[good.name]["版本 version"] == 1
+    assert not _alerts_for(served.smtp, cfg, failed_child.id, timeout=5)
+
+
+def test_b2_the_close_fails_loudly_on_an_open_file_run_and_retries_a_crashed_one(served: Served, cfg: Config):
+    from prefect.states import Crashed, Running
+
+    month, unit = "2020-11", cfg.unit("miyun")
+    path = write_filled_report(cfg, unit, month, served.root / "drop" / f"{month}_{unit.code}.xlsx")
     with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"monthly-close-{month}"]))
+        deployment = client.read_deployment_by_name("ingest-file/ingest-file")
+        stuck = client.create_flow_run_from_deployment(
+            deployment.id,
+            parameters={"path": str(path)},
+            state=Running(),
+            tags=[f"unit:{unit.code}", f"month:{month}", "form:report"],
         )
-    assert f"| [{failed_child.id}]({served.url}/runs/flow-run/{failed_child.id}) | Failed |" in artifacts[0].data
-    (alert,) = _alerts_for(served.smtp, cfg, failed_child.id)
-    assert "ingest-file" in alert["Subject"] and f"{bad.code}.xlsx" in served.smtp.text(alert)
+
+    close = run_deployment(
+        "monthly-close/monthly-close", parameters={"month": month, "wait_minutes": 0.05}, timeout=300
+    )
+
+    assert close.state.is_failed() and unit.name in close.state.message and "not published" in close.state.message
+    rows = {r["单位 unit"]: r for r in json.loads(_artifact(f"monthly-close-{month}").data)}
+    assert rows[unit.name]["状态 state"] == "处理中 pending"
+    with served.engine.connect() as conn:
+        assert not conn.execute(select(fct_publication).where(fct_publication.c.month_key == month_key(month))).all()
+
+    with get_client(sync_client=True) as client:  # the run's process died: Prefect marks it Crashed
+        client.set_flow_run_state(stuck.id, Crashed(message="process killed"), force=True)
+    close = run_deployment("monthly-close/monthly-close", parameters={"month": month}, timeout=300)
+
+    assert close.state.is_completed(), close.state
+    retried = _wait_final(stuck.id)
+    assert retried.state.is_completed(), "the close started the crashed run again"
+    rows = {r["单位 unit"]: r for r in json.loads(_artifact(f"monthly-close-{month}").data)}
+    assert rows[unit.name]["状态 state"] == "已接收 accepted v1"
+    with served.engine.connect() as conn:
+        assert conn.execute(select(fct_publication).where(fct_publication.c.month_key == month_key(month))).all()
 
 
-def test_a_labor_file_with_a_few_bad_rows_fails_alerts_and_is_accepted_by_a_custom_run(served: Served, cfg: Config):
+def test_a_labor_file_with_a_few_bad_rows_is_rejected_and_accepted_by_a_custom_run(served: Served, cfg: Config):
     people = generate_labor(
         cfg, {"朝阳区": 12, "海淀区": 6}, {("河北省", "张家口市", "蔚县"): 2}, Noise(invalid_ids=2), seed=6
     )
@@ -278,12 +339,12 @@ def test_a_labor_file_with_a_few_bad_rows_fails_alerts_and_is_accepted_by_a_cust
 
     strict = run_deployment("ingest-labor/ingest-labor", parameters=params, timeout=180)
 
-    assert strict.state.is_failed() and "max_invalid_ratio" in strict.state.message, strict.state
+    assert strict.state.name == "Rejected" and "max_invalid_ratio" in strict.state.message, strict.state
+    assert "Traceback" not in _logs(strict.id)
     tolerant = run_deployment("ingest-labor/ingest-labor", parameters={**params, "max_invalid_ratio": 0.2}, timeout=180)
     assert tolerant.state.is_completed(), tolerant.state
-    (alert,) = _alerts_for(served.smtp, cfg, strict.id)
-    assert "ingest-labor" in alert["Subject"] and "max_invalid_ratio" in served.smtp.text(alert)
-    assert not _alerts_for(served.smtp, cfg, tolerant.id, timeout=5)
+    assert not _alerts_for(served.smtp, cfg, strict.id, timeout=5), "a rejected file is an outcome, not an alert"
+    assert not _alerts_for(served.smtp, cfg, tolerant.id, timeout=1)
 
 
 def test_a_killed_run_is_crashed_and_the_operators_hear_of_it(served: Served, cfg: Config):

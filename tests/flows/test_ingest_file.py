@@ -209,7 +209,7 @@ def test_missing_alias_fixed_in_config_then_the_same_file_is_accepted(lite, cfg:
     next(b for b in units["bureaus"] if b["code"] == "education")["aliases"].append("北京市教育委员会扶贫办")
     (conf / "units.yaml").write_text(yaml.safe_dump(units, allow_unicode=True), encoding="utf-8")
     result = ingest_file(str(path))
-    [sub] = submissions(lite.engine)
+    rejected, sub = submissions(lite.engine)
     assert (result["status"], result["unit"], sub.submission_id, sub.status) == (
         "accepted",
         "education",
@@ -217,7 +217,10 @@ def test_missing_alias_fixed_in_config_then_the_same_file_is_accepted(lite, cfg:
         "accepted",
     )
     with lite.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(fct_validation_issue)).scalar() == 0
+        kept = conn.execute(select(fct_validation_issue.c.submission_id, fct_validation_issue.c.rule)).all()
+    assert rejected.status == "rejected" and kept == [(rejected.submission_id, "unknown_unit")], (
+        "the retry keeps the earlier attempt's rejection and its located problem"
+    )
 
 
 def test_warnings_are_kept_without_rejecting(lite, cfg: Config) -> None:
@@ -264,5 +267,6 @@ def test_a_retry_of_the_same_bytes_keeps_the_first_arrival(lite, cfg: Config) ->
     [first] = submissions(lite.engine)
     with pytest.raises(Exception, match="rejected"):
         ingest_file(str(path))
-    [again] = submissions(lite.engine)
+    kept, again = submissions(lite.engine)
+    assert kept == first and again.submission_id != first.submission_id, "each attempt is kept"
     assert again.received_at == first.received_at

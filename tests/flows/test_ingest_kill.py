@@ -41,7 +41,7 @@ CHILD = textwrap.dedent("""
 
     data = path.read_bytes()
     receipt = Receipt(sha256_of(data), path.name, "archive/x", dt.datetime.now(dt.timezone.utc))
-    load_report.fn(engine, parse_report(data, path.name, cfg), cfg, receipt, [], [])
+    load_report(engine, parse_report(data, path.name, cfg), cfg, receipt, [], [])
 """)
 
 
@@ -50,7 +50,7 @@ def _load(url: str, cfg: Config, path: Path):
     data = path.read_bytes()
     receipt = Receipt(sha256_of(data), path.name, "archive/x", dt.datetime.now(dt.UTC))
     try:
-        return load_report.fn(engine, parse_report(data, path.name, cfg), cfg, receipt, [], [])
+        return load_report(engine, parse_report(data, path.name, cfg), cfg, receipt, [], [])
     finally:
         engine.dispose()
 

@@ -21,7 +21,8 @@ from sqlalchemy import text
 from config import Config
 from core.errors import UsageError
 from core.settings import Settings
-from flows.ingest_labor import SECRET_BLOCK, ingest_labor, pii_key
+from flows.ingest_labor import ingest_labor
+from flows.labor_steps import SECRET_BLOCK, pii_key
 from fupin import cli
 from fupin.demo.labor import Noise, generate_labor, write_xlsx
 from warehouse.engine import make_engine
@@ -91,7 +92,7 @@ def test_cli_without_a_warehouse_says_run_init_in_one_line(prefect_api, fupin_ho
     with pytest.raises(SystemExit) as exit_:
         cli.main()
     err = capsys.readouterr().err
-    assert exit_.value.code == 1 and "fupin init" in err and "Traceback" not in err
+    assert exit_.value.code == 3 and "fupin init" in err and "Traceback" not in err
 
 
 def test_cli_exit_codes_usage_2_rejected_1_success_0(prefect_api, fupin_home, warehouse, cfg, monkeypatch, capsys):

@@ -16,12 +16,13 @@ from sqlalchemy import select
 
 from config import Config
 from flows.ingest_file import ingest_file
-from flows.ingest_inbox import new_inbox_files
 from flows.notify_submissions import notify_submissions
 from fupin.demo.bad_files_bounds import HUGE_ROW, huge_figure
 from fupin.demo.report_fixtures import cell
 from fupin.demo.reports import write_filled_report
 from tasks.intake.provenance import os_user
+from tasks.intake.scan import new_inbox_files
+from tasks.report.workbook import SUFFIXES
 from tests.flows.test_ingest_file import _env, submissions
 from tests.reliability.conftest import facts
 from warehouse.schema import fct_indicator_value, fct_validation_issue
@@ -99,8 +100,10 @@ def test_another_units_file_in_a_units_folder_is_refused_and_the_folder_told(env
     assert issue.rule == "folder_mismatch"
     assert issue.message_zh.startswith(f"此文件属于{named.name}，却来自{folder.name}的文件夹")
     assert issue.message_en.startswith(f"this file is for {named.name}; it came from {folder.name}'s folder")
+    moved = inbox / "rejected" / folder.code / path.name
+    assert moved.is_file() and not path.exists(), "a rejected inbox file leaves the inbox for inbox/rejected/"
     kept = env.home / "quarantine" / row.sha256[:16]
-    assert [p for p in kept.iterdir() if p.read_bytes() == path.read_bytes()], "the original must be kept"
+    assert [p for p in kept.iterdir() if p.read_bytes() == moved.read_bytes()], "the original must be kept"
     assert json.loads((kept / "report.json").read_text(encoding="utf-8"))["issues"][0]["rule"] == "folder_mismatch"
     assert facts(env.engine) == before
 
@@ -116,7 +119,7 @@ def test_a_new_versions_receipt_says_it_replaced_the_earlier_one(env, cfg: Confi
     unit = cfg.unit("dongcheng")
     own = env.home / "inbox" / unit.code
     first = write_filled_report(cfg, unit, MONTH, own / "v1.xlsx", seed=1)
-    assert new_inbox_files.fn(env.home / "inbox", env.home / "archive", env.engine).files == [first]
+    assert new_inbox_files(env.home / "inbox", env.home / "archive", env.engine, SUFFIXES).files == [first]
     ingest_file(str(first))
     notify_submissions()
     second = write_filled_report(cfg, unit, MONTH, tmp_path / "v2.xlsx", seed=2)
@@ -138,6 +141,6 @@ def test_the_sweep_looks_into_units_folders_only(env, cfg: Config, tmp_path: Pat
         (inbox / folder).mkdir(parents=True)
         shutil.copyfile(src, inbox / folder / f"{folder.replace('/', '_')}.xlsx")
     (inbox / "linked").symlink_to(inbox / unit.code)
-    assert new_inbox_files.fn(inbox, env.home / "archive", env.engine).files == [
+    assert new_inbox_files(inbox, env.home / "archive", env.engine, SUFFIXES).files == [
         inbox / unit.code / f"{unit.code}.xlsx"
     ]

@@ -20,7 +20,7 @@ T0 = dt.datetime(2020, 10, 5, 9, 0, tzinfo=dt.UTC)
 def _load(engine: Engine, cfg: Config, path: Path, hours: int):
     data = path.read_bytes()
     receipt = Receipt(sha256_of(data), path.name, "archive/x", T0 + dt.timedelta(hours=hours))
-    return load_report.fn(engine, parse_report(data, path.name, cfg), cfg, receipt, [], [])
+    return load_report(engine, parse_report(data, path.name, cfg), cfg, receipt, [], [])
 
 
 def test_late_loaded_earlier_file_slots_in_and_latest_received_stays_current(
