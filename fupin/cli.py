@@ -26,6 +26,8 @@ COMMAND_MODULES = [
     "fupin.commands.worker",
     "fupin.commands.publish",
     "fupin.commands.review",
+    "fupin.commands.users",
+    "fupin.commands.web",
 ]
 
 EXIT_CODES = (

@@ -19,6 +19,7 @@ from core.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PREFECT = [sys.executable, "-m", "prefect"]
+FUPIN = [sys.executable, "-m", "fupin.cli"]
 
 # Runs the pool executes at once, over all its workers. On 2 cores each flow-run process costs seconds of CPU to
 # start and the server needs a core of its own to answer the UI: 4 keeps both busy without starving the UI. The
@@ -119,10 +120,10 @@ class Office:
     def healthy(self) -> bool:
         return api_answers(self.api_url)
 
-    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
+    def _spawn(self, args: list[str], log_name: str, command: list[str] = PREFECT) -> subprocess.Popen:
         log = open(self.settings.paths.logs / log_name, "ab")  # noqa: SIM115 - the child owns it until it exits
         proc = subprocess.Popen(
-            [*PREFECT, *args],
+            [*command, *args],
             cwd=self.project_dir,
             env=self.env(),
             stdout=log,
@@ -174,6 +175,11 @@ class Office:
 
     def start_worker(self, pool: str) -> None:
         self._spawn(worker_args(pool), "prefect-worker.log")
+
+    def start_web(self) -> None:
+        """The platform (`fupin web`, on FUPIN_WEB_HOST:FUPIN_WEB_PORT) beside the UI: pointed at this server, its
+        submissions are ingest-file runs here."""
+        self._spawn(["web"], "web.log", command=FUPIN)
 
     def dead_child(self) -> subprocess.Popen | None:
         return next((p for p in self.children if p.poll() is not None), None)

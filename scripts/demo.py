@@ -176,6 +176,23 @@ def summary(home: Path, env: dict[str, str]) -> None:
         console.print(f"{label:>28}: {path}")
 
 
+def platform(home: Path, env: dict[str, str]) -> None:
+    """Demo accounts on the platform (平台填报), how to sign in, and the platform itself when run by hand."""
+    from fupin.web.demo import demo_accounts
+
+    accounts, password = demo_accounts(load_runtime(Settings.from_env()).engine, home)
+    url = f"http://{env.get('FUPIN_WEB_HOST', '127.0.0.1')}:{env.get('FUPIN_WEB_PORT', '8000')}"
+    table = Table("用户名 user", "角色 role", "单位 unit", "密码 password", title=f"填报平台 platform: {url}")
+    for name, role, unit in accounts:
+        table.add_row(name, role, unit or "office", password)
+    console.print(table)
+    if sys.stdin.isatty() and not env.get("CI"):
+        console.print(f"serving the platform at {url} (Ctrl-C stops it; `fupin web` starts it again)")
+        subprocess.run([sys.executable, "-m", "fupin.cli", "web"], env=env, check=False)
+    else:
+        console.print(f"start it with `.venv/bin/fupin web`, then sign in at {url}")
+
+
 def main() -> None:
     home = Path(os.environ.get("FUPIN_HOME") or "var").resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -207,6 +224,7 @@ def main() -> None:
         console.print("[bold red]demo stopped: personal data found outside the restricted table and district lists")
         sys.exit(audit.returncode)
     summary(home, env)
+    platform(home, env)
     console.print(
         f"took {time.monotonic() - started:.0f} s. To run it as the office does: `make serve`, then open "
         "http://127.0.0.1:4200"

@@ -390,3 +390,71 @@ fct_warning_explanation = Table(
     CheckConstraint("decision in ('accepted', 'queried')", name="decision"),
     comment="Grain: one row per 说明 given for a warning; the latest one per warning counts.",
 )
+
+# The platform (平台填报): accounts, their sessions and one-time links, who did what, and the paper copies received.
+app_user = Table(
+    "app_user",
+    metadata,
+    Column("user_id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("role", String(12), nullable=False, comment="clerk (one unit's), reviewer (the office) or admin"),
+    Column("unit_key", ForeignKey("dim_unit.unit_key"), comment="the clerk's unit; NULL for office roles"),
+    Column("email", Text, comment="where the set-password link goes; the unit's address when NULL"),
+    Column("password_hash", Text, comment="argon2id; NULL until the account's password is set"),
+    Column("is_active", Boolean, nullable=False, default=True),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("last_failed_at", TIMESTAMP),
+    Column("locked_until", TIMESTAMP),
+    Column("created_at", TIMESTAMP, nullable=False),
+    Column("password_set_at", TIMESTAMP),
+    CheckConstraint("role in ('clerk', 'reviewer', 'admin')", name="role"),
+    CheckConstraint("(role = 'clerk') = (unit_key is not null)", name="clerk_has_unit"),
+    comment="Grain: one row per platform account; a unit may have several clerks.",
+)
+
+app_session = Table(
+    "app_session",
+    metadata,
+    Column("token_hash", String(64), primary_key=True, comment="SHA-256 of the cookie's token; the token is not kept"),
+    Column("user_id", ForeignKey("app_user.user_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", TIMESTAMP, nullable=False),
+    Column("expires_at", TIMESTAMP, nullable=False),
+    Column("address", String(64), comment="the client address that signed in"),
+    comment="Grain: one row per signed-in browser or script; deleted on sign-out, ignored once expired.",
+)
+
+app_password_token = Table(
+    "app_password_token",
+    metadata,
+    Column("token_hash", String(64), primary_key=True, comment="SHA-256 of the link's token; the token is not kept"),
+    Column("user_id", ForeignKey("app_user.user_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", TIMESTAMP, nullable=False),
+    Column("expires_at", TIMESTAMP, nullable=False),
+    Column("used_at", TIMESTAMP),
+    comment="Grain: one row per one-time set-password link.",
+)
+
+app_audit = Table(
+    "app_audit",
+    metadata,
+    Column("audit_id", Integer, primary_key=True),
+    Column("at", TIMESTAMP, nullable=False, index=True),
+    Column("username", String(64), comment="who (as typed, for a failed sign-in); NULL when anonymous"),
+    Column("action", String(32), nullable=False, comment="login, login_failed, check, submit, refused, ..."),
+    Column("address", String(64), comment="the client address"),
+    Column("unit_code", String(40), comment="the unit acted for or on"),
+    Column("submission_id", Integer, comment="the submission concerned, if any (not enforced: kept after deletes)"),
+    Column("detail", Text, comment="one line; never a cell's content"),
+    comment="Grain: one row per thing done on the platform, or refused to someone.",
+)
+
+app_paper_copy = Table(
+    "app_paper_copy",
+    metadata,
+    Column("unit_key", ForeignKey("dim_unit.unit_key"), primary_key=True),
+    Column("month_key", ForeignKey("dim_month.month_key"), primary_key=True),
+    Column("received_on", Date, nullable=False, comment="the day the stamped paper copy (纸质盖章件) arrived"),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", TIMESTAMP, nullable=False),
+    comment="Grain: one row per unit and month whose stamped paper copy the office has received.",
+)

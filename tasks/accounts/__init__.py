@@ -1,0 +1,1 @@
+"""Platform accounts: password hashing, tokens, the lockout policy, users, sessions and the audit log."""
