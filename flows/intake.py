@@ -30,6 +30,7 @@ from tasks.runs.record import RunRecorder, RunSpec
 
 __all__ = ["FileOutcome", "Sweep", "ingest_one", "ingest_paths", "rejection_markdown", "sweep_inbox"]
 RECORDED = ("accepted", "rejected", "crashed")
+WEB = "web:"
 CRASH_ATTEMPTS = 3
 
 
@@ -51,7 +52,7 @@ def ingest_one(
             str(got.path.relative_to(rt.settings.home)),
             got.first_seen,
             run_id,
-            inbox_source(path, inbox) or source or cli_source(),
+            _source(path, inbox, source),
             name_hex(path),
         )
         parsed = parse_report(got.data, name, rt.config) if got.data is not None else refused_for_size(name, got.size)
@@ -88,6 +89,14 @@ def ingest_one(
         name_hex=receipt.name_hex,
     )
     return replace(outcome, message=outcome_message(outcome))
+
+
+def _source(path: Path, inbox: Path, given: str | None) -> str:
+    """Where the file came from: the platform's account (it drops uploads in the unit's inbox folder), else the
+    inbox path the pipeline found it at, else what the caller said, else the OS user."""
+    if given and given.startswith(WEB):
+        return given
+    return inbox_source(path, inbox) or given or cli_source()
 
 
 def attempt_one(

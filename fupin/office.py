@@ -88,6 +88,7 @@ class Office:
     poll_seconds: float = 10.0
     project_dir: Path = PROJECT_DIR
     children: list[subprocess.Popen] = field(default_factory=list)
+    web: subprocess.Popen | None = None
 
     @property
     def ui_url(self) -> str:
@@ -179,10 +180,11 @@ class Office:
     def start_web(self) -> None:
         """The platform (`fupin web`, on FUPIN_WEB_HOST:FUPIN_WEB_PORT) beside the UI: pointed at this server, its
         submissions are ingest-file runs here."""
-        self._spawn(["web"], "web.log", command=FUPIN)
+        self.web = self._spawn(["web"], "web.log", command=FUPIN)
 
     def dead_child(self) -> subprocess.Popen | None:
-        return next((p for p in self.children if p.poll() is not None), None)
+        """A stopped server or worker; the platform stopping (a busy port) does not take the pipeline down."""
+        return next((p for p in self.children if p is not self.web and p.poll() is not None), None)
 
     def stop(self, grace: float = 20.0) -> None:
         """Stop the worker, then the server, each with its whole process group; kill what lingers."""

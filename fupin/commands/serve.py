@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import signal
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from core.settings import Settings
+    from fupin.inbox_watch import InboxWatch
+    from fupin.office import Office
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
@@ -26,6 +35,9 @@ def serve(
         "fan-out or several machines (created empty beforehand; the server migrates it).",
     ),
     poll_seconds: float = typer.Option(10.0, "--poll-seconds", help="How often the worker asks for scheduled runs."),
+    web: bool = typer.Option(
+        True, "--web/--no-web", help="Start the platform (fupin web, FUPIN_WEB_HOST:FUPIN_WEB_PORT) beside the UI."
+    ),
     worker: bool = typer.Option(
         True, "--worker/--no-worker", help="Start a worker here too (--no-worker: the server only, workers elsewhere)."
     ),
@@ -37,8 +49,6 @@ def serve(
     the 10th it looks into the inbox at half past each hour and starts ingest-inbox only when new files wait. Ctrl-C
     (or SIGTERM) stops everything this command started.
     """
-    import datetime as dt
-    import time
 
     from config import load_config
     from core.errors import CannotWork, FupinError
@@ -65,6 +75,8 @@ def serve(
             pool = office.deploy()
         if worker:
             office.start_worker(pool)
+        if web:
+            office.start_web()
         write_served(settings.paths.prefect_home, office.api_url, office.ui_url)
         served = True
         watch = InboxWatch.starting(
@@ -75,14 +87,10 @@ def serve(
             f"{'a worker here' if worker else 'no worker here'}, data in {settings.paths.prefect_home}, "
             f"logs in {settings.paths.logs})"
         )
+        if web:
+            _say_web(settings)
         console.print("Ctrl-C stops the server and the worker.")
-        while (dead := office.dead_child()) is None:
-            try:
-                if waiting := watch.tick(dt.datetime.now(dt.UTC)):
-                    console.print(f"inbox: {waiting} file(s) waiting, ingest-inbox started / 收件箱有 {waiting} 个文件")
-            except OSError as exc:
-                console.print(f"[yellow]inbox watch:[/] could not reach the Prefect API ({exc}); trying again soon")
-            time.sleep(1)
+        dead = _keep_watch(office, watch, settings)
         raise CannotWork(f"a child process stopped unexpectedly (exit {dead.returncode}); see {settings.paths.logs}")
     except KeyboardInterrupt:
         console.print("stopping …")
@@ -91,6 +99,30 @@ def serve(
             clear_served(settings.paths.prefect_home)
         office.stop()
     console.print("stopped.")
+
+
+def _keep_watch(office: Office, watch: InboxWatch, settings: Settings) -> subprocess.Popen:
+    """Tick the inbox watch every second until the server or the worker stops; the stopped child."""
+    import datetime as dt
+    import time
+
+    web_said = False
+    while (dead := office.dead_child()) is None:
+        try:
+            if waiting := watch.tick(dt.datetime.now(dt.UTC)):
+                console.print(f"inbox: {waiting} file(s) waiting, ingest-inbox started / 收件箱有 {waiting} 个文件")
+        except OSError as exc:
+            console.print(f"[yellow]inbox watch:[/] could not reach the Prefect API ({exc}); trying again soon")
+        if office.web is not None and office.web.poll() is not None and not web_said:
+            console.print(f"[yellow]the platform stopped (a busy port?); see {settings.paths.logs / 'web.log'}[/]")
+            web_said = True
+        time.sleep(1)
+    return dead
+
+
+def _say_web(settings: Settings) -> None:
+    host, port = os.environ.get("FUPIN_WEB_HOST") or "127.0.0.1", os.environ.get("FUPIN_WEB_PORT") or "8000"
+    console.print(f"[bold green]平台 platform:[/] http://{host}:{port}   (logs in {settings.paths.logs / 'web.log'})")
 
 
 def register(app: typer.Typer) -> None:

@@ -74,7 +74,6 @@ def submission_page(request: Request, submission_id: int) -> Response:
 @router.post("/submissions/{submission_id}/explain")
 async def explain(request: Request, submission_id: int) -> Response:
     """Store the unit's 说明 for its warnings (keys `sheet!cell`) through the review step that owns them."""
-    import importlib
 
     form = await small_form(request)
     check_csrf(request, form.get("csrf"))
@@ -87,11 +86,12 @@ async def explain(request: Request, submission_id: int) -> Response:
         for k, v in form.items()
         if k.startswith(EXPLAIN_PREFIX) and isinstance(v, str) and v.strip()
     }
+    from tasks.review.explain import ReviewRefused, explain_warnings
+
     try:
-        explain_warnings = importlib.import_module("tasks.review.explain").explain_warnings
-    except ImportError:
-        raise HTTPException(501, "说明功能尚未启用 / storing explanations is not available yet") from None
-    explain_warnings(rt_of(request).engine, submission_id, texts, user.username)
+        explain_warnings(rt_of(request).engine, submission_id, texts, user.username)
+    except ReviewRefused as exc:
+        raise HTTPException(400, str(exc)) from None
     log(request, "explain", submission_id=submission_id, detail=f"{len(texts)} explanation(s)")
     return RedirectResponse(f"/submissions/{submission_id}?saved=1", status_code=303)
 
