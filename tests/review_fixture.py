@@ -51,11 +51,11 @@ def load_file(
 ) -> LoadResult:
     """What ingest-file does with a file, minus archive and quarantine: parse, check, warnings, load."""
     data = path.read_bytes()
-    parsed = parse_report.fn(data, path.name, cfg)
+    parsed = parse_report(data, path.name, cfg)
     errors = check_report(parsed, cfg, office_date(received_at, cfg.calendar.timezone))
-    warnings = [] if errors else report_warnings.fn(engine, parsed, cfg)
+    warnings = [] if errors else report_warnings(engine, parsed, cfg)
     receipt = Receipt(sha256_of(data), path.name, f"archive/{path.name}", received_at, None, source)
-    return load_report.fn(engine, parsed, cfg, receipt, errors, warnings)
+    return load_report(engine, parsed, cfg, receipt, errors, warnings)
 
 
 def plain_row(form: Form) -> int:

@@ -41,4 +41,6 @@ def settle_file(path: Path, inbox: Path, accepted: bool) -> Path:
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = _free(target)
     os.replace(path, target)
+    if target.stat().st_uid == os.getuid():
+        target.chmod(0o600)  # once ours, it is private like everything under FUPIN_HOME, whatever the sender's umask
     return target

@@ -135,8 +135,10 @@ def test_reminders_go_only_to_units_without_an_accepted_report(prefect_api, mont
 
 @pytest.fixture
 def no_prefect(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any Prefect API call fails loudly instead of quietly starting a server."""
-    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    """No Prefect API, and any Prefect API call fails loudly instead of quietly starting a server (what the CLI does
+    when no `fupin serve` answers)."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_ENABLED", "false")
 
 
 def _rows(ws) -> list[tuple]:
