@@ -4,9 +4,11 @@ CSRF-checked, in the audit log, and in the review domain as `web:<account>`."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
+from openpyxl import load_workbook
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -79,6 +81,8 @@ def test_approve_then_return_with_a_reason_never_without(platform: Platform, tmp
     assert row and "退回" in row.group(1)
     states = {u["unit"]: u["review"] for u in office.get(f"/api/board?month={MONTH}").json()["units"]}
     assert states["chaoyang"] == "returned" and states["dongcheng"] == "unreported"
+    sheet = load_workbook(io.BytesIO(office.get(f"/board.xlsx?month={MONTH}").content)).active
+    assert {r[1]: r[9] for r in sheet.iter_rows(min_row=6, values_only=True)}["chaoyang"] == "退回"
 
 
 def test_a_clerk_cannot_review(platform: Platform, tmp_path: Path) -> None:
