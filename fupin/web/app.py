@@ -34,10 +34,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def routers() -> list[APIRouter]:
-    """The platform's routers: sign-in, the unit's pages, submissions, the board, the JSON API."""
-    from fupin.web import api, auth, board, submissions, unit
+    """The platform's routers: sign-in, the unit's pages, submissions, the board and its review, the JSON API."""
+    from fupin.web import api, auth, board, review, submissions, unit
 
-    return [m.router for m in (auth, unit, submissions, board, api)]
+    return [m.router for m in (auth, unit, submissions, board, review, api)]
 
 
 def create_app(rt: Runtime, web: WebSettings) -> FastAPI:

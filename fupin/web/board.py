@@ -10,11 +10,13 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import delete, insert, select
 from starlette.responses import Response
 
-from core.month import month_key
+from config import Unit
+from core.month import Month, month_key
 from fupin.web import queries
 from fupin.web.app import render
 from fupin.web.downloads import attachment
 from fupin.web.month_board import CHART_HEIGHT, Board, month_board
+from fupin.web.review_view import ACTION_NAMES, LABELS, STATUS_LABELS, may, unit_review_view
 from fupin.web.security import check_csrf, log, office_only, rt_of, small_form
 from fupin.web.unit import month_param
 from fupin.web.uploads import office_today
@@ -27,17 +29,26 @@ router = APIRouter()
 @router.get("/board")
 def board_page(request: Request, month: str | None = None) -> Response:
     office_only(request)
-    rt, m = rt_of(request), month_param(request, month)
+    return month_page(request, month_param(request, month))
+
+
+def month_page(request: Request, m: Month, status_code: int = 200, **extra: object) -> Response:
+    """The board's month page; `extra` carries a refused lock's message."""
+    rt = rt_of(request)
     board = month_board(rt.engine, rt.config, m, office_today(rt.config))
     return render(
         request,
         "board.html",
+        status_code=status_code,
         board=board,
         month=m,
         prev=m.shift(-1),
         next=m.shift(1),
         chart_height=CHART_HEIGHT,
         labels=queries.STATE_LABELS,
+        office_time=lambda t: queries.received_text(rt.config, t),
+        done=request.query_params.get("done"),
+        **extra,
     )
 
 
@@ -65,6 +76,7 @@ def board_xlsx(board: Board) -> bytes:
         "逾期 late",
         "警告 warnings",
         "纸质盖章件 paper copy",
+        "审核 review",
     ]
     ws.write_row(4, 0, headers, bold)
     for n, row in enumerate(board.rows, start=5):
@@ -82,10 +94,11 @@ def board_xlsx(board: Board) -> bytes:
                 "是 yes" if s.late else "",
                 cur.n_warnings if cur else "",
                 row.paper["received_on"].isoformat() if row.paper else "",
+                board.review_label(row.unit.code),
             ],
         )
     ws.set_column(0, 0, 18)
-    ws.set_column(1, 8, 14)
+    ws.set_column(1, 9, 14)
     ws.freeze_panes(5, 1)
     wb.close()
     return out.getvalue()
@@ -100,7 +113,7 @@ def board_download(request: Request, month: str | None = None) -> Response:
     return attachment(board_xlsx(board), f"{m}_报送情况.xlsx")
 
 
-def _unit(request: Request, code: str):
+def unit_of(request: Request, code: str) -> Unit:
     try:
         return rt_of(request).config.unit(code)
     except KeyError:
@@ -111,13 +124,19 @@ def _unit(request: Request, code: str):
 def unit_detail(request: Request, code: str, month: str | None = None) -> Response:
     """One unit's month for the office: its versions, their issues and warnings, runs, and the paper copy."""
     office_only(request)
-    rt, m, unit = rt_of(request), month_param(request, month), _unit(request, code)
+    return unit_page(request, unit_of(request, code), month_param(request, month))
+
+
+def unit_page(request: Request, unit: Unit, m: Month, status_code: int = 200, **extra: object) -> Response:
+    """The board's unit page, with its review panel; `extra` carries a refused action's message and inputs."""
+    rt = rt_of(request)
     found = queries.versions(rt.engine, m, unit.code)
     status = queries.month_status(rt.config, unit.code, m, found, office_today(rt.config))
     details = {v.submission_id: queries.issues(rt.engine, v.submission_id) for v in found}
     return render(
         request,
         "board_unit.html",
+        status_code=status_code,
         unit=unit,
         month=m,
         status=status,
@@ -126,6 +145,14 @@ def unit_detail(request: Request, code: str, month: str | None = None) -> Respon
         today=office_today(rt.config),
         ui_url=rt.settings.ui_url,
         received=lambda v: queries.received_text(rt.config, v.received_at),
+        review=unit_review_view(rt.engine, unit.code, m),
+        may=may,
+        action_names=ACTION_NAMES,
+        labels_of=LABELS.get,
+        explanation_labels=STATUS_LABELS,
+        office_time=lambda t: queries.received_text(rt.config, t),
+        done=request.query_params.get("done"),
+        **extra,
     )
 
 
@@ -135,7 +162,7 @@ async def record_paper(request: Request, code: str) -> Response:
     user = office_only(request)
     form = await small_form(request)
     check_csrf(request, form.get("csrf"))
-    unit, m = _unit(request, code), month_param(request, str(form.get("month") or ""))
+    unit, m = unit_of(request, code), month_param(request, str(form.get("month") or ""))
     engine = rt_of(request).engine
     with engine.begin() as conn:
         unit_key = conn.execute(select(dim_unit.c.unit_key).where(dim_unit.c.unit_code == unit.code)).scalar_one()

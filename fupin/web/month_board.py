@@ -12,6 +12,7 @@ from config import Config, Unit
 from core.clock import office_date
 from core.month import Month
 from fupin.web import queries
+from fupin.web.review_view import LABELS, MonthReview, month_review
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ class Board:
     counts: dict[str, int]
     rates: dict[str, float | int]
     bars: list[Bar]
+    review: MonthReview
+
+    def review_label(self, unit_code: str) -> str:
+        """The unit's 审核 state (未报, 待审, 已审核, 退回, 已锁定)."""
+        r = self.review.by_unit.get(unit_code)
+        return LABELS[r.state] if r else ""
 
 
 def rates(engine: Engine, month: str, expected: int) -> dict[str, float | int]:
@@ -93,7 +100,13 @@ def month_board(engine: Engine, cfg: Config, month: str, today: dt.date) -> Boar
     counts["late"] = sum(1 for r in rows if r.status.late)
     counts["paper"] = sum(1 for r in rows if r.paper)
     return Board(
-        month, cfg.deadline(month), rows, dict(counts), rates(engine, month, len(rows)), arrivals(cfg, rows, month)
+        month,
+        cfg.deadline(month),
+        rows,
+        dict(counts),
+        rates(engine, month, len(rows)),
+        arrivals(cfg, rows, month),
+        month_review(engine, month),
     )
 
 
@@ -104,6 +117,7 @@ def board_json(board: Board) -> dict:
         "deadline": board.deadline.isoformat(),
         **board.rates,
         "counts": board.counts,
+        "locked": board.review.lock is not None,
         "units": [
             {
                 "unit": r.unit.code,
@@ -116,6 +130,7 @@ def board_json(board: Board) -> dict:
                 if r.status.current
                 else (r.status.latest.submission_id if r.status.latest else None),
                 "paper_copy": r.paper["received_on"].isoformat() if r.paper else None,
+                "review": board.review.by_unit[r.unit.code].state if r.unit.code in board.review.by_unit else None,
             }
             for r in board.rows
         ],

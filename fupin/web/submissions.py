@@ -89,7 +89,7 @@ async def explain(request: Request, submission_id: int) -> Response:
     from tasks.review.explain import ReviewRefused, explain_warnings
 
     try:
-        explain_warnings(rt_of(request).engine, submission_id, texts, user.username)
+        explain_warnings(rt_of(request).engine, submission_id, texts, f"web:{user.username}")
     except ReviewRefused as exc:
         raise HTTPException(400, str(exc)) from None
     log(request, "explain", submission_id=submission_id, detail=f"{len(texts)} explanation(s)")
