@@ -57,9 +57,9 @@ def test_an_accepted_explanation_is_carried_while_the_value_is_unchanged(
 
     # v2 changes another row only: the explained warning on the unchanged value is not raised again.
     other = next(r.row_no for r in cfg.form("表3").rows if r.row_no not in (1, row) and r.kind == "count")
-    changes = {row: low, other: total_of(cfg, unit, MONTH, other)}
+    changes = {row: low, other: total_of(cfg, unit, MONTH, other) + 1}
     second = load_file(engine, cfg, write_report(cfg, unit, MONTH, tmp_path, "v2.xlsx", changes), at)
-    assert (second.version, second.n_warnings) == (2, 0)
+    assert (second.status, second.version, second.n_warnings) == ("accepted", 2, 0), second
     assert _mine(engine, unit.code) == []
     with engine.connect() as conn:
         carried = conn.execute(select(fct_warning_explanation).order_by(fct_warning_explanation.c.explanation_id)).all()
