@@ -16,7 +16,13 @@ from fupin.demo.reports import write_filled_report
 from tasks.intake.archive import sha256_of
 from tasks.report.load import Receipt, load_report
 from tasks.report.parse import parse_report
-from warehouse.schema import fct_indicator_value, fct_submission, fct_validation_issue
+from warehouse.schema import (
+    fct_indicator_value,
+    fct_review_transition,
+    fct_submission,
+    fct_validation_issue,
+    fct_warning_explanation,
+)
 
 MONTHS = ("2020-09", "2020-10")
 T0 = dt.datetime(2020, 10, 1, tzinfo=dt.UTC)
@@ -41,7 +47,13 @@ def pool(cfg: Config, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[st
 
 def _clear(engine: Engine) -> None:
     with engine.begin() as conn:
-        for table in (fct_indicator_value, fct_validation_issue, fct_submission):
+        for table in (
+            fct_review_transition,
+            fct_warning_explanation,
+            fct_indicator_value,
+            fct_validation_issue,
+            fct_submission,
+        ):
             conn.execute(delete(table))
 
 
