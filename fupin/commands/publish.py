@@ -30,11 +30,13 @@ def publish(
     """Write the month's consolidated workbook to FUPIN_HOME/outputs/MONTH/ (a new version if anything changed)."""
     from flows.publish_month import publish_month
     from fupin.running import call_flow
+    from tasks.intake.provenance import cli_source
 
     month = Month(month)
     try:
         with console.status(f"publishing {month} ..."):
-            result = call_flow(publish_month, month=month, send=send, final=final, dry_run=dry_run)
+            params = {"send": send, "final": final, "dry_run": dry_run, "actor": cli_source()}
+            result = call_flow(publish_month, month=month, **params)
     except SettingsError as exc:
         raise FupinError(str(exc)) from exc
     state = "new version" if result["created"] else "unchanged, kept"

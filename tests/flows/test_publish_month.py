@@ -258,8 +258,11 @@ def test_dry_runs_send_and_lock_nothing_and_say_who_would_receive_what(no_prefec
     from warehouse.schema import fct_month_lock
 
     rt = month_loaded
+    from flows.notify_submissions import notify_submissions
+
     result = publish_month.fn(MONTH, send=True, final=True, dry_run=True)
     reminded = remind_late_units.fn(MONTH, dry_run=True)
+    owed = notify_submissions.fn(dry_run=True)
 
     time_for_mail = smtp_inbox.wait_for(lambda m: True, timeout=1.0)
     assert time_for_mail == [] and smtp_inbox.messages == []
@@ -269,6 +272,7 @@ def test_dry_runs_send_and_lock_nothing_and_say_who_would_receive_what(no_prefec
     assert result["locked"] == 0 and result["dry_run"]
     receipts = [line for line in result["sent"] if line.startswith("receipt → ")]
     assert len(receipts) == len(cfg.units) * 2 - len(MISSING)  # August and September versions, none sent before
+    assert sorted(owed) == sorted(line for line in result["sent"] if not line.startswith("publication"))
     [pub] = [line for line in result["sent"] if line.startswith("publication → ")]
     assert all(a in pub for a in cfg.mail.office) and publication_file_name(cfg, MONTH, 1) in pub
     assert reminded["reminded"] == sorted(MISSING)
