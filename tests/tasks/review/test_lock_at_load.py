@@ -87,13 +87,20 @@ def test_a_lock_waits_for_a_load_in_flight_and_locks_what_it_loaded(
     """The load checks the lock under the unit's row lock, which the month's lock takes too: they never interleave."""
     unit = cfg.unit("haidian")
     path = write_report(cfg, unit, MONTH, tmp_path, "v1.xlsx")
-    monkeypatch.setenv("FUPIN_TEST_PAUSE_AT", "load:2")  # the load pauses inside its transaction
+    inside = threading.Event()
+
+    def pause(name: str) -> None:  # the load pauses inside its transaction, and says so
+        if name == "load":
+            inside.set()
+            time.sleep(2)
+
+    monkeypatch.setattr("tasks.report.load.pause_at", pause)
     results: list = []
     loading = threading.Thread(
         target=lambda: results.append(load_file(engine, cfg, path, received_on(cfg, dt.date(2020, 10, 8))))
     )
     loading.start()
-    time.sleep(0.8)
+    assert inside.wait(60), "the load never reached its transaction"
     started = time.monotonic()
     [moved] = [t for t in lock_month(engine, cfg, MONTH, "cli:zhang") if t.unit_code == unit.code]
     loading.join()
