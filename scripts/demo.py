@@ -64,9 +64,13 @@ def _step(title: str, env: dict[str, str], *args: str, allow_rejects: bool = Fal
 
 
 def _drop(path: Path, received: dt.datetime) -> Path:
-    """A file lands in the inbox at `received` (its modification time is its arrival time)."""
-    stamp = received.timestamp()
-    os.utime(path, (stamp, stamp))
+    """A file lands in the inbox at `received`. The pipeline trusts only its own record of when it first saw the
+    bytes, never a file's times; the demo replays a past month, so it writes that record as the pipeline would have
+    then, and on-time and late units come out as they would have."""
+    from tasks.intake.archive import note_first_seen, sha256_of
+
+    home = path.parent.parent  # FUPIN_HOME/inbox/<file> and FUPIN_HOME/incoming/<file>
+    note_first_seen(home / "archive", sha256_of(path.read_bytes()), received)
     return path
 
 
@@ -194,6 +198,9 @@ def platform(home: Path, env: dict[str, str]) -> None:
 
 
 def main() -> None:
+    from core.settings import owner_only
+
+    owner_only()  # the demo writes under FUPIN_HOME too (reports, arrival records): owner-only, as the CLI does
     home = Path(os.environ.get("FUPIN_HOME") or "var").resolve()
     home.mkdir(parents=True, exist_ok=True)
     env = _env(home)
