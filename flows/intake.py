@@ -181,7 +181,7 @@ def ingest_paths(
     configured), each accepted, rejected or crashed file is recorded as its own ingest-file run. Then the batch's
     receipts and rejection reports go out (send_receipts)."""
     outcomes = []
-    recorder = _recorder(record)
+    recorder = _recorder(record) if paths else None  # nothing to record: no API connection either
     try:
         for path in paths:
             outcome = attempt_one(rt, path, source)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection
 from pathlib import Path
 
-from sqlalchemy import Engine, and_, exists, select
+from sqlalchemy import Engine, and_, exists, or_, select
 
 from config import Config, Unit
 from core.clock import office_date
@@ -22,13 +22,21 @@ LABOR_LIST_ROUTE = "/unit/labor-list"  # the platform's download (fupin/web/unit
 
 def pending_submissions(engine: Engine, submission_ids: Collection[int] | None = None) -> list[dict]:
     """Report submissions decided (accepted or rejected) that no delivered receipt or rejection mail points at; only
-    those of `submission_ids` when given (an ingest's own files)."""
+    those of `submission_ids` when given (an ingest's own files). The same rejected bytes handed in again are not
+    owed a second rejection: the unit has the report for exactly these bytes already."""
     if submission_ids is not None and not submission_ids:
         return []
-    s = fct_submission
+    s, earlier = fct_submission, fct_submission.alias("earlier")
     delivered = exists().where(
         fct_mail.c.submission_id == s.c.submission_id,
         fct_mail.c.kind.in_(("receipt", "rejection")),
+        fct_mail.c.status.in_(DELIVERED),
+    )
+    told = exists().where(
+        earlier.c.sha256 == s.c.sha256,
+        earlier.c.submission_id != s.c.submission_id,
+        fct_mail.c.submission_id == earlier.c.submission_id,
+        fct_mail.c.kind == "rejection",
         fct_mail.c.status.in_(DELIVERED),
     )
     query = (
@@ -53,6 +61,7 @@ def pending_submissions(engine: Engine, submission_ids: Collection[int] | None =
             )
         )
         .where(s.c.kind == "report", s.c.status.in_(("accepted", "rejected")), ~delivered)
+        .where(or_(s.c.status == "accepted", ~told))
         .order_by(s.c.submission_id)
     )
     if submission_ids is not None:
