@@ -108,6 +108,7 @@ class Settings:
     pii_key: SecretStr | None = field(default=None, repr=False)
     pii_key_file: Path | None = None
     ui_url: str = "http://127.0.0.1:4200"
+    web_url: str = "http://127.0.0.1:8000"  # the platform as units reach it, for links in e-mails (FUPIN_WEB_URL)
     alert_window_seconds: float = 600.0  # at most one alert e-mail per window (FUPIN_ALERT_WINDOW_SECONDS)
 
     @property
@@ -161,5 +162,6 @@ class Settings:
             pii_key=SecretStr(key) if key else None,
             pii_key_file=Path(env["FUPIN_PII_KEY_FILE"]) if env.get("FUPIN_PII_KEY_FILE") else None,
             ui_url=env.get("FUPIN_UI_URL") or "http://127.0.0.1:4200",
+            web_url=(env.get("FUPIN_WEB_URL") or f"http://127.0.0.1:{env.get('FUPIN_WEB_PORT') or 8000}").rstrip("/"),
             alert_window_seconds=alert_window,
         )

@@ -1,5 +1,6 @@
 """One file's run: archive, parse, validate, load. A rejection ends the run Failed (named Rejected) with a one-line
-bilingual message and its artifact, never a traceback; a crash is tried again a bounded number of times."""
+bilingual message and its artifact, never a traceback; a crash is tried again a bounded number of times. The unit's
+receipt or rejection report goes out at the end of the run."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from prefect import flow
 from prefect.runtime import flow_run
 
-from flows.intake import attempt_one, rejection_markdown
+from flows.intake import attempt_one, rejection_markdown, send_receipts
 from flows.runtime import in_flow_run, load_runtime, run_artifact
 from tasks.intake.outcome import FileOutcome
 from tasks.intake.received import name_of, param_path
@@ -50,6 +51,7 @@ def ingest_file(path: str, source: str | None = None) -> Any:
     rt = load_runtime()
     run_id = str(flow_run.id) if in_flow_run() else None
     outcome = attempt_one(rt, param_path(path), source, raise_last=True, wait_seconds=600.0, run_id=run_id)
+    send_receipts(rt, [outcome])
     if not in_flow_run():
         return outcome.summary()
     _announce(outcome)

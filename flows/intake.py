@@ -22,13 +22,15 @@ from tasks.intake.received import Refusal, RefusedFile, name_hex, name_of, path_
 from tasks.intake.safety import REPORT_LIMITS
 from tasks.intake.scan import new_inbox_files
 from tasks.intake.settle import settle_file
+from tasks.mail.send import sink_from_settings
+from tasks.publish.at_once import SentAtOnce, send_at_once
 from tasks.report.check import check_parsed
 from tasks.report.load import Receipt, load_report, note_run
 from tasks.report.parse import parse_report, refused_for_size
 from tasks.report.workbook import SUFFIXES
 from tasks.runs.record import RunRecorder, RunSpec
 
-__all__ = ["FileOutcome", "Sweep", "ingest_one", "ingest_paths", "rejection_markdown", "sweep_inbox"]
+__all__ = ["FileOutcome", "Sweep", "ingest_one", "ingest_paths", "rejection_markdown", "send_receipts", "sweep_inbox"]
 RECORDED = ("accepted", "rejected", "crashed")
 WEB = "web:"
 CRASH_ATTEMPTS = 3
@@ -176,9 +178,10 @@ def ingest_paths(
     record: bool | None = None,
 ) -> list[FileOutcome]:
     """Ingest files one after another in this process. With a Prefect API (record None: whenever one is
-    configured), each accepted, rejected or crashed file is recorded as its own ingest-file run."""
+    configured), each accepted, rejected or crashed file is recorded as its own ingest-file run. Then the batch's
+    receipts and rejection reports go out (send_receipts)."""
     outcomes = []
-    recorder = _recorder(record)
+    recorder = _recorder(record) if paths else None  # nothing to record: no API connection either
     try:
         for path in paths:
             outcome = attempt_one(rt, path, source)
@@ -190,7 +193,37 @@ def ingest_paths(
     finally:
         if recorder is not None:
             recorder.__exit__(None, None, None)
+    send_receipts(rt, outcomes)
     return outcomes
+
+
+def send_receipts(rt: Runtime, outcomes: Iterable[FileOutcome]) -> SentAtOnce:
+    """Right after an ingest, each file's receipt or rejection report to its unit, once (what fct_mail has no
+    delivered row for). A mail that cannot go never changes a file's outcome: it stays owed, said once here, and goes
+    with the next `publish --send` (the monthly close) or notify-submissions run."""
+    ids = [o.submission_id for o in outcomes if o.submission_id is not None]
+    if not ids:
+        return SentAtOnce()
+    try:
+        sent = send_at_once(
+            rt.engine,
+            rt.config,
+            rt.settings.paths.quarantine,
+            ids,
+            lambda: sink_from_settings(rt.settings, at_once=True),
+            rt.settings.mail_from,
+        )
+    except Exception as exc:  # noqa: BLE001 - the files are in; a mail step that breaks must not undo that
+        first_line = (str(exc).splitlines() or [""])[0]
+        sent = SentAtOnce(owed=len(ids), failure=f"{type(exc).__name__}: {first_line}")
+    if sent.failure:
+        run_log().warning(
+            "回执/退回邮件未能发送，%d 封待下次发送 / %d receipt(s) or rejection(s) not sent, still owed: %s",
+            sent.owed,
+            sent.owed,
+            sent.failure,
+        )
+    return sent
 
 
 def _recorder(record: bool | None) -> RunRecorder | None:

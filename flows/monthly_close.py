@@ -23,7 +23,8 @@ def monthly_close(month: str | None = None, wait_minutes: float = 60.0, final: b
     """Publish and send `month` (default: the previous month, Asia/Shanghai) once every file of it has ended: after
     a last sweep of the inbox and every open ingest-file run. A file still pending or crashed (after bounded
     automatic retries) fails the close, with the month's table naming each unit and its state. `final` publishes
-    the final version, which locks the month (the close itself never locks otherwise)."""
+    the final version, which locks the month (the close itself never locks otherwise). Receipts and rejections went
+    out at each ingest (the sweep's too); the close sends the consolidated workbook, and only what is still owed."""
     chosen = Month(month) if month else None
     rt = load_runtime()
     month = chosen or close_month(dt.datetime.now(dt.UTC), rt.config.calendar.timezone)

@@ -1,5 +1,6 @@
 """Flow: send every decided submission its receipt or rejection report, and every return its e-mail, once (the
-outbox pattern)."""
+outbox pattern). Each ingest sends its own files' mail at once; this catches up what is still owed (a send that
+failed, an ingest stopped before it mailed)."""
 
 from __future__ import annotations
 

@@ -35,7 +35,8 @@ def _summary(content: PublicationContent, final: bool) -> str:
 def publish_month(
     month: str, send: bool = False, final: bool = False, dry_run: bool = False, actor: str | None = None
 ) -> dict:
-    """Write FUPIN_HOME/outputs/MONTH/ (version N+1 with a 变更 sheet when submissions changed); `send` mails it;
+    """Write FUPIN_HOME/outputs/MONTH/ (version N+1 with a 变更 sheet when submissions changed); `send` mails it
+    (with the districts' lists-ready notices, and any receipt or rejection still owed after a failed send);
     `final` locks the month after publishing (the deployment's parameter); `dry_run` sends and locks nothing and
     says who would receive what. A month with no accepted report is refused."""
     month = Month(month)
@@ -70,8 +71,9 @@ def publish_month(
     if send:
         sink = None if dry_run else sink_from_settings(rt.settings)
         sender = rt.settings.mail_from
+        # Receipts and rejections went out at each ingest; only what is still owed (a send that failed) goes here.
         sent += steps.notify_submissions(engine, cfg, paths, sink, sender, dry_run)
-        sent += steps.send_labor_lists(engine, cfg, month, paths, sink, sender, dry_run)
+        sent += steps.send_labor_lists(engine, cfg, month, paths, rt.settings.web_url, sink, sender, dry_run)
         mailed = steps.send_publication(engine, cfg, pub, paths, _summary(content, final), sink, sender, dry_run)
         sent += [mailed] if mailed else []
     return {

@@ -19,8 +19,8 @@ def publish(
     send: bool = typer.Option(
         False,
         "--send",
-        help="Also send receipts, rejections, returns, district labor lists and the "
-        "workbook (SMTP if FUPIN_SMTP_HOST is set, else .eml files in FUPIN_HOME/outbox/).",
+        help="Also send the workbook, the districts' list-ready notices and any receipt, rejection or return "
+        "still owed (SMTP if FUPIN_SMTP_HOST is set, else .eml files in FUPIN_HOME/outbox/).",
     ),
     final: bool = typer.Option(
         False, "--final", help="The final publication: lock the month afterwards (fupin reopen opens one unit)."

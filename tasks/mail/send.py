@@ -160,8 +160,11 @@ def smtp_password(smtp: SmtpSettings) -> str | None:
         ) from exc
 
 
-def sink_from_settings(settings: Settings) -> MailSink:
-    """The one choice of sink, at the edge: SMTP when FUPIN_SMTP_HOST is set, else the outbox."""
+def sink_from_settings(settings: Settings, at_once: bool = False) -> MailSink:
+    """The one choice of sink, at the edge: SMTP when FUPIN_SMTP_HOST is set, else the outbox. `at_once` (mail sent
+    right after an ingest, which a clerk or an operator waits for) tries SMTP briefly: what fails stays owed."""
     if settings.smtp is None:
         return OutboxSink(settings.paths.outbox)
+    if at_once:
+        return SmtpSink(settings.smtp, smtp_password(settings.smtp), attempts=2, backoff=1.0, timeout=10.0)
     return SmtpSink(settings.smtp, smtp_password(settings.smtp))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from pathlib import Path
 
-from sqlalchemy import Engine, and_, exists, select
+from sqlalchemy import Engine, and_, exists, or_, select
 
 from config import Config, Unit
 from core.clock import office_date
@@ -16,14 +17,26 @@ from warehouse.schema import dim_month, dim_unit, fct_mail, fct_submission
 
 DELIVERED = ("sent", "written")
 TEXT_MIME = "text/plain"
+LABOR_LIST_ROUTE = "/unit/labor-list"  # the platform's download (fupin/web/unit.py); a test checks both agree
 
 
-def pending_submissions(engine: Engine) -> list[dict]:
-    """Report submissions decided (accepted or rejected) that no delivered receipt or rejection mail points at."""
-    s = fct_submission
+def pending_submissions(engine: Engine, submission_ids: Collection[int] | None = None) -> list[dict]:
+    """Report submissions decided (accepted or rejected) that no delivered receipt or rejection mail points at; only
+    those of `submission_ids` when given (an ingest's own files). The same rejected bytes handed in again are not
+    owed a second rejection: the unit has the report for exactly these bytes already."""
+    if submission_ids is not None and not submission_ids:
+        return []
+    s, earlier = fct_submission, fct_submission.alias("earlier")
     delivered = exists().where(
         fct_mail.c.submission_id == s.c.submission_id,
         fct_mail.c.kind.in_(("receipt", "rejection")),
+        fct_mail.c.status.in_(DELIVERED),
+    )
+    told = exists().where(
+        earlier.c.sha256 == s.c.sha256,
+        earlier.c.submission_id != s.c.submission_id,
+        fct_mail.c.submission_id == earlier.c.submission_id,
+        fct_mail.c.kind == "rejection",
         fct_mail.c.status.in_(DELIVERED),
     )
     query = (
@@ -48,8 +61,11 @@ def pending_submissions(engine: Engine) -> list[dict]:
             )
         )
         .where(s.c.kind == "report", s.c.status.in_(("accepted", "rejected")), ~delivered)
+        .where(or_(s.c.status == "accepted", ~told))
         .order_by(s.c.submission_id)
     )
+    if submission_ids is not None:
+        query = query.where(s.c.submission_id.in_(sorted(set(submission_ids))))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
 
@@ -191,17 +207,25 @@ def labor_list_sent(engine: Engine, month: str) -> set[str]:
         return set(conn.execute(query).scalars())
 
 
-def labor_list(unit: Unit, month: str, path: Path) -> Mail:
+def labor_list_link(web_url: str, month: str) -> str:
+    """Where a district clerk downloads the month's list on the platform, behind sign-in."""
+    return f"{web_url.rstrip('/')}{LABOR_LIST_ROUTE}?month={month}"
+
+
+def labor_list(unit: Unit, month: str, web_url: str) -> Mail:
+    """The district's list is ready: a link to the platform, never the list itself (it names people)."""
+    link = labor_list_link(web_url, month)
     body = (
-        f"{unit.name}：\n\n附件为人社局记录中{month}月在贵区就业的建档立卡贫困劳动力名单，仅供贵区使用，"
-        f"含个人信息，请妥善保管，勿转发。\n\n北京市扶贫支援办"
+        f"{unit.name}：\n\n人社局记录中{month}月在贵区就业的建档立卡贫困劳动力名单已生成，请登录填报平台下载：\n"
+        f"{link}\n\n名单仅供贵区使用，含个人信息，请妥善保管，勿转发。本邮件不附名单。\n\n"
+        f"The {month} list of registered poor laborers working in your district is ready. Sign in to the platform "
+        f"to download it (link above); it is not attached to this e-mail.\n\n北京市扶贫支援办"
     )
     return Mail(
         "labor_list",
         (unit.email,),
-        f"【名单】{unit.name} {month} 在京就业贫困劳动力名单",
+        f"【名单】{unit.name} {month} 在京就业贫困劳动力名单已生成，请登录平台下载",
         body,
-        (Attachment(path.name, path.read_bytes()),),
         month=month,
         unit_code=unit.code,
     )

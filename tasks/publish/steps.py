@@ -15,6 +15,7 @@ from core.settings import Paths
 from tasks.mail.record import send_and_record
 from tasks.mail.send import Delivery, Mail, MailSink
 from tasks.publish import notify
+from tasks.publish.at_once import owed_mails
 from tasks.publish.content import PublicationContent, gather
 from tasks.publish.diff import diff_workbooks
 from tasks.publish.record import PublicationRecord, freeze, publication_mailed, record_publication
@@ -67,12 +68,9 @@ def preview(mail: Mail) -> str:
 
 
 def submission_mails(engine: Engine, cfg: Config, paths: Paths) -> list[Mail]:
-    """Receipts and rejection reports no mail has been delivered for yet, and the office's returns (审核退回)."""
-    out = []
-    for sub in call_with_retries(notify.pending_submissions, engine):
-        out.append(
-            notify.receipt(cfg, sub) if sub["status"] == "accepted" else notify.rejection(cfg, sub, paths.quarantine)
-        )
+    """Receipts and rejection reports still owed (an ingest sends its own at once; these are what failed or were
+    never tried), and the office's returns (审核退回) not yet delivered."""
+    out = call_with_retries(owed_mails, engine, cfg, paths.quarantine, None)
     return out + call_with_retries(return_mails, engine, cfg, paths.home, paths.outputs)
 
 
@@ -84,13 +82,21 @@ def notify_submissions(
 
 
 def send_labor_lists(
-    engine: Engine, cfg: Config, month: str, paths: Paths, sink: MailSink | None, sender: str, dry_run: bool = False
+    engine: Engine,
+    cfg: Config,
+    month: str,
+    paths: Paths,
+    web_url: str,
+    sink: MailSink | None,
+    sender: str,
+    dry_run: bool = False,
 ) -> list[Delivery]:
-    """Each district its own labor list (outputs/YYYY-MM/labor/), once, to that district only."""
+    """Tell each district, once, that its own labor list (outputs/YYYY-MM/labor/) is ready on the platform, with the
+    link to its download; the list itself is never attached."""
     done = call_with_retries(notify.labor_list_sent, engine, month)
     mails = [
-        notify.labor_list(unit, month, path)
-        for unit, path in notify.labor_lists(cfg, month, paths.outputs / month / "labor")
+        notify.labor_list(unit, month, web_url)
+        for unit, _ in notify.labor_lists(cfg, month, paths.outputs / month / "labor")
         if unit.code not in done
     ]
     return deliver(engine, sink, mails, sender, dry_run)

@@ -107,8 +107,7 @@ def test_another_units_file_in_a_units_folder_is_refused_and_the_folder_told(env
     assert json.loads((kept / "report.json").read_text(encoding="utf-8"))["issues"][0]["rule"] == "folder_mismatch"
     assert facts(env.engine) == before
 
-    notify_submissions()
-    [mail] = _outbox(env.home)
+    [mail] = _outbox(env.home)  # sent at the end of the run
     assert mail["To"] == folder.email and mail["Subject"].startswith("【退回】")
     assert (
         f"此文件属于{named.name}，却来自{folder.name}的文件夹" in mail.get_body(preferencelist=("plain",)).get_content()
@@ -121,10 +120,9 @@ def test_a_new_versions_receipt_says_it_replaced_the_earlier_one(env, cfg: Confi
     first = write_filled_report(cfg, unit, MONTH, own / "v1.xlsx", seed=1)
     assert new_inbox_files(env.home / "inbox", env.home / "archive", env.engine, SUFFIXES).files == [first]
     ingest_file(str(first))
-    notify_submissions()
     second = write_filled_report(cfg, unit, MONTH, tmp_path / "v2.xlsx", seed=2)
     ingest_file(str(second), source="web:someone")
-    notify_submissions()
+    assert notify_submissions() == [], "both receipts went out at the end of their runs"
     receipts = {m["Subject"]: m.get_body(preferencelist=("plain",)).get_content() for m in _outbox(env.home)}
     assert len(receipts) == 2
     [one] = [body for subject, body in receipts.items() if "（第1版）" in subject]

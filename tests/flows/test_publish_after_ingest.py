@@ -1,4 +1,5 @@
-"""Publish on top of the real ingest flow: receipts, the rejection's highlighted workbook, then the month's figures."""
+"""Publish on top of the real ingest flow: receipts and the rejection's highlighted workbook at the end of each
+ingest-file run, then the month's figures."""
 
 from __future__ import annotations
 
@@ -39,11 +40,10 @@ def test_ingested_files_get_their_receipt_or_rejection_once_and_feed_the_publica
     ok = write_filled_report(cfg, good, MONTH, inbox / f"{good.name}_{MONTH}.xlsx")
     wrong = write_filled_report(cfg, bad, MONTH, inbox / f"{bad.name}_{MONTH}.xlsx", cells={(10, "合计"): 120})
     assert ingest_file(str(ok), return_state=True).is_completed()
+    assert len(_outbox(fupin_home)) == 1, "the receipt goes out at the end of the run"
     assert ingest_file(str(wrong), return_state=True).is_failed()
 
-    sent = notify_submissions()
-
-    assert len(sent) == 2 and notify_submissions() == []
+    assert len(_outbox(fupin_home)) == 2 and notify_submissions() == [], "each sent once: nothing left owed"
     by_to = {m["To"]: m for m in _outbox(fupin_home)}
     assert set(by_to) == {good.email, bad.email}
     assert by_to[good.email]["Subject"].startswith("【回执】")

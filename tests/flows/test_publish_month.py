@@ -86,7 +86,8 @@ def test_publish_sends_the_workbook_whose_figures_match_the_warehouse(prefect_ap
     assert rejection["To"] == cfg.unit(REJECTED).email and "区级项目开工率" in rejection.get_body().get_content()
     assert [p.get_filename() for p in rejection.iter_attachments()] == ["延庆区_2020-09_标注.xlsx", "report.txt"]
     [labor] = [m for m in smtp_inbox.messages if m["Subject"].startswith("【名单】")]
-    assert labor["To"] == cfg.unit("chaoyang").email
+    assert labor["To"] == cfg.unit("chaoyang").email and not list(labor.iter_attachments())
+    assert f"http://127.0.0.1:8000/unit/labor-list?month={MONTH}" in smtp_inbox.text(labor)
     assert all(s == "sent" for _, _, s in kinds)
 
     before = len(smtp_inbox.messages)
@@ -219,17 +220,23 @@ def test_an_empty_month_is_refused_and_nothing_is_written_or_sent(no_prefect, mo
     assert smtp_inbox.messages == [] and not (rt.settings.paths.outputs / "2031-01").exists()
 
 
-def test_the_cli_refuses_an_empty_month_with_exit_1(no_prefect, fupin_home, cfg):
+def test_the_cli_refuses_an_empty_month_with_exit_1(fupin_home, cfg):
+    import os
     import subprocess
     import sys
 
     init_warehouse(load_runtime().engine, cfg, months=["2020-12"])
+    # No PREFECT_API_URL and no `fupin serve`: the command runs in-process (a set address would mean "served").
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {
+        "PREFECT_SERVER_EPHEMERAL_ENABLED": "false"
+    }
     done = subprocess.run(
         [sys.executable, "-m", "fupin.cli", "publish", "--month", "2031-01", "--send"],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env=env,
     )
     assert done.returncode == 1, done.stderr
     assert "2031-01 没有任何已接受的报表" in done.stderr and "Traceback" not in done.stderr
