@@ -29,7 +29,7 @@ bench: $(STAMP)  ## the speed benchmarks (minutes; figures in the README)
 	$(BIN)/python bench/labor.py
 	$(BIN)/python bench/warehouse.py
 	$(BIN)/python bench/soak.py
-	$(BIN)/python bench/platform.py
+	$(BIN)/python bench/web_platform.py
 
 docs: $(STAMP)  ## regenerate docs/warehouse.md from config/ and the schema
 	$(BIN)/fupin docs

@@ -31,7 +31,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 OUT = ROOT / "bench" / "out"
 FUPIN = [sys.executable, "-m", "fupin.cli"]
 UI_CALLS = [
@@ -52,7 +51,7 @@ def free_port() -> int:
 
 def write_inbox(cfg, inbox: Path, months: list[str]) -> dict[str, int]:
     """The months' files (soak's 60 a month) in the inbox, oldest first; what they must add to the warehouse."""
-    from soak import month_files
+    from soak import month_files  # bench/ is first on sys.path when this runs as a script
 
     expect = {"accepted": 0, "rejected": 0}
     stamp = time.time() - 86400 * 30

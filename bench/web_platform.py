@@ -6,17 +6,11 @@ The server is a real `fupin web` process on a loopback port over a fresh SQLite 
 same moment. None may be lost (every answer 201) or doubled (exactly 60 loaded submissions, 60 distinct hashes).
 
 Targets (issue 15): a check's median ≤ 3 s; the 60 uploads finish within 60 s.
-Usage: .venv/bin/python bench/platform.py [--checks 10] [--clerks 60]
+Usage: .venv/bin/python bench/web_platform.py [--checks 10] [--clerks 60]
 Results: bench/out/platform.json and a table on stdout; exit 1 if a target or a count is missed.
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path and its name would hide the standard library's platform.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import json
@@ -24,9 +18,11 @@ import os
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
