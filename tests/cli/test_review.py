@@ -45,8 +45,12 @@ REASON = "表3第2行与上月口径不一致，请核实"
 
 
 @pytest.fixture
-def reported(fupin_home: Path, cfg: Config, tmp_path: Path) -> tuple[Runtime, str, str]:
-    """hotan's August and September, September with a year-to-date decrease (one warning); archived under the home."""
+def reported(
+    fupin_home: Path, cfg: Config, tmp_path: Path, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Runtime, str, str]:
+    """hotan's August and September, September with a year-to-date decrease (one warning); archived under the home;
+    on a real SQLite file and on a real PostgreSQL database."""
+    monkeypatch.setenv("FUPIN_WAREHOUSE_URL", warehouse_url)
     rt = load_runtime()
     init_warehouse(rt.engine, cfg, months=["2020-12"])
     unit = cfg.units_of_form("表3")[0]

@@ -30,7 +30,9 @@ pytestmark = pytest.mark.prefect
 
 
 @pytest.fixture
-def month_loaded(fupin_home: Path, cfg: Config) -> Runtime:
+def month_loaded(fupin_home: Path, cfg: Config, warehouse_url: str, monkeypatch: pytest.MonkeyPatch) -> Runtime:
+    """The month loaded in a real SQLite file and, again, in a real PostgreSQL database."""
+    monkeypatch.setenv("FUPIN_WAREHOUSE_URL", warehouse_url)
     rt = load_runtime()
     init_warehouse(rt.engine, cfg, months=["2020-12"])
     load_month(rt.engine, cfg)
