@@ -29,7 +29,7 @@ CONTRACT = {
     "ingest-file": ["path", "source"],
     "ingest-labor": ["path", "month", "max_invalid_ratio", "source"],
     "remind-late-units": ["month", "dry_run", "when_due", "today"],
-    "monthly-close": ["month", "wait_minutes", "final"],
+    "monthly-close": ["month", "wait_minutes", "final", "when_due", "today"],
     "notify-failure": ["flow_run_id"],
 }
 

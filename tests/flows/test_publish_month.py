@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import hashlib
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from config import Config
+from core.month import Month
 from flows.publish_month import publish_month
 from flows.remind_late_units import remind_late_units
 from flows.runtime import Runtime, load_runtime
@@ -310,3 +312,14 @@ def test_a_year_without_a_calendar_fails_the_reminders_and_alerts_the_operators(
     assert "2031" in smtp_inbox.text(alert)
     with month_loaded.engine.connect() as conn:
         assert conn.execute(select(fct_mail.c.kind)).scalars().all() == ["alert"]
+
+
+def test_the_scheduled_close_acts_only_on_its_working_day(no_prefect, month_loaded, cfg):
+    """The schedule stays on the 9th; the close itself decides: the 9th when it is a working day, and a close day that
+    a holiday moved earlier still closes on the set day if it has not closed yet."""
+    from flows.monthly_close import monthly_close
+
+    assert monthly_close.fn(today="2020-10-08")["month"] is None, "not the close day yet"
+    assert cfg.action_day(Month(MONTH), cfg.calendar.close_day) == dt.date(2020, 10, 9)
+    closed = monthly_close.fn(today="2020-10-09", wait_minutes=0)
+    assert closed["month"] == MONTH and closed["publication"]["version"] == 1
