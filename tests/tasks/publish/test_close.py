@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from config import Config
-from tasks.publish.close import close_markdown, close_month
+from tasks.publish.close import close_month
 
 UTC = dt.UTC
 
@@ -40,16 +40,3 @@ def test_close_month_is_the_month_before_the_local_date(now: dt.datetime) -> Non
 def test_close_month_refuses_a_naive_time() -> None:
     with pytest.raises(ValueError):
         close_month(dt.datetime(2021, 1, 1), "Asia/Shanghai")
-
-
-def test_close_markdown_links_every_ingest_run() -> None:
-    text = close_markdown(
-        "2020-10",
-        {"run-b": "Failed", "run-a": "Completed"},
-        {"version": 2, "created": True, "path": "outputs/2020-10/x.xlsx"},
-        "http://ui:4200/",
-    )
-    assert "version 2" in text and "outputs/2020-10/x.xlsx" in text
-    assert text.index("run-a") < text.index("run-b")
-    assert "| [run-b](http://ui:4200/runs/flow-run/run-b) | Failed |" in text
-    assert "no new file" in close_markdown("2020-10", {}, {"version": 1, "created": False, "path": "p"}, "u")
