@@ -12,8 +12,8 @@ def office_zone(tz: str) -> ZoneInfo:
     return ZoneInfo(tz)
 
 
-def _aware(ts: dt.datetime) -> dt.datetime:
-    # The warehouse keeps UTC; SQLite hands it back without a zone.
+def as_utc(ts: dt.datetime) -> dt.datetime:
+    """A stored instant as an aware time: the warehouse keeps UTC, and SQLite hands it back without a zone."""
     return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
 
 
@@ -24,12 +24,12 @@ def office_now(tz: str) -> dt.datetime:
 
 def office_date(ts: dt.datetime, tz: str) -> dt.date:
     """The office's calendar date at the instant `ts` (a naive `ts` is UTC, as the warehouse stores it)."""
-    return _aware(ts).astimezone(office_zone(tz)).date()
+    return as_utc(ts).astimezone(office_zone(tz)).date()
 
 
 def office_wall(ts: dt.datetime, tz: str) -> dt.datetime:
     """The office's wall-clock reading at the instant `ts`, without a zone (for sheets and mails)."""
-    return _aware(ts).astimezone(office_zone(tz)).replace(tzinfo=None)
+    return as_utc(ts).astimezone(office_zone(tz)).replace(tzinfo=None)
 
 
 def office_time(day: dt.date, hour: int, tz: str) -> dt.datetime:

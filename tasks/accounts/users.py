@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.clock import as_utc
 from core.errors import FupinError, UsageError
 from tasks.accounts.lockout import Failures
 from tasks.accounts.passwords import hash_password, password_problem
@@ -37,9 +38,7 @@ class User:
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:
     """A stored time as an aware UTC time (SQLite gives them back without their zone)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return None if value is None else as_utc(value).astimezone(dt.UTC)
 
 
 def now_utc() -> dt.datetime:

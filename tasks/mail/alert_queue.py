@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.clock import as_utc
 from tasks.mail.alert import Alert
 from warehouse.schema import fct_alert
 
@@ -19,11 +20,6 @@ class Batch:
 
     token: str
     alerts: list[Alert]
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite gives timestamps back without their zone; every timestamp here is written in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def hold(engine: Engine, alert: Alert) -> bool:
@@ -57,7 +53,7 @@ def mail_due(engine: Engine, window: dt.timedelta, now: dt.datetime) -> dt.datet
     """When the next alert e-mail may go: `now` if none went within the window, else when the window ends."""
     with engine.connect() as conn:
         last = conn.execute(select(func.max(fct_alert.c.sent_at))).scalar()
-    return now if last is None else max(now, _utc(last) + window)
+    return now if last is None else max(now, as_utc(last) + window)
 
 
 def claim(engine: Engine, now: dt.datetime, stale_after: dt.timedelta) -> Batch:
@@ -80,7 +76,7 @@ def claim(engine: Engine, now: dt.datetime, stale_after: dt.timedelta) -> Batch:
             reason=r.reason,
             parameters=r.parameters,
             link=r.link,
-            failed_at=_utc(r.failed_at),
+            failed_at=as_utc(r.failed_at),
         )
         for r in rows
     ]

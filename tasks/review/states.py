@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from core.clock import as_utc
 from core.errors import FupinError
 from warehouse.schema import (
     REVIEW_STATES,
@@ -76,7 +77,7 @@ def check_move(action: str, state: str, who: str) -> str | None:
 
 def aware(t: dt.datetime | None) -> dt.datetime | None:
     """SQLite returns naive UTC times; PostgreSQL aware ones: compare them as aware UTC."""
-    return t.replace(tzinfo=dt.UTC) if t is not None and t.tzinfo is None else t
+    return None if t is None else as_utc(t)
 
 
 def month_lock(conn: Connection, month_key: int) -> MonthLock | None:
