@@ -36,9 +36,12 @@ def write_publication(
     )
     s = Styles(wb)
     reported = content.status.groupby("form_code")["reported"].sum()
-    for form in cfg.forms:
+    for n, form in enumerate(cfg.forms):
         n_units = int(reported.get(form.code, 0))
-        write_summary(wb, s, cfg, form, content.consolidated[form.code], content.month, n_units, content.cover_line)
+        # The "截至 … 已报 N/36" line belongs on the first sheet only: stamped with the time of publishing, on every
+        # summary it made each republication list the other summaries as changed in 变更.
+        cover = content.cover_line if n == 0 else ""
+        write_summary(wb, s, cfg, form, content.consolidated[form.code], content.month, n_units, cover)
     for form in cfg.forms:
         write_detail(wb, s, cfg, form, content.current, content.month)
     annex.write_annex(wb, s, content.annex_districts, content.annex_counties, content.labor_note)
