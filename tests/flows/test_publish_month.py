@@ -198,10 +198,7 @@ def test_publish_shows_review_states_the_cover_line_and_unexplained_warnings(no_
     assert result["cover"].startswith("截至") and result["cover"].endswith(f"已报 {expected - len(MISSING)}/{expected}")
     wb = openpyxl.load_workbook(result["path"])
     assert result["cover"] in wb[summary_sheet_name("表1")]["A3"].value, "the cover carries the line"
-    assert "截至" not in wb[summary_sheet_name("表2")]["A3"].value, (
-        "only the first sheet: a time stamp on every summary "
-    )
-    "made each republication list them all as changed"
+    assert "截至" not in wb[summary_sheet_name("表2")]["A3"].value, "the time stamp is on the first sheet only"
     status = _rows(wb["报送情况"])
     header = next(i for i, r in enumerate(status) if "审核状态" in r)
     col, name = status[header].index("审核状态"), status[header].index("填报单位")
