@@ -119,6 +119,21 @@ class Sampler(threading.Thread):
             self.stop.wait(0.5)
 
 
+def _phases(close, files: list) -> dict[str, float]:
+    """Where the close's time went: waiting for the worker and a process, the sweep (first to last file run
+    recorded), and what came after (waiting on runs, publishing and sending)."""
+    created, started, ended = close.created, close.start_time, close.end_time
+    recorded = sorted(r.created for r in files)
+    if not (created and started and ended and recorded):
+        return {}
+    return {
+        "to_start": round((started - created).total_seconds(), 1),
+        "start_to_first_file": round((recorded[0] - started).total_seconds(), 1),
+        "sweep": round((recorded[-1] - recorded[0]).total_seconds(), 1),
+        "after_sweep": round((ended - recorded[-1]).total_seconds(), 1),
+    }
+
+
 def served(cfg, months: list[str]) -> dict:
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
@@ -151,8 +166,13 @@ def served(cfg, months: list[str]) -> dict:
             sampler.join()
             with get_client(sync_client=True) as client:
                 states: dict[str, int] = {}
-                for r in client.read_flow_runs(limit=200):
+                runs = []
+                while batch := client.read_flow_runs(limit=200, offset=len(runs)):  # the API's page size
+                    runs += batch
+                for r in runs:
                     states[r.state.name] = states.get(r.state.name, 0) + 1
+                close = client.read_flow_run(run.id)
+        phases = _phases(close, [r for r in runs if r.id != run.id])
         got = counts(home)
         return {
             "seconds": round(seconds, 1),
@@ -164,6 +184,7 @@ def served(cfg, months: list[str]) -> dict:
             "slowest_ui_call_s": round(max(sampler.slowest.values(), default=0.0), 2),
             "slowest_by_call": {k: round(v, 2) for k, v in sampler.slowest.items()},
             "ui_call_failures": sampler.failed,
+            "phases_s": phases,
         }
     finally:
         proc.send_signal(signal.SIGTERM)

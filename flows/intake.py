@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from tasks.intake.settle import settle_file
 from tasks.mail.send import sink_from_settings
 from tasks.publish.at_once import SentAtOnce, send_at_once
 from tasks.report.check import check_parsed
-from tasks.report.load import Receipt, load_report, note_run
+from tasks.report.load import Receipt, load_report, note_runs
 from tasks.report.parse import parse_report, refused_for_size
 from tasks.report.workbook import SUFFIXES
 from tasks.runs.record import RunRecorder, RunSpec
@@ -180,21 +182,38 @@ def ingest_paths(
     """Ingest files one after another in this process. With a Prefect API (record None: whenever one is
     configured), each accepted, rejected or crashed file is recorded as its own ingest-file run. Then the batch's
     receipts and rejection reports go out (send_receipts)."""
-    outcomes = []
+    outcomes: list[FileOutcome] = []
     recorder = _recorder(record) if paths else None  # nothing to record: no API connection either
+    # Runs are recorded on a thread of their own while the next file is ingested: the API's answers (the server
+    # runs on the other core) no longer add up file after file.
+    recording = ThreadPoolExecutor(1, thread_name_prefix="record-runs") if recorder is not None else None
+    pending: dict[int, Future[str | None]] = {}
     try:
         for path in paths:
             outcome = attempt_one(rt, path, source)
-            if recorder is not None and outcome.status in RECORDED:
-                outcome = _record(rt, recorder, outcome, source)
+            if recording is not None and recorder is not None and outcome.status in RECORDED:
+                pending[len(outcomes)] = recording.submit(copy_context().run, _record, recorder, outcome, source)
             outcomes.append(outcome)
             if on_file is not None:
                 on_file(outcome)
     finally:
-        if recorder is not None:
+        if recording is not None and recorder is not None:
+            recording.shutdown(wait=True)
             recorder.__exit__(None, None, None)
+    outcomes = _with_runs(rt, outcomes, {i: f.result() for i, f in pending.items()})
     send_receipts(rt, outcomes)
     return outcomes
+
+
+def _with_runs(rt: Runtime, outcomes: list[FileOutcome], runs: dict[int, str | None]) -> list[FileOutcome]:
+    """The outcomes with their recorded runs' ids, each submission linked to its run in one transaction."""
+    out = [replace(o, run_id=runs[i]) if runs.get(i) else o for i, o in enumerate(outcomes)]
+    links = {o.submission_id: o.run_id for o in out if o.submission_id is not None and o.run_id}
+    try:
+        call_with_retries(note_runs, rt.engine, links)
+    except Exception as exc:  # noqa: BLE001 - the files and their runs exist; only the link back is missing
+        run_log().warning("runs not linked to their submissions (%s)", type(exc).__name__)
+    return out
 
 
 def send_receipts(rt: Runtime, outcomes: Iterable[FileOutcome]) -> SentAtOnce:
@@ -239,15 +258,13 @@ def _recorder(record: bool | None) -> RunRecorder | None:
         return None
 
 
-def _record(rt: Runtime, recorder: RunRecorder, outcome: FileOutcome, source: str | None) -> FileOutcome:
+def _record(recorder: RunRecorder, outcome: FileOutcome, source: str | None) -> str | None:
+    """The id of the run recorded for `outcome`, or None when it could not be (said in the log)."""
     try:
-        run_id = recorder.record(run_spec(outcome, source))
-        if outcome.submission_id is not None:
-            call_with_retries(note_run, rt.engine, outcome.submission_id, run_id)
-        return replace(outcome, run_id=run_id)
+        return recorder.record(run_spec(outcome, source))
     except Exception as exc:  # noqa: BLE001 - the file is in the warehouse; a missing run must not stop the sweep
         run_log().warning("%s: run not recorded (%s)", outcome.name, type(exc).__name__)
-        return outcome
+        return None
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ class Office:
     host: str = "127.0.0.1"
     port: int = 4200
     database_url: str | None = None
-    poll_seconds: float = 10.0
+    poll_seconds: float = 2.0
     project_dir: Path = PROJECT_DIR
     children: list[subprocess.Popen] = field(default_factory=list)
     web: subprocess.Popen | None = None
@@ -181,6 +181,24 @@ class Office:
         """The platform (`fupin web`, on FUPIN_WEB_HOST:FUPIN_WEB_PORT) beside the UI: pointed at this server, its
         submissions are ingest-file runs here."""
         self.web = self._spawn(["web"], "web.log", command=FUPIN)
+
+    def wait_for_web(self, timeout: float = 60.0) -> str | None:
+        """Where this machine's own commands reach the platform it started (a wildcard address means loopback),
+        once it answers; None when it stopped (a busy port) or did not answer in time."""
+        env = self.env()
+        host = env.get("FUPIN_WEB_HOST") or "127.0.0.1"
+        host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+        url = f"http://{host}:{env.get('FUPIN_WEB_PORT') or 8000}"
+        deadline = time.monotonic() + timeout
+        while self.web is not None and self.web.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
+                    if answer.status == 200:
+                        return url
+            except OSError:
+                pass
+            time.sleep(0.3)
+        return None
 
     def dead_child(self) -> subprocess.Popen | None:
         """A stopped server or worker; the platform stopping (a busy port) does not take the pipeline down."""

@@ -34,7 +34,12 @@ def serve(
         help="Prefect's own database (default SQLite under FUPIN_HOME/prefect); a postgresql:// URL for heavy "
         "fan-out or several machines (created empty beforehand; the server migrates it).",
     ),
-    poll_seconds: float = typer.Option(10.0, "--poll-seconds", help="How often the worker asks for scheduled runs."),
+    poll_seconds: float = typer.Option(
+        2.0,
+        "--poll-seconds",
+        help="How often the worker here asks for scheduled runs (one worker: a Retry or a close starts within "
+        "2 s; `fupin worker` on other hosts keeps 10 s).",
+    ),
     web: bool = typer.Option(
         True, "--web/--no-web", help="Start the platform (fupin web, FUPIN_WEB_HOST:FUPIN_WEB_PORT) beside the UI."
     ),
@@ -75,9 +80,12 @@ def serve(
             pool = office.deploy()
         if worker:
             office.start_worker(pool)
+        web_url = None
         if web:
             office.start_web()
-        write_served(settings.paths.prefect_home, office.api_url, office.ui_url)
+            with console.status("starting the platform …"):
+                web_url = office.wait_for_web()
+        write_served(settings.paths.prefect_home, office.api_url, office.ui_url, web_url)
         served = True
         watch = InboxWatch.starting(
             settings.paths.inbox, [u.code for u in config.units], config.calendar, office.api_url

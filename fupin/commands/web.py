@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import Annotated
 
 import typer
@@ -31,6 +32,7 @@ def web(
     from flows.runtime import load_runtime
     from fupin.running import choose_mode
     from fupin.web.app import create_app
+    from fupin.web.local import warm_up
     from fupin.web.settings import WebSettings
 
     rt = load_runtime()
@@ -41,6 +43,7 @@ def web(
     except SettingsError as exc:
         raise UsageError(str(exc)) from exc
     app = create_app(rt, settings)
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     typer.echo(f"platform / 填报平台: http://{host}:{port}  (public address {settings.base_url})")
     uvicorn.run(
         app,

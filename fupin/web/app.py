@@ -34,10 +34,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def routers() -> list[APIRouter]:
-    """The platform's routers: sign-in, the unit's pages, submissions, the board and its review, the JSON API."""
-    from fupin.web import api, auth, board, review, submissions, unit
+    """The platform's routers: sign-in, the unit's pages, submissions, the board and its review, the JSON API, and the
+    local hand-off of `fupin ingest`."""
+    from fupin.web import api, auth, board, local, review, submissions, unit
 
-    return [m.router for m in (auth, unit, submissions, board, review, api)]
+    return [m.router for m in (auth, unit, submissions, board, review, api, local)]
 
 
 def create_app(rt: Runtime, web: WebSettings) -> FastAPI:

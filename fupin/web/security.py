@@ -19,8 +19,9 @@ from tasks.accounts.users import User
 
 SESSION_COOKIE = "fupin_session"
 PRE_COOKIE = "fupin_pre"  # binds the sign-in and set-password forms' CSRF token before there is a session
-# Anonymous callers reach only these: the sign-in page, a set-password link, the styles and the health check.
-PUBLIC_PREFIXES = ("/login", "/set-password/", "/static/", "/api/login", "/healthz")
+# Anonymous callers reach only these: the sign-in page, a set-password link, the styles and the health check;
+# /api/local/ checks its own token (fupin/web/local.py) and answers only this machine.
+PUBLIC_PREFIXES = ("/login", "/set-password/", "/static/", "/api/login", "/healthz", "/api/local/")
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "

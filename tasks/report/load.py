@@ -235,11 +235,15 @@ def load_report(
     return result
 
 
-def note_run(engine: Engine, submission_id: int, flow_run_id: str) -> None:
-    """Link a submission to the run that shows it, when that run was recorded after the file was loaded."""
+def note_runs(engine: Engine, runs: dict[int, str]) -> None:
+    """Link submissions to the runs that show them (submission id -> run id), recorded after the files were loaded;
+    one transaction for a whole batch."""
+    if not runs:
+        return
     with engine.begin() as conn:
-        conn.execute(
-            update(fct_submission)
-            .where(fct_submission.c.submission_id == submission_id)
-            .values(flow_run_id=flow_run_id)
-        )
+        for submission_id, flow_run_id in runs.items():
+            conn.execute(
+                update(fct_submission)
+                .where(fct_submission.c.submission_id == submission_id)
+                .values(flow_run_id=flow_run_id)
+            )

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,6 +123,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, module_smtp_inbox, port_fac
             "FUPIN_SMTP_HOST": "127.0.0.1",
             "FUPIN_SMTP_PORT": str(smtp.port),
             "FUPIN_SERVE_PORT": str(port),
+            "FUPIN_WEB_PORT": str(port_factory()),
             "FUPIN_ALERT_WINDOW_SECONDS": "0",  # one e-mail per alert here (grouping: test_notify_failure.py)
         }
     )
@@ -365,6 +367,61 @@ def test_a_killed_run_is_crashed_and_the_operators_hear_of_it(served: Served, cf
     assert crashed.state.is_crashed(), crashed.state
     (alert,) = _alerts_for(served.smtp, cfg, run.id)
     assert "Crashed" in alert["Subject"] and "status code" in served.smtp.text(alert)
+
+
+def test_ingest_on_the_serving_machine_hands_its_files_to_the_warm_platform(served: Served, cfg: Config):
+    unit, month = cfg.unit("fengtai"), "2020-09"
+    good = write_filled_report(cfg, unit, month, served.root / "drop" / f"handoff_{unit.code}.xlsx")
+    bad = write_filled_report(
+        cfg, unit, month, served.root / "drop" / f"handoff_bad_{unit.code}.xlsx", cells={(1, cfg.total_column): "很多"}
+    )
+    web_log = served.home / "logs" / "web.log"
+    before = web_log.read_text(errors="replace").count("POST /api/local/ingest")
+
+    # -X importtime lists every module the command imported: the hand-off path must not load the data stack.
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "fupin.cli", "ingest", str(good)],
+        env=served.env | {"COLUMNS": "200"},
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    assert "accepted" in done.stdout and unit.name in done.stdout
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert not {"pandas", "pandera", "sqlalchemy", "openpyxl", "prefect"} & imported, "the hand-off stays light"
+    assert web_log.read_text(errors="replace").count("POST /api/local/ingest") == before + 1
+    with get_client(sync_client=True) as client:
+        names = [r.name for r in client.read_flow_runs(limit=200)]
+    assert f"ingest-file {unit.name} {month} {good.name}" in names, "each file is still its own run"
+
+    rejected = subprocess.run(
+        FUPIN + ["ingest", str(bad)], env=served.env, capture_output=True, check=False, text=True, timeout=120
+    )
+    assert rejected.returncode == 1, rejected.stdout + rejected.stderr
+    assert "rejected" in rejected.stdout and "Traceback" not in rejected.stdout + rejected.stderr
+    missing = subprocess.run(
+        FUPIN + ["ingest", str(served.root / "drop" / "no-such.xlsx")],
+        env=served.env,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    assert web_log.read_text(errors="replace").count("POST /api/local/ingest") == before + 3
+
+    web_url = json.loads((served.home / "prefect" / "served.json").read_text(encoding="utf-8"))["web_url"]
+    forged = urllib.request.Request(
+        f"{web_url}/api/local/ingest",
+        data=json.dumps({"paths": [str(good)]}).encode(),
+        headers={"Authorization": "Bearer " + "0" * 64, "Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(forged, timeout=10)
+    assert refused.value.code == 404, "without the token derived from the platform's secret, nothing is handed over"
 
 
 def test_c_serve_answers_health_stops_cleanly_and_finds_its_history_again(served: Served):
