@@ -11,6 +11,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from contracts.messages import Issue
@@ -81,20 +82,22 @@ def _fit(ws: Worksheet) -> None:
     for row in ws.iter_rows(min_row=HEADER_ROW):
         shown = [(str(c.value), widths[i]) for i, c in enumerate(row[:n]) if c.value is not None]
         lines = max((lines_needed(text, width) for text, width in shown), default=1)
-        ws.row_dimensions[row[0].row].height = row_height(lines)
+        ws.row_dimensions[int(row[0].row or 1)].height = row_height(lines)
 
 
 def _print_setup(ws: Worksheet) -> None:
     """A4 landscape, one page wide, title and header repeated, header frozen, page x of y."""
-    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1)
+    ws.freeze_panes = f"A{HEADER_ROW + 1}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.print_title_rows = f"1:{HEADER_ROW}"
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    footer = ws.oddFooter
+    assert footer is not None  # openpyxl gives every sheet its (empty) footer
+    footer.center.text = "第 &P 页，共 &N 页"
 
 
 def highlight(data: bytes, suffix: str, issues: Sequence[Issue]) -> bytes:
