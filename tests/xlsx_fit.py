@@ -10,7 +10,7 @@ from pathlib import Path
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tasks.xlsx.width import PADDING, lines_needed, row_height, text_width
+from tasks.xlsx.width import LINE_HEIGHT, PADDING, lines_needed, text_width
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 8.43, 15.0
 
@@ -37,10 +37,12 @@ def overflowing(ws: Worksheet) -> list[str]:
             width = _width(ws, first, last)
             size = (cell.font.sz or 10) / 10
             height = ws.row_dimensions[cell.row].height or DEFAULT_HEIGHT
+            custom = ws.row_dimensions[cell.row].height is not None
+            room = max(1, int((height / size - 4 + 0.75) // LINE_HEIGHT)) if custom else 1
             if cell.alignment.wrap_text:
-                if row_height(lines_needed(cell.value, width / size)) * size > height + 0.01:
+                if lines_needed(cell.value, width / size) > room:
                     bad.append(f"{ws.title}!{cell.coordinate} needs more height: {cell.value[:30]}")
-            elif max(1, cell.value.count("\n") + 1) * 13 > height or text_width(cell.value) * size > width - PADDING:
+            elif cell.value.count("\n") + 1 > room or text_width(cell.value) * size > width - PADDING:
                 bad.append(f"{ws.title}!{cell.coordinate} wider than its column: {cell.value[:30]}")
     return bad
 

@@ -12,6 +12,7 @@ from python_calamine import CalamineWorkbook
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from config.layout import LAYOUT
+from tasks.publish.forms import VERSION_COLUMN
 
 CHANGE_COLUMNS = ["sheet", "cell", "row_label", "column_label", "old", "new", "measure_unit", "unit", "row_no"]
 # 变更 is the diff itself; 封面 is stamped with the time of publishing, which is no change in the figures.
@@ -105,7 +106,8 @@ def _form_changes(name: str, before: Rows, after: Rows, old: _Form, new: _Form) 
             a = _cell(before, p, o) if p is not None and o is not None else None
             b = _cell(after, r, c)
             if not _same(a, b):
-                unit_of = _cell(after, r, measure) if measure is not None else None
+                measured = measure is not None and column not in (*LAYOUT.lead_columns, VERSION_COLUMN, LAYOUT.remark)
+                unit_of = _cell(after, r, measure) if measured else None
                 out.append([name, xl_rowcol_to_cell(r, c), label, column, a, b, unit_of, key[0] or None, key[1]])
     return out
 

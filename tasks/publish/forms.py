@@ -15,6 +15,7 @@ FIRST_DATA_ROW = HEADER_ROW + 1
 LEAD_COLUMNS = LAYOUT.lead_columns
 REMARK = LAYOUT.remark
 INCREMENT = "本月新增"
+VERSION_COLUMN = "采用版本"
 
 
 def summary_sheet_name(form_code: str) -> str:
@@ -81,7 +82,7 @@ def write_detail(wb: Workbook, styles: Styles, cfg: Config, form: Form, current:
     grid = part.set_index(["unit_code", "row_no", "region"])["value"].unstack("region").reindex(columns=columns)
     remarks = part[part["region"] == cfg.total_column].set_index(["unit_code", "row_no"])["remark"]
     versions = part.groupby("unit_code")["version"].first()
-    headers = [LAYOUT.unit_label, *LEAD_COLUMNS, *columns, *([] if form.by_region else [REMARK]), "采用版本"]
+    headers = [LAYOUT.unit_label, *LEAD_COLUMNS, *columns, *([] if form.by_region else [REMARK]), VERSION_COLUMN]
     banner(ws, 0, cfg.report_title, styles.title)
     banner(ws, 1, f"{form.code}　{form.title}（分单位明细）", styles.subtitle)
     banner(ws, 2, month_label(month), styles.plain)

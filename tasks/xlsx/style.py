@@ -62,8 +62,9 @@ class Styles:
 
     def __init__(self, wb: Workbook) -> None:
         base = {"font_name": FONT, "font_size": 10, "border": 1, "valign": "vcenter"}
-        self.title = wb.add_format({"font_name": FONT, "font_size": 14, "bold": True, "valign": "vcenter"})
-        self.subtitle = wb.add_format({"font_name": FONT, "font_size": 11, "bold": True, "valign": "vcenter"})
+        lines = {"font_name": FONT, "bold": True, "valign": "vcenter", "text_wrap": True}
+        self.title = wb.add_format({**lines, "font_size": 14})
+        self.subtitle = wb.add_format({**lines, "font_size": 11})
         self.plain = wb.add_format({"font_name": FONT, "font_size": 10, "text_wrap": True, "valign": "top"})
         self.header = wb.add_format({**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#DDEBF7"})
         self.text = wb.add_format({**base, "text_wrap": True})

@@ -32,4 +32,4 @@ def lines_needed(text: str, width: float) -> int:
 
 def row_height(lines: int) -> float:
     """The row height in points that shows `lines` lines of text without clipping."""
-    return lines * LINE_HEIGHT + 4
+    return lines * LINE_HEIGHT + 5  # spreadsheets keep whole pixels (0.75 pt): never round below 4 pt of room
