@@ -106,8 +106,8 @@ def _form_changes(name: str, before: Rows, after: Rows, old: _Form, new: _Form) 
             a = _cell(before, p, o) if p is not None and o is not None else None
             b = _cell(after, r, c)
             if not _same(a, b):
-                measured = measure is not None and column not in (*LAYOUT.lead_columns, VERSION_COLUMN, LAYOUT.remark)
-                unit_of = _cell(after, r, measure) if measured else None
+                plain = column in (*LAYOUT.lead_columns, VERSION_COLUMN, LAYOUT.remark)
+                unit_of = _cell(after, r, measure) if measure is not None and not plain else None
                 out.append([name, xl_rowcol_to_cell(r, c), label, column, a, b, unit_of, key[0] or None, key[1]])
     return out
 
