@@ -1,4 +1,4 @@
-"""The other sheets of the consolidated workbook: 附件1, 报送情况, 数据问题, 目标进度, 核对, 变更 and the chart."""
+"""The other sheets of the consolidated workbook: 附件1, 报送情况, 数据问题, 目标进度, 核对 and the chart."""
 
 from __future__ import annotations
 
@@ -8,35 +8,36 @@ import pandas as pd
 from xlsxwriter.workbook import Workbook
 
 from config import Config
-from tasks.xlsx.style import Styles, print_setup, write_table, write_value
+from tasks.publish.targets import target_rows
+from tasks.xlsx.style import Styles, add_sheet, banner, print_setup, write_table, write_value
 
 CHART_CONCEPT = "consumption_aid_amount"
 
 
 def write_annex(wb: Workbook, s: Styles, by_district: pd.DataFrame, by_county: pd.DataFrame, note: str) -> None:
     """附件1: both tables of Attachment 1 in the notice's layout (区|人数|区|人数; 省|市|县|人数)."""
-    ws = wb.add_worksheet("附件1")
-    write_value(ws, 0, 0, "附件1", s.title)
-    write_value(ws, 1, 0, f"表1　中西部省份建档立卡贫困劳动力在京就业情况（按就业区）{note}", s.subtitle)
+    ws = add_sheet(wb, "附件1")
+    banner(ws, 0, "附件1", s.title)
+    banner(ws, 1, f"表1　中西部省份建档立卡贫困劳动力在京就业情况（按就业区）{note}", s.subtitle)
     half = (len(by_district) + 1) // 2
     left, right = by_district.iloc[:half], by_district.iloc[half:]
     rows = [[*left.iloc[i], *(right.iloc[i] if i < len(right) else (None, None))] for i in range(half)]
     rows.append(["合计", int(by_district["persons"].sum()), None, None])
     count = s.numbers["count"]
     r = write_table(ws, s, 2, ["区", "人数", "区", "人数"], rows, [s.text, count, s.text, count])
-    write_value(ws, r + 1, 0, "表2　对口帮扶地区建档立卡贫困劳动力在京就业情况（按户籍县）", s.subtitle)
+    banner(ws, r + 1, "表2　对口帮扶地区建档立卡贫困劳动力在京就业情况（按户籍县）", s.subtitle)
     rows = []
     for province, part in by_county.groupby("province", sort=False):
         rows += [[p, c, k, n] for p, c, k, n in part.itertuples(index=False)]
         rows.append([province, "小计", None, int(part["persons"].sum())])
     write_table(ws, s, r + 2, ["省(区)", "市(盟)", "县(旗)", "人数"], rows, [s.text, s.text, s.text, count])
-    print_setup(ws, 2, widths=[16, 14, 14, 12])
+    print_setup(ws, 2, widths=[10, 8, 10, 8])
 
 
 def write_status(wb: Workbook, s: Styles, cfg: Config, status: pd.DataFrame, rates: pd.DataFrame) -> None:
     """报送情况: reporting rate and on-time rate at the top, then every expected unit."""
-    ws = wb.add_worksheet("报送情况")
-    write_value(ws, 0, 0, "报送情况（完整性与及时性）", s.title)
+    ws = add_sheet(wb, "报送情况")
+    banner(ws, 0, "报送情况（完整性与及时性）", s.title)
     ratio = s.numbers["ratio"]
     r = write_table(
         ws,
@@ -79,22 +80,22 @@ def write_status(wb: Workbook, s: Styles, cfg: Config, status: pd.DataFrame, rat
             "审核状态",
         ],
         rows,
+        [s.center, s.text, s.center, s.center, s.center, s.center, s.center, s.center, s.center, s.center],
     )
-    print_setup(ws, header, freeze_col=2, widths=[8, 22, 10, 18, 10, 18, 10, 12, 8, 10])
-    write_value(
+    banner(
         ws,
         header - 1,
-        0,
         f"截止日: 次月{cfg.calendar.deadline_day}日; 报送率=已报/应报, 按时报送率=截止日前报送/应报",
         s.plain,
     )
+    print_setup(ws, header, freeze_col=2, repeat=(header, header))
 
 
 def write_warnings(wb: Workbook, s: Styles, cfg: Config, warnings: pd.DataFrame) -> None:
     """数据问题: every warning still raised on the versions counted, by unit, and whether it is explained (说明)."""
-    ws = wb.add_worksheet("数据问题")
+    ws = add_sheet(wb, "数据问题")
     unexplained = int(warnings["unexplained"].sum()) if len(warnings) else 0
-    write_value(ws, 0, 0, f"数据问题（警告共 {len(warnings)} 条，其中未说明 {unexplained} 条）", s.title)
+    banner(ws, 0, f"数据问题（警告共 {len(warnings)} 条，其中未说明 {unexplained} 条）", s.title)
     rows = []
     for w in warnings.itertuples():
         # Text and integer columns: the stubs type a row's fields as any scalar.
@@ -118,28 +119,57 @@ def write_warnings(wb: Workbook, s: Styles, cfg: Config, warnings: pd.DataFrame)
         )
     headers = ["填报单位", "序号", "指标", "区域", "单元格", "值", "规则", "问题", "说明状态", "单位说明"]
     write_table(ws, s, 1, headers, rows)
-    print_setup(ws, 1, freeze_col=1, widths=[18, 6, 30, 8, 8, 12, 16, 60, 12, 40])
+    print_setup(ws, 1, freeze_col=1)
 
 
-def write_targets(wb: Workbook, s: Styles, targets: pd.DataFrame) -> None:
-    """目标进度: city-wide figures against the notice's targets and 2019 baselines."""
-    ws = wb.add_worksheet("目标进度")
-    write_value(ws, 0, 0, "目标进度", s.title)
-    write_table(
+def write_targets(wb: Workbook, s: Styles, cfg: Config, current: pd.DataFrame, month: str) -> None:
+    """目标进度: city-wide figures against the notice's targets or 2019's actual figures, progress as a bar."""
+    ws = add_sheet(wb, "目标进度")
+    banner(ws, 0, f"目标进度（{month[:4]}年）", s.title)
+    rows = target_rows(cfg, current, month)
+    headers = ["目标", "指标", "单位", "比较基准", "当前累计", "目标值或基数", "完成进度", "说明", "数据来源"]
+    for c, h in enumerate(headers):
+        write_value(ws, 2, c, h, s.header)
+    r = 2
+    for r, row in enumerate(rows.itertuples(index=False), start=3):
+        number = s.measure(str(row.measure_unit)) if row.measure_unit else s.numbers["money"]
+        first = r == 3 or rows.iloc[r - 4]["target"] != row.target
+        target = row.target if first else None
+        fields = (target, row.indicator, row.measure_unit, row.basis, row.value, row.goal, row.progress)
+        formats = (s.text, s.text, s.center, s.center, number, number, s.numbers["ratio"])
+        for c, (value, fmt) in enumerate(zip(fields, formats, strict=True)):
+            write_value(ws, r, c, value, fmt)
+        write_value(ws, r, 7, row.note or None, s.flag if row.note else s.text)
+        write_value(ws, r, 8, row.sources, s.text)
+    if len(rows):
+        ws.conditional_format(
+            3,
+            6,
+            r,
+            6,
+            {
+                "type": "data_bar",
+                "bar_color": "#5B9BD5",
+                "bar_solid": True,
+                "min_type": "num",
+                "min_value": 0,
+                "max_type": "num",
+                "max_value": 1,
+            },
+        )
+    banner(
         ws,
-        s,
         1,
-        ["目标", "指标", "来源", "当前累计", "目标值/2019年基数", "完成进度", "说明"],
-        targets.values.tolist(),
-        [s.text, s.text, s.text, s.numbers["money"], s.numbers["money"], s.numbers["ratio"], s.text],
+        "完成进度=当前累计/目标值（或2019年实际完成量），条形满格即达到；2019年基数录入后自动计算。",
+        s.plain,
     )
-    print_setup(ws, 1, widths=[30, 26, 22, 14, 16, 10, 40])
+    print_setup(ws, 2, widths=[16, 16, 6, 10, 12, 12, 12])
 
 
 def write_reconciliation(wb: Workbook, s: Styles, recon: pd.DataFrame, labels: list[str], note: str) -> None:
     """核对: the HR bureau's records beside the units' 帮扶贫困人口来京就业数, region by region, with the gap."""
-    ws = wb.add_worksheet("核对")
-    write_value(ws, 0, 0, f"核对：人社局在京就业记录 vs 各单位报送的帮扶贫困人口来京就业数{note}", s.title)
+    ws = add_sheet(wb, "核对")
+    banner(ws, 0, f"核对：人社局在京就业记录 vs 各单位报送的帮扶贫困人口来京就业数{note}", s.title)
     count = s.numbers["count"]
     headers = ["区域", "人社局记录(人)", *labels, "单位报送合计", "差额(单位-人社局)", "差额率"]
     write_table(
@@ -150,22 +180,7 @@ def write_reconciliation(wb: Workbook, s: Styles, recon: pd.DataFrame, labels: l
         recon.values.tolist(),
         [s.text, count, *([count] * len(labels)), count, count, s.numbers["ratio"]],
     )
-    print_setup(ws, 1, freeze_col=1, widths=[10, 14, *([22] * len(labels)), 14, 16, 10])
-
-
-def write_changes(wb: Workbook, s: Styles, changes: pd.DataFrame, previous_version: int) -> None:
-    """变更: every cell that differs from the previous version of this month's publication."""
-    ws = wb.add_worksheet("变更")
-    write_value(ws, 0, 0, f"变更：与第{previous_version}版相比共 {len(changes)} 处变化", s.title)
-    write_table(
-        ws,
-        s,
-        1,
-        ["工作表", "单元格", "行", "列", f"第{previous_version}版", "本版"],
-        changes.values.tolist(),
-        [s.text, s.center, s.text, s.text, s.text, s.flag],
-    )
-    print_setup(ws, 1, widths=[14, 8, 40, 16, 16, 16])
+    print_setup(ws, 1, freeze_col=1)
 
 
 def write_chart(wb: Workbook, s: Styles, cfg: Config, current: pd.DataFrame) -> None:
@@ -176,9 +191,9 @@ def write_chart(wb: Workbook, s: Styles, cfg: Config, current: pd.DataFrame) -> 
         & (current["row_no"] == ind.row_no)
         & (current["region"] == cfg.total_column)
     ].set_index("unit_code")["value"]
-    ws = wb.add_worksheet("消费扶贫图")
+    ws = add_sheet(wb, "消费扶贫图")
     title = f"各区{ind.indicator}（{ind.measure_unit}）"
-    write_value(ws, 0, 0, title, s.title)
+    banner(ws, 0, title, s.title)
     rows = [[u.short_name, part.get(u.code)] for u in cfg.districts]
     write_table(ws, s, 1, ["区", ind.indicator], rows, [s.text, s.measure(ind.measure_unit)])
     chart = wb.add_chart({"type": "column"})

@@ -64,6 +64,16 @@ class PublicationContent:
         return f"截至{self.as_of:%Y年%m月%d日 %H:%M} 已报 {self.n_reported}/{self.n_expected}"
 
     @property
+    def n_on_time(self) -> int:
+        return int(self.status["on_time"].sum())
+
+    @property
+    def cover_status(self) -> str:
+        """'截至 M月D日 HH:MM 已报 N/36 个单位，按时 K 个': the cover's line, counted as v_completeness counts."""
+        when = f"{self.as_of.month}月{self.as_of.day}日 {self.as_of:%H:%M}"
+        return f"截至 {when} 已报 {self.n_reported}/{self.n_expected} 个单位，按时 {self.n_on_time} 个"
+
+    @property
     def n_unexplained(self) -> int:
         return int(self.warnings["unexplained"].sum()) if len(self.warnings) else 0
 

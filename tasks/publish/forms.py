@@ -8,13 +8,14 @@ from xlsxwriter.workbook import Workbook
 from config import Config, Form
 from config.layout import LAYOUT
 from tasks.publish.consolidate import Consolidated
-from tasks.xlsx.style import Styles, print_setup, write_value
+from tasks.xlsx.style import Styles, add_sheet, banner, print_setup, write_value
 
 HEADER_ROW = LAYOUT.header_row - 1  # xlsxwriter counts from 0: the same sheet row as the template's
 FIRST_DATA_ROW = HEADER_ROW + 1
 LEAD_COLUMNS = LAYOUT.lead_columns
 REMARK = LAYOUT.remark
 INCREMENT = "本月新增"
+VERSION_COLUMN = "采用版本"
 
 
 def summary_sheet_name(form_code: str) -> str:
@@ -37,28 +38,16 @@ def summary_headers(cfg: Config, form: Form) -> list[str]:
 
 
 def write_summary(
-    wb: Workbook,
-    styles: Styles,
-    cfg: Config,
-    form: Form,
-    cons: Consolidated,
-    month: str,
-    n_units: int,
-    cover: str = "",
+    wb: Workbook, styles: Styles, cfg: Config, form: Form, cons: Consolidated, month: str, n_units: int
 ) -> None:
     """表N 汇总: the form's rows by 序号 with the consolidated values, increments and notes on weighted rates."""
-    ws = wb.add_worksheet(summary_sheet_name(form.code))
+    ws = add_sheet(wb, summary_sheet_name(form.code))
     columns = list(cfg.columns(form))
     headers = summary_headers(cfg, form)
-    write_value(ws, 0, 0, cfg.report_title, styles.title)
-    write_value(ws, 1, 0, f"{form.code}　{form.title}（汇总）", styles.subtitle)
-    write_value(
-        ws,
-        2,
-        0,
-        f"{month_label(month)}　汇总单位: {n_units}/{len(cfg.units_of_form(form.code))}　{cover}".rstrip(),
-        styles.plain,
-    )
+    banner(ws, 0, cfg.report_title, styles.title)
+    banner(ws, 1, f"{form.code}　{form.title}（汇总）", styles.subtitle)
+    units = len(cfg.units_of_form(form.code))
+    banner(ws, 2, f"{month_label(month)}　汇总单位: {n_units}/{units}", styles.plain)
     for c, h in enumerate(headers):
         write_value(ws, HEADER_ROW, c, h, styles.header)
     inc_start = len(LEAD_COLUMNS) + len(columns) + (0 if form.by_region else 1)
@@ -75,31 +64,28 @@ def write_summary(
                 ws.write_comment(r, len(LEAD_COLUMNS) + j, note, {"x_scale": 2, "y_scale": 1.5})
         if not form.by_region:
             write_value(ws, r, len(LEAD_COLUMNS) + len(columns), cons.remarks.get(ind.row_no), styles.text)
-    footer = FIRST_DATA_ROW + len(form.rows) + 1
-    write_value(
+    banner(
         ws,
-        footer,
-        0,
+        FIRST_DATA_ROW + len(form.rows) + 1,
         "说明: 开工率等比率为按对应项目数(投资完成率按资金)加权的平均数，不作加总；"
         "本月新增=本月累计-上月累计(1月为本月累计)。",
         styles.plain,
     )
-    widths = [6, 14, 34, 6, *([12] * len(columns)), *([30] if not form.by_region else []), *([11] * len(columns))]
-    print_setup(ws, HEADER_ROW, freeze_col=len(LEAD_COLUMNS), widths=widths)
+    print_setup(ws, HEADER_ROW, freeze_col=len(LEAD_COLUMNS), widths=[5, 8, 24], maximum=28)
 
 
 def write_detail(wb: Workbook, styles: Styles, cfg: Config, form: Form, current: pd.DataFrame, month: str) -> None:
     """表N 明细: every unit's reported values, one row per unit and 序号, so a leader sees who contributed what."""
-    ws = wb.add_worksheet(detail_sheet_name(form.code))
+    ws = add_sheet(wb, detail_sheet_name(form.code))
     columns = list(cfg.columns(form))
     part = current[current["form_code"] == form.code]
     grid = part.set_index(["unit_code", "row_no", "region"])["value"].unstack("region").reindex(columns=columns)
     remarks = part[part["region"] == cfg.total_column].set_index(["unit_code", "row_no"])["remark"]
     versions = part.groupby("unit_code")["version"].first()
-    headers = [LAYOUT.unit_label, *LEAD_COLUMNS, *columns, *([] if form.by_region else [REMARK]), "采用版本"]
-    write_value(ws, 0, 0, cfg.report_title, styles.title)
-    write_value(ws, 1, 0, f"{form.code}　{form.title}（分单位明细）", styles.subtitle)
-    write_value(ws, 2, 0, month_label(month), styles.plain)
+    headers = [LAYOUT.unit_label, *LEAD_COLUMNS, *columns, *([] if form.by_region else [REMARK]), VERSION_COLUMN]
+    banner(ws, 0, cfg.report_title, styles.title)
+    banner(ws, 1, f"{form.code}　{form.title}（分单位明细）", styles.subtitle)
+    banner(ws, 2, month_label(month), styles.plain)
     for c, h in enumerate(headers):
         write_value(ws, HEADER_ROW, c, h, styles.header)
     r = HEADER_ROW
@@ -110,7 +96,7 @@ def write_detail(wb: Workbook, styles: Styles, cfg: Config, form: Form, current:
             r += 1
             lead = (unit.name, ind.row_no, ind.category, ind.indicator, ind.measure_unit)
             for c, value in enumerate(lead):
-                write_value(ws, r, c, value, styles.text)
+                write_value(ws, r, c, value, styles.center if c in (1, 4) else styles.text)
             key = (unit.code, ind.row_no)
             for j, col in enumerate(columns):
                 value = grid.loc[key, col] if key in grid.index else None
@@ -121,4 +107,4 @@ def write_detail(wb: Workbook, styles: Styles, cfg: Config, form: Form, current:
                 c += 1
             write_value(ws, r, c, int(versions[unit.code]), styles.center)
     ws.autofilter(HEADER_ROW, 0, max(r, HEADER_ROW), len(headers) - 1)
-    print_setup(ws, HEADER_ROW, freeze_col=2, widths=[16, 6, 14, 34, 6, *([12] * len(columns)), 20])
+    print_setup(ws, HEADER_ROW, freeze_col=2, widths=[8, 5, 8, 24], maximum=28)

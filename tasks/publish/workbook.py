@@ -9,14 +9,32 @@ import xlsxwriter
 
 from config import Config
 from tasks.publish import annex
+from tasks.publish.changes import CHANGES_SHEET, write_changes
 from tasks.publish.content import PublicationContent
-from tasks.publish.forms import write_detail, write_summary
+from tasks.publish.cover import write_cover
+from tasks.publish.diff import summarize
+from tasks.publish.forms import detail_sheet_name, summary_sheet_name, write_detail, write_summary
 from tasks.xlsx.style import Styles
 
 
 def publication_file_name(cfg: Config, month: str, version: int) -> str:
     """The workbook's (Chinese) file name, e.g. 北京市扶贫支援重点数据报告表_汇总_2020-09_v1.xlsx."""
     return f"{cfg.report_title}_汇总_{month}_v{version}.xlsx"
+
+
+def sheet_contents(cfg: Config, with_changes: bool) -> list[tuple[str, str]]:
+    """The sheets after the cover, in order, and what each holds (the cover's table of contents)."""
+    return [
+        *((summary_sheet_name(f.code), f"{f.title}：汇总数与本月新增") for f in cfg.forms),
+        *((detail_sheet_name(f.code), f"{f.title}：分单位明细") for f in cfg.forms),
+        ("附件1", "建档立卡贫困劳动力在京就业情况（人社局数据）"),
+        ("报送情况", "各单位报送、按时与审核情况"),
+        ("数据问题", "警告及单位说明"),
+        ("目标进度", "全年目标与2019年基数的完成进度"),
+        ("核对", "人社局记录与单位报送的来京就业数"),
+        ("消费扶贫图", "各区消费扶贫金额"),
+        *([(CHANGES_SHEET, "与上一版相比的变化")] if with_changes else []),
+    ]
 
 
 def write_publication(
@@ -35,22 +53,22 @@ def write_publication(
         }
     )
     s = Styles(wb)
+    summaries = [summary_sheet_name(f.code) for f in cfg.forms]
+    summary = summarize(changes, cfg.total_column, summaries) if changes is not None else None
+    write_cover(wb, s, cfg, content, version, summary, sheet_contents(cfg, changes is not None))
     reported = content.status.groupby("form_code")["reported"].sum()
-    for n, form in enumerate(cfg.forms):
+    for form in cfg.forms:
         n_units = int(reported.get(form.code, 0))
-        # The "截至 … 已报 N/36" line belongs on the first sheet only: stamped with the time of publishing, on every
-        # summary it made each republication list the other summaries as changed in 变更.
-        cover = content.cover_line if n == 0 else ""
-        write_summary(wb, s, cfg, form, content.consolidated[form.code], content.month, n_units, cover)
+        write_summary(wb, s, cfg, form, content.consolidated[form.code], content.month, n_units)
     for form in cfg.forms:
         write_detail(wb, s, cfg, form, content.current, content.month)
     annex.write_annex(wb, s, content.annex_districts, content.annex_counties, content.labor_note)
     annex.write_status(wb, s, cfg, content.status, content.rates)
     annex.write_warnings(wb, s, cfg, content.warnings)
-    annex.write_targets(wb, s, content.targets)
+    annex.write_targets(wb, s, cfg, content.current, content.month)
     annex.write_reconciliation(wb, s, content.reconciliation, content.reconciliation_labels, content.labor_note)
     annex.write_chart(wb, s, cfg, content.current)
-    if changes is not None:
-        annex.write_changes(wb, s, changes, version - 1)
+    if changes is not None and summary is not None:
+        write_changes(wb, s, changes, summary, version - 1)
     wb.close()
     return path

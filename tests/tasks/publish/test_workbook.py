@@ -122,6 +122,7 @@ def test_every_sheet_prints_a4_landscape_with_repeated_headers_and_frozen_panes(
     _, path = published
     wb = openpyxl.load_workbook(path)
     expected = {
+        "封面",
         "表1 汇总",
         "表2 汇总",
         "表3 汇总",
@@ -138,7 +139,10 @@ def test_every_sheet_prints_a4_landscape_with_repeated_headers_and_frozen_panes(
     assert expected <= set(wb.sheetnames)
     for ws in wb.worksheets:
         assert ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == "9", ws.title
-        assert ws.print_title_rows and ws.freeze_panes, ws.title
+        assert ws.print_title_rows and (ws.freeze_panes or ws.title == "封面"), ws.title
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.oddFooter.center.text == "第 &P 页，共 &N 页", ws.title
+    assert wb.sheetnames[0] == "封面"
 
 
 def test_reconciliation_and_annex_come_from_the_labor_records(published, cfg: Config) -> None:
