@@ -197,8 +197,11 @@ def test_publish_shows_review_states_the_cover_line_and_unexplained_warnings(no_
     assert result["missing"] == len(MISSING)
     assert result["cover"].startswith("截至") and result["cover"].endswith(f"已报 {expected - len(MISSING)}/{expected}")
     wb = openpyxl.load_workbook(result["path"])
-    assert result["cover"] in wb[summary_sheet_name("表1")]["A3"].value, "the cover carries the line"
-    assert "截至" not in wb[summary_sheet_name("表2")]["A3"].value, "the time stamp is on the first sheet only"
+    cover = [str(c.value) for row in wb["封面"].iter_rows(max_row=5) for c in row if c.value]
+    assert any(v.startswith("截至") and f"已报 {expected - len(MISSING)}/{expected} 个单位" in v for v in cover)
+    assert wb.sheetnames[0] == "封面", "the cover sheet opens the workbook"
+    for form in cfg.forms:
+        assert "截至" not in str(wb[summary_sheet_name(form.code)]["A3"].value), "the time stamp is on the cover only"
     status = _rows(wb["报送情况"])
     header = next(i for i, r in enumerate(status) if "审核状态" in r)
     col, name = status[header].index("审核状态"), status[header].index("填报单位")
