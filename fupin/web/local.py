@@ -42,7 +42,7 @@ def warm_up() -> None:
 async def local_ingest(request: Request) -> Response:
     """NDJSON, one line per event: {"total"}, {"file", "status"} per file, then {"rows", "exit"} or {"error"}."""
     if not _allowed(request):
-        return JSONResponse({"detail": "not found"}, status_code=404)
+        return JSONResponse({"detail": "sign in first / 请先登录"}, status_code=401)
     body = await request.json()
     from core.errors import UsageError
     from fupin.ingest_report import expand

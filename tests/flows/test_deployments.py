@@ -397,7 +397,12 @@ def test_ingest_on_the_serving_machine_hands_its_files_to_the_warm_platform(serv
     assert f"ingest-file {unit.name} {month} {good.name}" in names, "each file is still its own run"
 
     rejected = subprocess.run(
-        FUPIN + ["ingest", str(bad)], env=served.env, capture_output=True, check=False, text=True, timeout=120
+        FUPIN + ["ingest", str(bad)],
+        env=served.env | {"COLUMNS": "200"},
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
     )
     assert rejected.returncode == 1, rejected.stdout + rejected.stderr
     assert "rejected" in rejected.stdout and "Traceback" not in rejected.stdout + rejected.stderr
@@ -421,7 +426,7 @@ def test_ingest_on_the_serving_machine_hands_its_files_to_the_warm_platform(serv
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(forged, timeout=10)
-    assert refused.value.code == 404, "without the token derived from the platform's secret, nothing is handed over"
+    assert refused.value.code == 401, "without the token derived from the platform's secret, nothing is handed over"
 
 
 def test_c_serve_answers_health_stops_cleanly_and_finds_its_history_again(served: Served):
