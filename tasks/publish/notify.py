@@ -12,11 +12,10 @@ from config import Config, Unit
 from core.clock import office_date
 from core.month import month_key
 from tasks.intake.provenance import source_folder
-from tasks.mail.send import XLSX_MIME, Attachment, Mail
+from tasks.mail.send import TEXT_MIME, XLSX_MIME, Attachment, Mail, subject_line
 from warehouse.schema import dim_month, dim_unit, fct_mail, fct_submission
 
 DELIVERED = ("sent", "written")
-TEXT_MIME = "text/plain"
 LABOR_LIST_ROUTE = "/unit/labor-list"  # the platform's download (fupin/web/unit.py); a test checks both agree
 
 
@@ -97,7 +96,7 @@ def receipt(cfg: Config, sub: dict) -> Mail:
     return Mail(
         "receipt",
         (unit.email,),
-        f"【回执】{unit.name} {sub['month']} 报表已接收（第{version}版{replaced}）",
+        subject_line(sub["month"], unit.name, f"【回执】报表已接收（第{version}版{replaced}）{late}"),
         body,
         month=sub["month"],
         unit_code=unit.code,
@@ -129,7 +128,7 @@ def rejection(cfg: Config, sub: dict, quarantine: Path) -> Mail:
     return Mail(
         "rejection",
         to,
-        f"【退回】{who} {sub['month'] or ''} 报表未通过校验：{sub['original_name']}",
+        subject_line(sub["month"], who, f"【退回】报表未通过校验：{sub['original_name']}"),
         body,
         tuple(attachments),
         month=sub["month"],
@@ -173,7 +172,7 @@ def reminder(cfg: Config, unit: Unit, month: str) -> Mail:
     return Mail(
         "reminder",
         (unit.email,),
-        f"【提醒】请于{deadline.month}月{deadline.day}日前报送{month}月报表",
+        subject_line(month, unit.name, f"【提醒】请于{deadline.month}月{deadline.day}日前报送{month}月报表"),
         body,
         month=month,
         unit_code=unit.code,
@@ -224,7 +223,7 @@ def labor_list(unit: Unit, month: str, web_url: str) -> Mail:
     return Mail(
         "labor_list",
         (unit.email,),
-        f"【名单】{unit.name} {month} 在京就业贫困劳动力名单已生成，请登录平台下载",
+        subject_line(month, unit.name, "【名单】在京就业贫困劳动力名单已生成，请登录平台下载"),
         body,
         month=month,
         unit_code=unit.code,
@@ -240,7 +239,7 @@ def publication(cfg: Config, month: str, version: int, path: Path, publication_i
     return Mail(
         "publication",
         recipients,
-        f"【汇总】{cfg.report_title} {month} 第{version}版",
+        subject_line(month, "全市汇总", f"【汇总】{cfg.report_title} 第{version}版"),
         body,
         (Attachment(path.name, path.read_bytes()),),
         month=month,
