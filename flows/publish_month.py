@@ -35,7 +35,8 @@ def _summary(content: PublicationContent, final: bool) -> str:
 def publish_month(
     month: str, send: bool = False, final: bool = False, dry_run: bool = False, actor: str | None = None
 ) -> dict:
-    """Write FUPIN_HOME/outputs/MONTH/ (version N+1 with a 变更 sheet when submissions changed); `send` mails it
+    """Write FUPIN_HOME/outputs/MONTH/ (version N+1 with a 变更 sheet when submissions changed, and its one-page
+    brief as PDF and PNG); `send` mails both
     (with the districts' lists-ready notices, and any receipt or rejection still owed after a failed send);
     `final` locks the month after publishing (the deployment's parameter); `dry_run` sends and locks nothing and
     says who would receive what. A month with no accepted report is refused."""
@@ -63,6 +64,10 @@ def publish_month(
         pub = steps.record(engine, month, version, path.relative_to(paths.home), sha, content.submission_ids)
         created = True
         log.info("published %s version %s: %s", month, version, path)
+    brief_pdf, _ = steps.brief_paths(cfg, month, pub.version, paths)
+    if created or not brief_pdf.is_file():
+        brief_pdf, _ = steps.write_month_brief(engine, cfg, content, paths, pub.version)
+        log.info("brief of %s version %s: %s", month, pub.version, brief_pdf)
     locked = []
     if final and not dry_run:
         who = actor or cli_source()
@@ -82,6 +87,7 @@ def publish_month(
         "created": created,
         "path": str(paths.home / pub.path),
         "sha256": pub.sha256,
+        "brief": str(brief_pdf),
         "cover": content.cover_line,
         "missing": missing,
         "final": final,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine, and_, exists, or_, select
@@ -16,6 +16,7 @@ from tasks.mail.send import TEXT_MIME, XLSX_MIME, Attachment, Mail, subject_line
 from warehouse.schema import dim_month, dim_unit, fct_mail, fct_submission
 
 DELIVERED = ("sent", "written")
+FILE_MIMES = {".pdf": "application/pdf", ".png": "image/png", ".xlsx": XLSX_MIME}
 LABOR_LIST_ROUTE = "/unit/labor-list"  # the platform's download (fupin/web/unit.py); a test checks both agree
 
 
@@ -230,18 +231,31 @@ def labor_list(unit: Unit, month: str, web_url: str) -> Mail:
     )
 
 
-def publication(cfg: Config, month: str, version: int, path: Path, publication_id: int, summary: str) -> Mail:
+def publication(
+    cfg: Config,
+    month: str,
+    version: int,
+    path: Path,
+    publication_id: int,
+    summary: str,
+    brief: Sequence[Path] = (),
+) -> Mail:
+    """The consolidated workbook, and the one-page brief (PDF, PNG) for the 调度会 when it was written."""
     recipients = tuple(dict.fromkeys((*cfg.mail.office, *cfg.mail.leaders)))
+    with_brief = "及一页简报（PDF、PNG，供调度会使用）" if brief else ""
     body = (
-        f"各位领导、综合处：\n\n附件为{month}月《{cfg.report_title}》汇总（第{version}版）。"
+        f"各位领导、综合处：\n\n附件为{month}月《{cfg.report_title}》汇总（第{version}版）{with_brief}。"
         f"\n\n{summary}\n\n北京市扶贫支援办"
+    )
+    files = (Attachment(path.name, path.read_bytes()),) + tuple(
+        Attachment(p.name, p.read_bytes(), FILE_MIMES[p.suffix]) for p in brief
     )
     return Mail(
         "publication",
         recipients,
         subject_line(month, "全市汇总", f"【汇总】{cfg.report_title} 第{version}版"),
         body,
-        (Attachment(path.name, path.read_bytes()),),
+        files,
         month=month,
         publication_id=publication_id,
     )

@@ -16,6 +16,8 @@ from tasks.mail.record import send_and_record
 from tasks.mail.send import Delivery, Mail, MailSink
 from tasks.publish import notify
 from tasks.publish.at_once import owed_mails
+from tasks.publish.brief import brief_file_name, render_brief, write_brief
+from tasks.publish.brief_data import brief_figures
 from tasks.publish.content import PublicationContent, gather
 from tasks.publish.diff import diff_workbooks
 from tasks.publish.record import PublicationRecord, freeze, publication_mailed, record_publication
@@ -44,6 +46,21 @@ def write_month_workbook(
         changes = diff_workbooks(paths.home / previous.path, tmp)
     write_publication(tmp, cfg, content, version, changes)
     return final, freeze(tmp, final), version
+
+
+def brief_paths(cfg: Config, month: str, version: int, paths: Paths) -> tuple[Path, Path]:
+    """Where version `version`'s brief (PDF, PNG) lives: beside its workbook."""
+    out_dir = paths.outputs / month
+    return out_dir / brief_file_name(cfg, month, version, "pdf"), out_dir / brief_file_name(cfg, month, version, "png")
+
+
+def write_month_brief(
+    engine: Engine, cfg: Config, content: PublicationContent, paths: Paths, version: int
+) -> tuple[Path, Path]:
+    """The one-page brief of version `version`, as PDF and PNG beside the workbook; (pdf, png)."""
+    figures = call_with_retries(brief_figures, engine, cfg, content, version)
+    out_dir = paths.outputs / content.month
+    return write_brief(render_brief(figures, cfg.report_title), cfg, content.month, version, out_dir)
 
 
 def record(engine: Engine, month: str, version: int, path: Path, sha: str, ids: list[int]) -> PublicationRecord:
@@ -112,10 +129,12 @@ def send_publication(
     sender: str,
     dry_run: bool = False,
 ) -> Delivery | None:
-    """The consolidated workbook to the office's list, once per publication."""
+    """The consolidated workbook and its brief (PDF and PNG, when written) to the office's list, once per
+    publication."""
     if call_with_retries(publication_mailed, engine, pub.publication_id):
         return None
-    mail = notify.publication(cfg, pub.month, pub.version, paths.home / pub.path, pub.publication_id, summary)
+    brief = [p for p in brief_paths(cfg, pub.month, pub.version, paths) if p.is_file()]
+    mail = notify.publication(cfg, pub.month, pub.version, paths.home / pub.path, pub.publication_id, summary, brief)
     [delivery] = deliver(engine, sink, [mail], sender, dry_run)
     return delivery
 

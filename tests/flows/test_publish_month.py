@@ -22,6 +22,7 @@ from flows.remind_late_units import remind_late_units
 from flows.runtime import Runtime, load_runtime
 from fupin.demo.facts import insert_report, received_on
 from fupin.demo.reports import report_values
+from tasks.publish.brief import brief_file_name
 from tasks.publish.forms import FIRST_DATA_ROW, summary_sheet_name
 from tasks.publish.workbook import publication_file_name
 from tests.publish_fixture import MISSING, MONTH, REJECTED, load_month, unit_values
@@ -64,8 +65,12 @@ def test_publish_sends_the_workbook_whose_figures_match_the_warehouse(prefect_ap
     name = publication_file_name(cfg, MONTH, 1)
     [pub] = [m for m in smtp_inbox.messages if "] 【汇总】" in m["Subject"]]
     assert set(pub["To"].split(", ")) == set(cfg.mail.office) | set(cfg.mail.leaders)
-    [part] = list(pub.iter_attachments())
+    part, pdf, png = list(pub.iter_attachments())
     assert part.get_filename() == name
+    assert [pdf.get_content_type(), png.get_content_type()] == ["application/pdf", "image/png"]
+    assert pdf.get_filename() == brief_file_name(cfg, MONTH, 1, "pdf") == Path(result["brief"]).name
+    assert pdf.get_content() == Path(result["brief"]).read_bytes() and pdf.get_content()[:5] == b"%PDF-"
+    assert png.get_content()[:8] == b"\x89PNG\r\n\x1a\n" and "简报" in pub.get_body().get_content()
     data = part.get_content()
     wb = openpyxl.load_workbook(io.BytesIO(data))
     ws = wb[summary_sheet_name("表1")]
