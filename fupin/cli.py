@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "fupin.commands.review",
     "fupin.commands.users",
     "fupin.commands.web",
+    "fupin.commands.passwords",
 ]
 
 EXIT_CODES = (

@@ -33,13 +33,25 @@ def brief_file_name(cfg: Config, month: str, version: int, suffix: str) -> str:
     return f"{cfg.report_title}_简报_{month}_v{version}.{suffix}"
 
 
-def cjk_family() -> str:
-    """A CJK font family matplotlib knows (Debian's fonts-noto-cjk), or CannotWork naming the package."""
+def _known_cjk() -> str | None:
     names = {f.name for f in font_manager.fontManager.ttflist}
     for wanted in CJK_FAMILIES:
         found = sorted(n for n in names if n.startswith(wanted))
         if found:
             return found[0]
+    return None
+
+
+def cjk_family() -> str:
+    """A CJK font family matplotlib knows (Debian's fonts-noto-cjk), or CannotWork naming the package."""
+    family = _known_cjk()
+    if family is None:  # matplotlib's font cache may predate the font's install: look on disk once
+        for path in font_manager.findSystemFonts():
+            if Path(path).name.startswith(("NotoSansCJK", "NotoSerifCJK")):
+                font_manager.fontManager.addfont(path)
+        family = _known_cjk()
+    if family is not None:
+        return family
     raise CannotWork(
         "no CJK font for the brief: install Debian's fonts-noto-cjk (apt-get install fonts-noto-cjk) / "
         "简报需要中文字体：请安装 fonts-noto-cjk"

@@ -17,6 +17,7 @@ from warehouse.schema import dim_month, dim_unit, fct_mail, fct_submission
 
 DELIVERED = ("sent", "written")
 FILE_MIMES = {".pdf": "application/pdf", ".png": "image/png", ".xlsx": XLSX_MIME}
+PLATFORM_OFF = "off"  # FUPIN_WEB_URL=off: no platform to link to; the lists go attached, encrypted
 LABOR_LIST_ROUTE = "/unit/labor-list"  # the platform's download (fupin/web/unit.py); a test checks both agree
 
 
@@ -226,6 +227,26 @@ def labor_list(unit: Unit, month: str, web_url: str) -> Mail:
         (unit.email,),
         subject_line(month, unit.name, "【名单】在京就业贫困劳动力名单已生成，请登录平台下载"),
         body,
+        month=month,
+        unit_code=unit.code,
+    )
+
+
+def locked_labor_list(unit: Unit, month: str, list_name: str, encrypted: bytes) -> Mail:
+    """The platform is off: the district's list goes attached, encrypted; its password is given by telephone."""
+    body = (
+        f"{unit.name}：\n\n附件为人社局记录中{month}月在贵区就业的建档立卡贫困劳动力名单（已加密）。"
+        "打开密码由北京市扶贫支援办另行电话告知，不通过邮件发送；如未收到请致电办公室。\n\n"
+        "名单仅供贵区使用，含个人信息，请妥善保管，勿转发，勿将密码写入邮件。\n\n"
+        f"The {month} list of registered poor laborers working in your district is attached, encrypted. The office "
+        "gives you its password by telephone, never by e-mail.\n\n北京市扶贫支援办"
+    )
+    return Mail(
+        "labor_list",
+        (unit.email,),
+        subject_line(month, unit.name, "【名单】在京就业贫困劳动力名单（加密附件，密码电话告知）"),
+        body,
+        (Attachment(list_name, encrypted),),
         month=month,
         unit_code=unit.code,
     )

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from config import Config
 from core.retry import call_with_retries
 from core.settings import Paths
+from tasks.mail.locked_lists import encrypt_xlsx, list_passwords
 from tasks.mail.record import send_and_record
 from tasks.mail.send import Delivery, Mail, MailSink
 from tasks.publish import notify
@@ -25,6 +26,7 @@ from tasks.publish.workbook import publication_file_name, write_publication
 from tasks.review.notify import return_mails
 
 DRY_RUN = "dry-run"
+SECRETS_DIR = "secrets"  # FUPIN_HOME/secrets/: owner-only, skipped by the PII scan
 
 
 def gather_month(engine: Engine, cfg: Config, month: str) -> PublicationContent:
@@ -109,14 +111,19 @@ def send_labor_lists(
     dry_run: bool = False,
 ) -> list[Delivery]:
     """Tell each district, once, that its own labor list (outputs/YYYY-MM/labor/) is ready on the platform, with the
-    link to its download; the list itself is never attached."""
+    link to its download; the list itself is never attached. With the platform off (web_url 'off') the list goes
+    attached instead, encrypted with the district's own password (kept under FUPIN_HOME/secrets/, given by phone)."""
     done = call_with_retries(notify.labor_list_sent, engine, month)
+    lists = [(u, p) for u, p in notify.labor_lists(cfg, month, paths.outputs / month / "labor") if u.code not in done]
+    if web_url != notify.PLATFORM_OFF:
+        return deliver(engine, sink, [notify.labor_list(u, month, web_url) for u, _ in lists], sender, dry_run)
+    if dry_run:  # says who would receive what, without making passwords or encrypting anything
+        return deliver(engine, sink, [notify.locked_labor_list(u, month, p.name, b"") for u, p in lists], sender, True)
+    passwords = list_passwords(paths.home / SECRETS_DIR, [u.code for u, _ in lists])
     mails = [
-        notify.labor_list(unit, month, web_url)
-        for unit, _ in notify.labor_lists(cfg, month, paths.outputs / month / "labor")
-        if unit.code not in done
+        notify.locked_labor_list(u, month, p.name, encrypt_xlsx(p.read_bytes(), passwords[u.code])) for u, p in lists
     ]
-    return deliver(engine, sink, mails, sender, dry_run)
+    return deliver(engine, sink, mails, sender)
 
 
 def send_publication(
