@@ -13,7 +13,7 @@ from tasks.labor.lists import write_district_lists
 from tasks.mail.send import sink_from_settings
 from tasks.publish import steps
 from tasks.publish.content import PublicationContent
-from tasks.publish.notify import PLATFORM_OFF
+from tasks.publish.notify import platform_off
 from tasks.publish.record import latest_publication
 from tasks.review.lock import lock_month
 from warehouse.seed import ensure_months
@@ -80,7 +80,7 @@ def publish_month(
         sender = rt.settings.mail_from
         # Receipts and rejections went out at each ingest; only what is still owed (a send that failed) goes here.
         sent += steps.notify_submissions(engine, cfg, paths, sink, sender, dry_run)
-        if rt.settings.web_url == PLATFORM_OFF and content.labor_submission_ids:
+        if platform_off(rt.settings.web_url) and content.labor_submission_ids:
             write_district_lists(engine, cfg, month, paths.outputs / month / "labor")  # to attach, encrypted
         sent += steps.send_labor_lists(engine, cfg, month, paths, rt.settings.web_url, sink, sender, dry_run)
         mailed = steps.send_publication(engine, cfg, pub, paths, _summary(content, final), sink, sender, dry_run)

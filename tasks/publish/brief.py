@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def cjk_family() -> str:
 
 
 def _amount(value: float | None, unit: str) -> str:
-    if value is None:
+    if value is None or math.isnan(value):  # no unit reported it yet
         return "—"
     digits = 2 if unit == "亿元" else 0
     return f"{value:,.{digits}f}{unit}"

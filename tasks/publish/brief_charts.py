@@ -36,7 +36,7 @@ def target_progress(ax: Axes, b: BriefFigures) -> None:
     done = [t for t in b.targets if t.progress is not None]
     pending = len(b.targets) - len(done)
     if not done:
-        _empty(ax, "2019年基数待录入，暂无可计算进度的目标")
+        _empty(ax, "暂无可计算进度的目标")
         return
     labels = [_short(t.indicator) for t in done][::-1]
     values = [100 * (t.progress or 0) for t in done][::-1]

@@ -208,6 +208,11 @@ def labor_list_sent(engine: Engine, month: str) -> set[str]:
         return set(conn.execute(query).scalars())
 
 
+def platform_off(web_url: str) -> bool:
+    """FUPIN_WEB_URL=off (any case): there is no platform to link to."""
+    return web_url.strip().lower() == PLATFORM_OFF
+
+
 def labor_list_link(web_url: str, month: str) -> str:
     """Where a district clerk downloads the month's list on the platform, behind sign-in."""
     return f"{web_url.rstrip('/')}{LABOR_LIST_ROUTE}?month={month}"

@@ -115,7 +115,7 @@ def send_labor_lists(
     attached instead, encrypted with the district's own password (kept under FUPIN_HOME/secrets/, given by phone)."""
     done = call_with_retries(notify.labor_list_sent, engine, month)
     lists = [(u, p) for u, p in notify.labor_lists(cfg, month, paths.outputs / month / "labor") if u.code not in done]
-    if web_url != notify.PLATFORM_OFF:
+    if not notify.platform_off(web_url):
         return deliver(engine, sink, [notify.labor_list(u, month, web_url) for u, _ in lists], sender, dry_run)
     if dry_run:  # says who would receive what, without making passwords or encrypting anything
         return deliver(engine, sink, [notify.locked_labor_list(u, month, p.name, b"") for u, p in lists], sender, True)

@@ -3,6 +3,7 @@ that are drawn, the same bytes for the same figures, and a clear failure without
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import subprocess
@@ -19,7 +20,7 @@ from core.month import month_key
 from tasks.publish import brief as brief_module
 from tasks.publish.brief import build_figure, render_brief
 from tasks.publish.brief_charts import CHART_TITLES
-from tasks.publish.brief_data import BriefFigures, brief_figures
+from tasks.publish.brief_data import BriefFigures, KindProgress, TargetLine, brief_figures
 from tasks.publish.content import gather
 from tests.publish_fixture import MISSING, MONTH, PREVIOUS, load_month, unit_values
 from warehouse.schema import fct_submission
@@ -113,3 +114,15 @@ def test_without_a_cjk_font_it_says_which_package(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(brief_module, "CJK_FAMILIES", ("No Such Font",))
     with pytest.raises(CannotWork, match="fonts-noto-cjk"):
         brief_module.cjk_family()
+
+
+def test_a_first_month_with_little_reported_still_makes_one_page(cfg: Config, tmp_path: Path) -> None:
+    """January, one unit in: no increments, no trend yet, a figure nobody reported, no target with progress."""
+    lines = (TargetLine("全年消费扶贫销售额", "消费扶贫金额", "亿元", float("nan"), 200.0, None),)
+    kinds = (KindProgress("各区", 16, 1, 0, 15),)
+    empty = BriefFigures("2020-01", 1, dt.datetime(2020, 2, 3, 9, 30), 36, 1, 1, ("东城区",), kinds, lines, (), None)
+    path = tmp_path / "brief.pdf"
+    path.write_bytes(render_brief(empty, cfg.report_title).pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    assert "本月无可比较的上月数据" in text and "暂无数据" in text and "nan" not in text
+    assert len(build_figure(empty, cfg.report_title).axes) == 4
