@@ -9,9 +9,11 @@ from core.errors import FupinError
 from core.month import Month
 from flows.runtime import load_runtime, run_log
 from tasks.intake.provenance import cli_source
+from tasks.labor.lists import write_district_lists
 from tasks.mail.send import sink_from_settings
 from tasks.publish import steps
 from tasks.publish.content import PublicationContent
+from tasks.publish.notify import platform_off
 from tasks.publish.record import latest_publication
 from tasks.review.lock import lock_month
 from warehouse.seed import ensure_months
@@ -35,7 +37,8 @@ def _summary(content: PublicationContent, final: bool) -> str:
 def publish_month(
     month: str, send: bool = False, final: bool = False, dry_run: bool = False, actor: str | None = None
 ) -> dict:
-    """Write FUPIN_HOME/outputs/MONTH/ (version N+1 with a 变更 sheet when submissions changed); `send` mails it
+    """Write FUPIN_HOME/outputs/MONTH/ (version N+1 with a 变更 sheet when submissions changed, and its one-page
+    brief as PDF and PNG); `send` mails both
     (with the districts' lists-ready notices, and any receipt or rejection still owed after a failed send);
     `final` locks the month after publishing (the deployment's parameter); `dry_run` sends and locks nothing and
     says who would receive what. A month with no accepted report is refused."""
@@ -63,6 +66,10 @@ def publish_month(
         pub = steps.record(engine, month, version, path.relative_to(paths.home), sha, content.submission_ids)
         created = True
         log.info("published %s version %s: %s", month, version, path)
+    brief_pdf, _ = steps.brief_paths(cfg, month, pub.version, paths)
+    if created or not brief_pdf.is_file():
+        brief_pdf, _ = steps.write_month_brief(engine, cfg, content, paths, pub.version)
+        log.info("brief of %s version %s: %s", month, pub.version, brief_pdf)
     locked = []
     if final and not dry_run:
         who = actor or cli_source()
@@ -73,6 +80,8 @@ def publish_month(
         sender = rt.settings.mail_from
         # Receipts and rejections went out at each ingest; only what is still owed (a send that failed) goes here.
         sent += steps.notify_submissions(engine, cfg, paths, sink, sender, dry_run)
+        if platform_off(rt.settings.web_url) and content.labor_submission_ids:
+            write_district_lists(engine, cfg, month, paths.outputs / month / "labor")  # to attach, encrypted
         sent += steps.send_labor_lists(engine, cfg, month, paths, rt.settings.web_url, sink, sender, dry_run)
         mailed = steps.send_publication(engine, cfg, pub, paths, _summary(content, final), sink, sender, dry_run)
         sent += [mailed] if mailed else []
@@ -82,6 +91,7 @@ def publish_month(
         "created": created,
         "path": str(paths.home / pub.path),
         "sha256": pub.sha256,
+        "brief": str(brief_pdf),
         "cover": content.cover_line,
         "missing": missing,
         "final": final,

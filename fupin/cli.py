@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "fupin.commands.users",
     "fupin.commands.web",
     "fupin.commands.targets",
+    "fupin.commands.passwords",
 ]
 
 EXIT_CODES = (

@@ -23,7 +23,6 @@ from config import load_config
 from tasks.audit.pii_scan import (
     Finding,
     Needles,
-    district_lists,
     scan_lists,
     scan_outbox,
     scan_text,
@@ -92,8 +91,7 @@ def main() -> None:
         leaks, said = scan_lists(cfg, folder, home, needles)
         found += leaks
         notes += said
-    allowed = {data: to for folder in lists for data, to in district_lists(cfg, folder).items()}
-    found += scan_outbox(home / "outbox", needles, allowed)
+    found += scan_outbox(home / "outbox", needles)
     outside, prefect_db = prefect_places(home)
     for root in outside:
         found += [Finding(f"{root.name}/{f.where}", f.kind, f.sample) for f in scan_tree(root, needles)]

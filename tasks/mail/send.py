@@ -9,15 +9,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol, cast
 
+from core.clock import office_now
 from core.errors import FupinError
 from core.settings import Settings, SettingsError, SmtpSettings
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TEXT_MIME = "text/plain"
 SECRET_BLOCK = "fupin-smtp-password"
+# The Date header's zone: config/calendar.yaml's timezone (a test keeps them equal). Mail is built where no config
+# is at hand (alerts, accounts), and a reader in Beijing should see Beijing time, not the server's UTC.
+OFFICE_TIMEZONE = "Asia/Shanghai"
 
 
 class MailError(FupinError):
@@ -60,16 +65,27 @@ class MailSink(Protocol):
     def deliver(self, message: EmailMessage) -> Delivery: ...
 
 
-def build_message(mail: Mail, sender: str) -> EmailMessage:
-    """An EmailMessage with UTF-8 text and attachments whose Chinese file names are RFC 2231 encoded."""
+def subject_line(month: str | None, who: str, text: str) -> str:
+    """'[2020-09 朝阳区] text': every subject starts with the month and the unit, so a mailbox sorts by them."""
+    return f"[{month or '月份不明'} {who}] {text}"
+
+
+def build_message(mail: Mail, sender: str, timezone: str = OFFICE_TIMEZONE) -> EmailMessage:
+    """An EmailMessage dated on the office's clock, with UTF-8 body and text attachments (each declaring its
+    charset) and attachments whose Chinese file names are RFC 2231 encoded."""
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, ", ".join(mail.to), mail.subject
-    msg["Date"], msg["Message-ID"] = formatdate(localtime=True), make_msgid(domain=sender.rpartition("@")[2] or None)
+    msg["Date"] = format_datetime(office_now(timezone).replace(microsecond=0))
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     msg.set_content(mail.body, charset="utf-8")
     for a in mail.attachments:
         maintype, _, subtype = a.mime.partition("/")
         # A (charset, language, value) tuple makes email emit filename*=utf-8''... (RFC 2231), never a raw header.
-        msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=("utf-8", "", a.filename))
+        name = ("utf-8", "", a.filename)
+        if maintype == "text":  # as text, so the part says charset=utf-8 (bytes would go out with no charset)
+            msg.add_attachment(a.data.decode("utf-8"), subtype=subtype, charset="utf-8", filename=name)
+        else:
+            msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=name)
     return msg
 
 

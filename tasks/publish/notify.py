@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine, and_, exists, or_, select
@@ -12,11 +12,12 @@ from config import Config, Unit
 from core.clock import office_date
 from core.month import month_key
 from tasks.intake.provenance import source_folder
-from tasks.mail.send import XLSX_MIME, Attachment, Mail
+from tasks.mail.send import TEXT_MIME, XLSX_MIME, Attachment, Mail, subject_line
 from warehouse.schema import dim_month, dim_unit, fct_mail, fct_submission
 
 DELIVERED = ("sent", "written")
-TEXT_MIME = "text/plain"
+FILE_MIMES = {".pdf": "application/pdf", ".png": "image/png", ".xlsx": XLSX_MIME}
+PLATFORM_OFF = "off"  # FUPIN_WEB_URL=off: no platform to link to; the lists go attached, encrypted
 LABOR_LIST_ROUTE = "/unit/labor-list"  # the platform's download (fupin/web/unit.py); a test checks both agree
 
 
@@ -97,7 +98,7 @@ def receipt(cfg: Config, sub: dict) -> Mail:
     return Mail(
         "receipt",
         (unit.email,),
-        f"【回执】{unit.name} {sub['month']} 报表已接收（第{version}版{replaced}）",
+        subject_line(sub["month"], unit.name, f"【回执】报表已接收（第{version}版{replaced}）{late}"),
         body,
         month=sub["month"],
         unit_code=unit.code,
@@ -129,7 +130,7 @@ def rejection(cfg: Config, sub: dict, quarantine: Path) -> Mail:
     return Mail(
         "rejection",
         to,
-        f"【退回】{who} {sub['month'] or ''} 报表未通过校验：{sub['original_name']}",
+        subject_line(sub["month"], who, f"【退回】报表未通过校验：{sub['original_name']}"),
         body,
         tuple(attachments),
         month=sub["month"],
@@ -173,7 +174,7 @@ def reminder(cfg: Config, unit: Unit, month: str) -> Mail:
     return Mail(
         "reminder",
         (unit.email,),
-        f"【提醒】请于{deadline.month}月{deadline.day}日前报送{month}月报表",
+        subject_line(month, unit.name, f"【提醒】请于{deadline.month}月{deadline.day}日前报送{month}月报表"),
         body,
         month=month,
         unit_code=unit.code,
@@ -207,6 +208,11 @@ def labor_list_sent(engine: Engine, month: str) -> set[str]:
         return set(conn.execute(query).scalars())
 
 
+def platform_off(web_url: str) -> bool:
+    """FUPIN_WEB_URL=off (any case): there is no platform to link to."""
+    return web_url.strip().lower() == PLATFORM_OFF
+
+
 def labor_list_link(web_url: str, month: str) -> str:
     """Where a district clerk downloads the month's list on the platform, behind sign-in."""
     return f"{web_url.rstrip('/')}{LABOR_LIST_ROUTE}?month={month}"
@@ -224,25 +230,58 @@ def labor_list(unit: Unit, month: str, web_url: str) -> Mail:
     return Mail(
         "labor_list",
         (unit.email,),
-        f"【名单】{unit.name} {month} 在京就业贫困劳动力名单已生成，请登录平台下载",
+        subject_line(month, unit.name, "【名单】在京就业贫困劳动力名单已生成，请登录平台下载"),
         body,
         month=month,
         unit_code=unit.code,
     )
 
 
-def publication(cfg: Config, month: str, version: int, path: Path, publication_id: int, summary: str) -> Mail:
-    recipients = tuple(dict.fromkeys((*cfg.mail.office, *cfg.mail.leaders)))
+def locked_labor_list(unit: Unit, month: str, list_name: str, encrypted: bytes) -> Mail:
+    """The platform is off: the district's list goes attached, encrypted; its password is given by telephone."""
     body = (
-        f"各位领导、综合处：\n\n附件为{month}月《{cfg.report_title}》汇总（第{version}版）。"
+        f"{unit.name}：\n\n附件为人社局记录中{month}月在贵区就业的建档立卡贫困劳动力名单（已加密）。"
+        "打开密码由北京市扶贫支援办另行电话告知，不通过邮件发送；如未收到请致电办公室。\n\n"
+        "名单仅供贵区使用，含个人信息，请妥善保管，勿转发，勿将密码写入邮件。\n\n"
+        f"The {month} list of registered poor laborers working in your district is attached, encrypted. The office "
+        "gives you its password by telephone, never by e-mail.\n\n北京市扶贫支援办"
+    )
+    return Mail(
+        "labor_list",
+        (unit.email,),
+        subject_line(month, unit.name, "【名单】在京就业贫困劳动力名单（加密附件，密码电话告知）"),
+        body,
+        (Attachment(list_name, encrypted),),
+        month=month,
+        unit_code=unit.code,
+    )
+
+
+def publication(
+    cfg: Config,
+    month: str,
+    version: int,
+    path: Path,
+    publication_id: int,
+    summary: str,
+    brief: Sequence[Path] = (),
+) -> Mail:
+    """The consolidated workbook, and the one-page brief (PDF, PNG) for the 调度会 when it was written."""
+    recipients = tuple(dict.fromkeys((*cfg.mail.office, *cfg.mail.leaders)))
+    with_brief = "及一页简报（PDF、PNG，供调度会使用）" if brief else ""
+    body = (
+        f"各位领导、综合处：\n\n附件为{month}月《{cfg.report_title}》汇总（第{version}版）{with_brief}。"
         f"\n\n{summary}\n\n北京市扶贫支援办"
+    )
+    files = (Attachment(path.name, path.read_bytes()),) + tuple(
+        Attachment(p.name, p.read_bytes(), FILE_MIMES[p.suffix]) for p in brief
     )
     return Mail(
         "publication",
         recipients,
-        f"【汇总】{cfg.report_title} {month} 第{version}版",
+        subject_line(month, "全市汇总", f"【汇总】{cfg.report_title} 第{version}版"),
         body,
-        (Attachment(path.name, path.read_bytes()),),
+        files,
         month=month,
         publication_id=publication_id,
     )

@@ -12,10 +12,13 @@ from sqlalchemy import Engine
 from config import Config
 from core.retry import call_with_retries
 from core.settings import Paths
+from tasks.mail.locked_lists import encrypt_xlsx, list_passwords
 from tasks.mail.record import send_and_record
 from tasks.mail.send import Delivery, Mail, MailSink
 from tasks.publish import notify
 from tasks.publish.at_once import owed_mails
+from tasks.publish.brief import brief_file_name, render_brief, write_brief
+from tasks.publish.brief_data import brief_figures
 from tasks.publish.content import PublicationContent, gather
 from tasks.publish.diff import diff_workbooks
 from tasks.publish.record import PublicationRecord, freeze, publication_mailed, record_publication
@@ -23,6 +26,7 @@ from tasks.publish.workbook import publication_file_name, write_publication
 from tasks.review.notify import return_mails
 
 DRY_RUN = "dry-run"
+SECRETS_DIR = "secrets"  # FUPIN_HOME/secrets/: owner-only, skipped by the PII scan
 
 
 def gather_month(engine: Engine, cfg: Config, month: str) -> PublicationContent:
@@ -44,6 +48,21 @@ def write_month_workbook(
         changes = diff_workbooks(paths.home / previous.path, tmp)
     write_publication(tmp, cfg, content, version, changes)
     return final, freeze(tmp, final), version
+
+
+def brief_paths(cfg: Config, month: str, version: int, paths: Paths) -> tuple[Path, Path]:
+    """Where version `version`'s brief (PDF, PNG) lives: beside its workbook."""
+    out_dir = paths.outputs / month
+    return out_dir / brief_file_name(cfg, month, version, "pdf"), out_dir / brief_file_name(cfg, month, version, "png")
+
+
+def write_month_brief(
+    engine: Engine, cfg: Config, content: PublicationContent, paths: Paths, version: int
+) -> tuple[Path, Path]:
+    """The one-page brief of version `version`, as PDF and PNG beside the workbook; (pdf, png)."""
+    figures = call_with_retries(brief_figures, engine, cfg, content, version)
+    out_dir = paths.outputs / content.month
+    return write_brief(render_brief(figures, cfg.report_title), cfg, content.month, version, out_dir)
 
 
 def record(engine: Engine, month: str, version: int, path: Path, sha: str, ids: list[int]) -> PublicationRecord:
@@ -92,14 +111,19 @@ def send_labor_lists(
     dry_run: bool = False,
 ) -> list[Delivery]:
     """Tell each district, once, that its own labor list (outputs/YYYY-MM/labor/) is ready on the platform, with the
-    link to its download; the list itself is never attached."""
+    link to its download; the list itself is never attached. With the platform off (web_url 'off') the list goes
+    attached instead, encrypted with the district's own password (kept under FUPIN_HOME/secrets/, given by phone)."""
     done = call_with_retries(notify.labor_list_sent, engine, month)
+    lists = [(u, p) for u, p in notify.labor_lists(cfg, month, paths.outputs / month / "labor") if u.code not in done]
+    if not notify.platform_off(web_url):
+        return deliver(engine, sink, [notify.labor_list(u, month, web_url) for u, _ in lists], sender, dry_run)
+    if dry_run:  # says who would receive what, without making passwords or encrypting anything
+        return deliver(engine, sink, [notify.locked_labor_list(u, month, p.name, b"") for u, p in lists], sender, True)
+    passwords = list_passwords(paths.home / SECRETS_DIR, [u.code for u, _ in lists])
     mails = [
-        notify.labor_list(unit, month, web_url)
-        for unit, _ in notify.labor_lists(cfg, month, paths.outputs / month / "labor")
-        if unit.code not in done
+        notify.locked_labor_list(u, month, p.name, encrypt_xlsx(p.read_bytes(), passwords[u.code])) for u, p in lists
     ]
-    return deliver(engine, sink, mails, sender, dry_run)
+    return deliver(engine, sink, mails, sender)
 
 
 def send_publication(
@@ -112,10 +136,12 @@ def send_publication(
     sender: str,
     dry_run: bool = False,
 ) -> Delivery | None:
-    """The consolidated workbook to the office's list, once per publication."""
+    """The consolidated workbook and its brief (PDF and PNG, when written) to the office's list, once per
+    publication."""
     if call_with_retries(publication_mailed, engine, pub.publication_id):
         return None
-    mail = notify.publication(cfg, pub.month, pub.version, paths.home / pub.path, pub.publication_id, summary)
+    brief = [p for p in brief_paths(cfg, pub.month, pub.version, paths) if p.is_file()]
+    mail = notify.publication(cfg, pub.month, pub.version, paths.home / pub.path, pub.publication_id, summary, brief)
     [delivery] = deliver(engine, sink, [mail], sender, dry_run)
     return delivery
 

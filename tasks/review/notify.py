@@ -14,7 +14,7 @@ from sqlalchemy import Engine, exists, select
 from config import Config
 from config.layout import LAYOUT
 from contracts.messages import Issue
-from tasks.mail.send import Attachment, Mail
+from tasks.mail.send import Attachment, Mail, subject_line
 from tasks.review.explain import STATUS_LABELS, WarningView, warnings_of
 from warehouse.schema import dim_month, dim_unit, fct_mail, fct_review_transition, fct_submission
 
@@ -119,7 +119,7 @@ def return_mail(cfg: Config, ret: dict, home: Path, out_dir: Path, warnings: lis
     return Mail(
         "return",
         (unit.email,),
-        f"【审核退回】{unit.name} {ret['month']} 第{ret['version']}版：请按原因修改后重新报送",
+        subject_line(ret["month"], unit.name, f"【审核退回】第{ret['version']}版：请按原因修改后重新报送"),
         body,
         (Attachment(file_name, book),),
         month=ret["month"],

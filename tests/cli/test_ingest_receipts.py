@@ -43,9 +43,9 @@ def test_an_ingest_mails_a_receipt_and_a_rejection_once(cli, in_process: Engine,
 
     by_to = {m["To"]: m for m in smtp.messages}
     assert len(smtp.messages) == 2 and set(by_to) == {good.email, bad.email}
-    assert by_to[good.email]["Subject"].startswith(f"【回执】{good.name} {MONTH}")
+    assert by_to[good.email]["Subject"].startswith(f"[{MONTH} {good.name}] 【回执】")
     rejection = by_to[bad.email]
-    assert rejection["Subject"].startswith(f"【退回】{bad.name}")
+    assert rejection["Subject"].startswith(f"[{MONTH} {bad.name}] 【退回】")
     assert [p.get_filename() for p in rejection.iter_attachments()][0].endswith("_标注.xlsx")
     with in_process.connect() as conn:
         mails = conn.execute(select(fct_mail.c.kind, fct_mail.c.status, fct_mail.c.submission_id)).all()

@@ -82,7 +82,7 @@ def test_return_reaches_the_unit_with_its_reason_and_annotated_workbook(reported
 
     out = _ok(["review", "return", unit, "--month", MONTH, "--reason", REASON])
     assert "待审 → 退回" in out and REASON in out
-    [mail] = smtp_inbox.wait_for(lambda m: m["Subject"].startswith("【审核退回】"))
+    [mail] = smtp_inbox.wait_for(lambda m: "] 【审核退回】" in m["Subject"])
     assert mail["To"] == cfg.unit(unit).email and REASON in smtp_inbox.text(mail)
     [part] = list(mail.iter_attachments())
     wb = openpyxl.load_workbook(io.BytesIO(part.get_content()))

@@ -108,7 +108,7 @@ def test_another_units_file_in_a_units_folder_is_refused_and_the_folder_told(env
     assert facts(env.engine) == before
 
     [mail] = _outbox(env.home)  # sent at the end of the run
-    assert mail["To"] == folder.email and mail["Subject"].startswith("【退回】")
+    assert mail["To"] == folder.email and "] 【退回】" in mail["Subject"]
     assert (
         f"此文件属于{named.name}，却来自{folder.name}的文件夹" in mail.get_body(preferencelist=("plain",)).get_content()
     )

@@ -46,9 +46,9 @@ def test_ingested_files_get_their_receipt_or_rejection_once_and_feed_the_publica
     assert len(_outbox(fupin_home)) == 2 and notify_submissions() == [], "each sent once: nothing left owed"
     by_to = {m["To"]: m for m in _outbox(fupin_home)}
     assert set(by_to) == {good.email, bad.email}
-    assert by_to[good.email]["Subject"].startswith("【回执】")
+    assert by_to[good.email]["Subject"].startswith(f"[{MONTH} {good.name}] 【回执】")
     rejection = by_to[bad.email]
-    assert rejection["Subject"].startswith("【退回】") and "区级项目开工率" in rejection.get_body().get_content()
+    assert "] 【退回】" in rejection["Subject"] and "区级项目开工率" in rejection.get_body().get_content()
     [marked] = [p for p in rejection.iter_attachments() if p.get_filename().endswith("_标注.xlsx")]
     assert marked.get_filename() == f"{bad.name}_{MONTH}_标注.xlsx"
     assert openpyxl.load_workbook(io.BytesIO(marked.get_content())).sheetnames  # opens: the unit can fix it

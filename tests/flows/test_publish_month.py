@@ -22,6 +22,7 @@ from flows.remind_late_units import remind_late_units
 from flows.runtime import Runtime, load_runtime
 from fupin.demo.facts import insert_report, received_on
 from fupin.demo.reports import report_values
+from tasks.publish.brief import brief_file_name
 from tasks.publish.forms import FIRST_DATA_ROW, summary_sheet_name
 from tasks.publish.workbook import publication_file_name
 from tests.publish_fixture import MISSING, MONTH, REJECTED, load_month, unit_values
@@ -62,10 +63,14 @@ def test_publish_sends_the_workbook_whose_figures_match_the_warehouse(prefect_ap
     result = publish_month(MONTH, send=True)
 
     name = publication_file_name(cfg, MONTH, 1)
-    [pub] = [m for m in smtp_inbox.messages if m["Subject"].startswith("【汇总】")]
+    [pub] = [m for m in smtp_inbox.messages if "] 【汇总】" in m["Subject"]]
     assert set(pub["To"].split(", ")) == set(cfg.mail.office) | set(cfg.mail.leaders)
-    [part] = list(pub.iter_attachments())
+    part, pdf, png = list(pub.iter_attachments())
     assert part.get_filename() == name
+    assert [pdf.get_content_type(), png.get_content_type()] == ["application/pdf", "image/png"]
+    assert pdf.get_filename() == brief_file_name(cfg, MONTH, 1, "pdf") == Path(result["brief"]).name
+    assert pdf.get_content() == Path(result["brief"]).read_bytes() and pdf.get_content()[:5] == b"%PDF-"
+    assert png.get_content()[:8] == b"\x89PNG\r\n\x1a\n" and "简报" in pub.get_body().get_content()
     data = part.get_content()
     wb = openpyxl.load_workbook(io.BytesIO(data))
     ws = wb[summary_sheet_name("表1")]
@@ -86,10 +91,10 @@ def test_publish_sends_the_workbook_whose_figures_match_the_warehouse(prefect_ap
     assert used == sorted(used) and len(used) == len(cfg.units) - len(MISSING) + 1  # reports + the labor file
     assert Path(result["path"]).name == name and not Path(result["path"]).stat().st_mode & stat.S_IWUSR
     assert sum(k == "receipt" for k, _, _ in kinds) == len(accepted)
-    [rejection] = [m for m in smtp_inbox.messages if m["Subject"].startswith("【退回】")]
+    [rejection] = [m for m in smtp_inbox.messages if "] 【退回】" in m["Subject"]]
     assert rejection["To"] == cfg.unit(REJECTED).email and "区级项目开工率" in rejection.get_body().get_content()
     assert [p.get_filename() for p in rejection.iter_attachments()] == ["延庆区_2020-09_标注.xlsx", "report.txt"]
-    [labor] = [m for m in smtp_inbox.messages if m["Subject"].startswith("【名单】")]
+    [labor] = [m for m in smtp_inbox.messages if "] 【名单】" in m["Subject"]]
     assert labor["To"] == cfg.unit("chaoyang").email and not list(labor.iter_attachments())
     assert f"http://127.0.0.1:8000/unit/labor-list?month={MONTH}" in smtp_inbox.text(labor)
     assert all(s == "sent" for _, _, s in kinds)

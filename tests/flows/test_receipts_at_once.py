@@ -41,7 +41,7 @@ def rt(no_prefect, fupin_home: Path, smtp_inbox: SmtpInbox, cfg: Config) -> Iter
 
 
 def _subjects(inbox: SmtpInbox) -> list[str]:
-    return sorted(str(m["Subject"])[:4] + m["To"] for m in inbox.messages)
+    return sorted(str(m["Subject"]).split("] ", 1)[1][:4] + m["To"] for m in inbox.messages)
 
 
 def test_the_sweep_mails_each_file_once(rt: Runtime, smtp_inbox: SmtpInbox, cfg: Config) -> None:
@@ -76,7 +76,7 @@ def test_the_close_sends_only_the_workbook(rt: Runtime, smtp_inbox: SmtpInbox, c
 
     assert closed["publication"]["version"] == 1
     [workbook] = smtp_inbox.messages[1:]
-    assert workbook["Subject"].startswith("【汇总】") and [a.get_filename() for a in workbook.iter_attachments()]
+    assert "] 【汇总】" in workbook["Subject"] and [a.get_filename() for a in workbook.iter_attachments()]
 
 
 def test_a_mail_that_cannot_go_keeps_the_file_and_stays_owed_for_the_close(
@@ -98,7 +98,7 @@ def test_a_mail_that_cannot_go_keeps_the_file_and_stays_owed_for_the_close(
     monkeypatch.setenv("FUPIN_SMTP_PORT", str(smtp_inbox.port))  # the server is back
     result = publish_month.fn(MONTH, send=True)
 
-    assert sorted(str(m["Subject"])[:4] for m in smtp_inbox.messages) == ["【回执】", "【汇总】"]
+    assert sorted(str(m["Subject"]).split("] ", 1)[1][:4] for m in smtp_inbox.messages) == ["【回执】", "【汇总】"]
     assert smtp_inbox.messages[0]["To"] == unit.email, "the owed receipt goes first, then the workbook"
     assert len(result["sent"]) == 2
     assert publish_month.fn(MONTH, send=True)["sent"] == [] and len(smtp_inbox.messages) == 2

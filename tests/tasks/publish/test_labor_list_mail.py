@@ -1,11 +1,16 @@
 """A district's labor-list e-mail says the list is ready and links to the platform's download; it never attaches the
-list, and carries no name or identity number. Over real SMTP, on SQLite and PostgreSQL."""
+list, and carries no name or identity number. With the platform off (FUPIN_WEB_URL=off) the list goes attached,
+encrypted with the district's password. Over real SMTP and the outbox, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import Engine, select
@@ -13,11 +18,14 @@ from sqlalchemy import Engine, select
 from config import Config
 from core.settings import Paths, Settings, SmtpSettings
 from fupin.web.unit import router
+from tasks.audit.pii_scan import Needles, scan_outbox
 from tasks.labor.lists import list_path
-from tasks.mail.send import SmtpSink
-from tasks.publish import steps
-from tasks.publish.notify import LABOR_LIST_ROUTE
+from tasks.mail.locked_lists import list_passwords
+from tasks.mail.send import OutboxSink, SmtpSink, build_message
+from tasks.publish import notify, steps
+from tasks.publish.notify import LABOR_LIST_ROUTE, PLATFORM_OFF
 from tests.smtp_capture import SmtpServer, plain_server
+from tests.tasks.mail.test_locked_lists import decrypt
 from warehouse.schema import fct_mail
 from warehouse.seed import ensure_months
 
@@ -71,3 +79,32 @@ def test_a_labor_list_mail_links_and_attaches_nothing(
     with engine.connect() as conn:
         assert conn.execute(select(fct_mail.c.kind, fct_mail.c.status)).all() == [("labor_list", "sent")]
     assert steps.send_labor_lists(engine, cfg, MONTH, paths, WEB_URL, sink, "x@y.z") == [], "once per month"
+
+
+def test_with_the_platform_off_the_list_goes_encrypted_and_the_scan_finds_nothing(
+    engine: Engine, cfg: Config, tmp_path: Path
+) -> None:
+    with engine.begin() as conn:
+        ensure_months(conn, cfg, [MONTH])
+    paths = Paths(tmp_path)
+    chaoyang = cfg.unit("chaoyang")
+    plain_list = _real_list(list_path(paths.outputs / MONTH / "labor", MONTH, chaoyang.name))
+    sink = OutboxSink(paths.outbox)
+
+    [sent] = steps.send_labor_lists(engine, cfg, MONTH, paths, PLATFORM_OFF, sink, "fupin@office.example.org")
+
+    eml = Path(sent.detail).read_bytes()
+    mail = email.message_from_bytes(eml, policy=email.policy.default)
+    [part] = list(mail.iter_attachments())
+    password = list_passwords(tmp_path / steps.SECRETS_DIR, [chaoyang.code])[chaoyang.code]
+    assert mail["To"] == chaoyang.email and part.get_filename().endswith(".xlsx")
+    assert password not in eml.decode("ascii", errors="replace") and "电话" in mail.get_body().get_content()
+    sheet = openpyxl.load_workbook(io.BytesIO(decrypt(part.get_content(), password))).active
+    assert [c.value for c in sheet[2]] == [NAME, ID_NUMBER]
+    needles = Needles(frozenset({NAME}), (password,))
+    assert scan_outbox(paths.outbox, needles) == []
+    assert steps.send_labor_lists(engine, cfg, MONTH, paths, PLATFORM_OFF, sink, "x@y.z") == [], "once per month"
+
+    plain = notify.locked_labor_list(chaoyang, MONTH, plain_list.name, plain_list.read_bytes())
+    OutboxSink(paths.outbox).deliver(build_message(plain, "fupin@office.example.org"))
+    assert {f.kind for f in scan_outbox(paths.outbox, needles)} == {"id_number", "name"}, "a plain list is a leak"
