@@ -27,7 +27,11 @@ def choose_mode(settings: Settings, environ: dict[str, str] | None = None) -> Mo
     env = os.environ if environ is None else environ
     MODE.api_url = served_api_url(settings.paths.prefect_home, dict(env))
     if MODE.api_url:
+        from fupin.office import CLIENT_RETRIES
+
         env["PREFECT_API_URL"] = MODE.api_url
+        for name, value in CLIENT_RETRIES.items():  # ride out a busy server like serve's own children do
+            env.setdefault(name, value)
     return MODE
 
 

@@ -27,6 +27,7 @@ from core.served import served_api_url, served_file
 from core.settings import Settings
 from fupin.inbox_watch import InboxWatch, next_sweep
 from fupin.office import POOL_CONCURRENCY, Office, client_env, ensure_pool, pool_name, prefect_database_url
+from fupin.running import choose_mode
 
 FUPIN = [sys.executable, "-m", "fupin.cli"]
 
@@ -171,6 +172,14 @@ def test_serve_leaves_its_address_for_other_commands_and_takes_it_away(serving: 
     assert recorded["api_url"] == serving.api_url and recorded["pid"] == serving.proc.pid
     assert served_api_url(serving.home / "prefect", environ={}) == serving.api_url
     assert oct(served_file(serving.home / "prefect").stat().st_mode & 0o777) == "0o600"
+    environ: dict[str, str] = {}
+    settings = Settings.from_env({"FUPIN_HOME": str(serving.home)})
+    assert choose_mode(settings, environ).api_url == serving.api_url
+    assert environ["PREFECT_API_URL"] == serving.api_url
+    assert environ["PREFECT_CLIENT_MAX_RETRIES"] == "6", "a command on the served API retries like serve's children"
+    patient = {"PREFECT_CLIENT_MAX_RETRIES": "2"}
+    choose_mode(settings, patient)
+    assert patient["PREFECT_CLIENT_MAX_RETRIES"] == "2", "what the operator set wins"
 
 
 def _client(api_url: str):
