@@ -14,6 +14,7 @@ from config import Config, Unit
 from core.clock import office_time
 from core.month import Month, month_key
 from warehouse.bulk import bulk_insert
+from warehouse.retention import rebuild_retention
 from warehouse.schema import (
     dim_district,
     dim_form,
@@ -246,6 +247,7 @@ def _labor_rows(
                     sid,
                     district,
                     person_keys[person],
+                    month_key(month),
                     origin,
                     insured,
                     f"劳动者{person}",  # the table's order
@@ -285,6 +287,7 @@ def load_synthetic(engine: Engine, cfg: Config, plan: Plan) -> dict[str, int]:
             employment,
             ("submission_id", "origin_key", "district_key", "month_key", "persons"),
         )
+        rebuild_retention(conn, [month_key(m) for m in plan.months] if plan.laborers else [])
     return {
         "fct_submission": len(subs) + len(lsubs),
         "fct_indicator_value": len(facts),

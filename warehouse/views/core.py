@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import and_, case, literal, select
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from config import Config
 from warehouse.schema import (
@@ -18,7 +21,9 @@ from warehouse.schema import (
 from warehouse.views import View, register
 
 
-def _build(cfg: Config) -> Select:
+def current_values(*where: ColumnElement[bool], extra: Sequence[ColumnElement[Any]] = ()) -> Select:
+    """Every current figure with its monthly increment (and `extra` columns), limited by `where` on the base tables
+    (dim_indicator, dim_region, ...), so that a view built on it filters before it joins."""
     f, s = fct_indicator_value, fct_submission
     prev, prev_s = fct_indicator_value.alias("prev"), fct_submission.alias("prev_s")
     increment = case(
@@ -41,6 +46,7 @@ def _build(cfg: Config) -> Select:
             increment.label("value_month"),
             f.c.submission_id,
             s.c.version,
+            *extra,
         )
         .select_from(f)
         .join(s, and_(s.c.submission_id == f.c.submission_id, s.c.is_current))
@@ -66,7 +72,12 @@ def _build(cfg: Config) -> Select:
                 prev.c.region_key == f.c.region_key,
             ),
         )
+        .where(*where)
     )
+
+
+def _build(cfg: Config) -> Select:
+    return current_values()
 
 
 register(
