@@ -15,9 +15,9 @@ from warehouse.schema import restricted_labor_person as rlp
 LABOR = "labor"
 
 
-def previous_key(month_key: ColumnElement[int]) -> ColumnElement[int]:
-    """The month_key (YYYYMM) of the month before, across the year end."""
-    return case((month_key % 100 == 1, month_key - 89), else_=month_key - 1)
+def previous_key() -> ColumnElement[int]:
+    """The month_key (YYYYMM) of the month before dim_month's, across the year end."""
+    return case((dim_month.c.month_of_year == 1, dim_month.c.month_key - 89), else_=dim_month.c.month_key - 1)
 
 
 def counts(month_keys: Iterable[int]) -> Select:
@@ -38,7 +38,7 @@ def counts(month_keys: Iterable[int]) -> Select:
         .outerjoin(
             prev,
             and_(
-                prev.c.month_key == previous_key(dim_month.c.month_key),
+                prev.c.month_key == previous_key(),
                 prev.c.kind == LABOR,
                 prev.c.is_current == true(),
             ),

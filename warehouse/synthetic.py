@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypedDict
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 
 from config import Config, Unit
 from core.clock import office_time
@@ -288,6 +288,13 @@ def load_synthetic(engine: Engine, cfg: Config, plan: Plan) -> dict[str, int]:
             ("submission_id", "origin_key", "district_key", "month_key", "persons"),
         )
         rebuild_retention(conn, [month_key(m) for m in plan.months] if plan.laborers else [])
+        if conn.dialect.name == "postgresql":  # the ids were given, so a later load's ids follow on from them
+            conn.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('fct_submission', 'submission_id'), max(submission_id)) "
+                    "FROM fct_submission"
+                )
+            )
     return {
         "fct_submission": len(subs) + len(lsubs),
         "fct_indicator_value": len(facts),

@@ -168,10 +168,12 @@ def _concept_month(cfg: Config) -> Select:
     def rows(name: str):  # built twice so that a filter on month reaches both halves of the union
         # From the base tables, not v_indicator_value: the few concept rows are found through the indicator index
         # before anything is joined (3 indicators × units × months, not every figure).
+        # Keys picked by subqueries, so the figures are found through the indicator index before anything is
+        # joined: the city-wide column's key is one value for the planner (never a join to every region).
+        total = select(dim_region.c.region_key).where(dim_region.c.region == cfg.total_column).scalar_subquery()
+        keys = select(dim_indicator.c.indicator_key).where(dim_indicator.c.concept.in_(concepts))
         return current_values(
-            dim_indicator.c.concept.in_(concepts),
-            dim_region.c.region == cfg.total_column,
-            extra=[dim_indicator.c.concept],
+            fv.c.indicator_key.in_(keys), fv.c.region_key == total, extra=[dim_indicator.c.concept], lean=True
         ).subquery(name)
 
     # An increment summed over units is only given when every unit that reported a value has one: no guesses.
