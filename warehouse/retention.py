@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, and_, case, func, select, true
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy import Connection, and_, func, select, true
+from sqlalchemy.sql import Select
 
-from warehouse.schema import dim_district, dim_month
+from warehouse.schema import dim_district
 from warehouse.schema import fct_labor_retention as ret
 from warehouse.schema import fct_submission as sub
 from warehouse.schema import restricted_labor_person as rlp
@@ -15,67 +15,67 @@ from warehouse.schema import restricted_labor_person as rlp
 LABOR = "labor"
 
 
-def previous_key() -> ColumnElement[int]:
-    """The month_key (YYYYMM) of the month before dim_month's, across the year end."""
-    return case((dim_month.c.month_of_year == 1, dim_month.c.month_key - 89), else_=dim_month.c.month_key - 1)
+def previous_key(key: int) -> int:
+    """The month_key (YYYYMM) of the month before, across the year end."""
+    return key - 89 if key % 100 == 1 else key - 1
 
 
-def counts(month_keys: Iterable[int]) -> Select:
-    """The retention rows of the given months that have a current labor file, one per district.
+def _current_file(conn: Connection, key: int) -> int | None:
+    return conn.execute(
+        select(sub.c.submission_id).where(sub.c.kind == LABOR, sub.c.is_current == true(), sub.c.month_key == key)
+    ).scalar()
 
-    Counted by correlated subqueries per month and district: the person key (submission, district, person, month)
-    makes each count a range scan and each match one lookup, and the month pins one partition on PostgreSQL.
-    """
-    cur, prev = sub.alias("cur"), sub.alias("prev")
-    months = (
-        select(
-            dim_month.c.month_key,
-            cur.c.submission_id.label("sid"),
-            prev.c.submission_id.label("prev_sid"),
-            prev.c.month_key.label("prev_key"),
-        )
-        .join(cur, and_(cur.c.month_key == dim_month.c.month_key, cur.c.kind == LABOR, cur.c.is_current == true()))
-        .outerjoin(
-            prev,
+
+def insured_by_district(sid: int, key: int) -> Select:
+    """Insured people per district in one file: one range of the person key, in the month's partition."""
+    people = rlp.alias("p")
+    return (
+        select(people.c.district_key, func.count())
+        .where(people.c.month_key == key, people.c.submission_id == sid, people.c.is_insured == true())
+        .group_by(people.c.district_key)
+    )
+
+
+def kept_by_district(sid: int, key: int, prev_sid: int, prev_key: int) -> Select:
+    """People insured in the same district in both files: each of this month's people is one key lookup last month."""
+    now, before = rlp.alias("now_p"), rlp.alias("before_p")
+    return (
+        select(now.c.district_key, func.count())
+        .join(
+            before,
             and_(
-                prev.c.month_key == previous_key(),
-                prev.c.kind == LABOR,
-                prev.c.is_current == true(),
+                before.c.month_key == prev_key,
+                before.c.submission_id == prev_sid,
+                before.c.district_key == now.c.district_key,
+                before.c.person_key == now.c.person_key,
+                before.c.is_insured == true(),
             ),
         )
-        .where(dim_month.c.month_key.in_(sorted(set(month_keys))))
-        .subquery("lm")
+        .where(now.c.month_key == key, now.c.submission_id == sid, now.c.is_insured == true())
+        .group_by(now.c.district_key)
     )
-    now, before = rlp.alias("now_p"), rlp.alias("before_p")
 
-    def insured(people, sid, month):
-        return and_(
-            people.c.month_key == month,
-            people.c.submission_id == sid,
-            people.c.district_key == dim_district.c.district_key,
-            people.c.is_insured == true(),
-        )
 
-    this = insured(now, months.c.sid, months.c.month_key)
-    last = insured(before, months.c.prev_sid, months.c.prev_key)
-    persons = select(func.count()).select_from(now).where(this).scalar_subquery()
-    earlier = select(func.count()).select_from(before).where(last).scalar_subquery()
-    kept = (
-        select(func.count())
-        .select_from(now)
-        .join(before, and_(before.c.person_key == now.c.person_key, last))
-        .where(this)
-        .scalar_subquery()
-    )
-    has_prev = months.c.prev_sid.is_not(None)
-    return select(
-        months.c.month_key,
-        dim_district.c.district_key,
-        persons.label("persons"),
-        case((has_prev, kept)).label("kept"),
-        case((has_prev, earlier - kept)).label("gone"),
-        case((has_prev, persons - kept)).label("new"),
-    ).join(dim_district, true())
+def retention_rows(conn: Connection, key: int) -> list[dict]:
+    """The month's rows, one per district, or none when the month has no current labor file."""
+    sid = _current_file(conn, key)
+    if sid is None:
+        return []
+    prev_key = previous_key(key)
+    prev_sid = _current_file(conn, prev_key)
+    persons = dict(conn.execute(insured_by_district(sid, key)).tuples().all())
+    if prev_sid is not None:
+        earlier = dict(conn.execute(insured_by_district(prev_sid, prev_key)).tuples().all())
+        kept = dict(conn.execute(kept_by_district(sid, key, prev_sid, prev_key)).tuples().all())
+    out = []
+    for (district,) in conn.execute(select(dim_district.c.district_key)).tuples():
+        n = persons.get(district, 0)
+        row = {"month_key": key, "district_key": district, "persons": n, "kept": None, "gone": None, "new": None}
+        if prev_sid is not None:
+            k = kept.get(district, 0)
+            row.update(kept=k, gone=earlier.get(district, 0) - k, new=n - k)
+        out.append(row)
+    return out
 
 
 def rebuild_retention(conn: Connection, month_keys: Iterable[int]) -> None:
@@ -84,6 +84,6 @@ def rebuild_retention(conn: Connection, month_keys: Iterable[int]) -> None:
     if not keys:
         return
     conn.execute(ret.delete().where(ret.c.month_key.in_(keys)))
-    conn.execute(
-        ret.insert().from_select(["month_key", "district_key", "persons", "kept", "gone", "new"], counts(keys))
-    )
+    rows = [row for key in keys for row in retention_rows(conn, key)]
+    if rows:
+        conn.execute(ret.insert(), rows)
