@@ -35,24 +35,30 @@ WITH lm AS (
     LEFT JOIN fct_submission prev ON prev.kind = 'labor' AND prev.is_current
         AND prev.month_key = CASE WHEN cur.month_key % 100 = 1 THEN cur.month_key - 89 ELSE cur.month_key - 1 END
     WHERE cur.kind = 'labor' AND cur.is_current
-), c AS (
-    SELECT lm.month_key, d.district_key, lm.prev_sid,
-        (SELECT count(*) FROM restricted_labor_person p
-         WHERE p.submission_id = lm.sid AND p.district_key = d.district_key AND p.is_insured) AS persons,
-        (SELECT count(*) FROM restricted_labor_person p
-         WHERE p.submission_id = lm.prev_sid AND p.district_key = d.district_key AND p.is_insured) AS earlier,
-        (SELECT count(*) FROM restricted_labor_person p
-         JOIN restricted_labor_person b ON b.submission_id = lm.prev_sid AND b.district_key = p.district_key
-             AND b.person_key = p.person_key AND b.is_insured
-         WHERE p.submission_id = lm.sid AND p.district_key = d.district_key AND p.is_insured) AS kept
-    FROM lm CROSS JOIN dim_district d
+), persons AS (
+    SELECT lm.month_key, p.district_key, count(*) AS n
+    FROM lm JOIN restricted_labor_person p ON p.submission_id = lm.sid AND p.is_insured
+    GROUP BY lm.month_key, p.district_key
+), earlier AS (
+    SELECT lm.month_key, p.district_key, count(*) AS n
+    FROM lm JOIN restricted_labor_person p ON p.submission_id = lm.prev_sid AND p.is_insured
+    GROUP BY lm.month_key, p.district_key
+), kept AS (
+    SELECT lm.month_key, p.district_key, count(*) AS n
+    FROM lm JOIN restricted_labor_person p ON p.submission_id = lm.sid AND p.is_insured
+    JOIN restricted_labor_person b ON b.submission_id = lm.prev_sid AND b.district_key = p.district_key
+        AND b.person_key = p.person_key AND b.is_insured
+    GROUP BY lm.month_key, p.district_key
 )
 INSERT INTO fct_labor_retention (month_key, district_key, persons, kept, gone, new)
-SELECT month_key, district_key, persons,
-    CASE WHEN prev_sid IS NOT NULL THEN kept END,
-    CASE WHEN prev_sid IS NOT NULL THEN earlier - kept END,
-    CASE WHEN prev_sid IS NOT NULL THEN persons - kept END
-FROM c
+SELECT lm.month_key, d.district_key, COALESCE(persons.n, 0),
+    CASE WHEN lm.prev_sid IS NOT NULL THEN COALESCE(kept.n, 0) END,
+    CASE WHEN lm.prev_sid IS NOT NULL THEN COALESCE(earlier.n, 0) - COALESCE(kept.n, 0) END,
+    CASE WHEN lm.prev_sid IS NOT NULL THEN COALESCE(persons.n, 0) - COALESCE(kept.n, 0) END
+FROM lm CROSS JOIN dim_district d
+LEFT JOIN persons ON persons.month_key = lm.month_key AND persons.district_key = d.district_key
+LEFT JOIN earlier ON earlier.month_key = lm.month_key AND earlier.district_key = d.district_key
+LEFT JOIN kept ON kept.month_key = lm.month_key AND kept.district_key = d.district_key
 """
 
 
