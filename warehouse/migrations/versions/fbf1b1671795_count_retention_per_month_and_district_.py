@@ -3,7 +3,8 @@
 The retention question read two months of people on every query (351 ms on SQLite over three years); the counts
 now live in fct_labor_retention, filled here from the current labor files and kept at each labor load. The person
 table gains its submission's month_key, at the end of its key: on PostgreSQL it is rebuilt partitioned by month,
-with a partition for every month of dim_month; SQLite keeps one plain table.
+with a partition for every month of dim_month; SQLite keeps one table, now stored in key order (WITHOUT ROWID), so
+that a file's people are one contiguous read for the counts.
 
 Revision ID: fbf1b1671795
 Revises: 6e548cbae628
@@ -123,6 +124,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('submission_id', 'district_key', 'person_key', 'month_key', name=op.f(f'pk_{PERSON}')),
         comment=PERSON_COMMENT,
         postgresql_partition_by='LIST (month_key)',
+        sqlite_with_rowid=False,
     )
     if bind.dialect.name == 'postgresql':
         for (key,) in bind.execute(sa.text('SELECT month_key FROM dim_month ORDER BY month_key')):
