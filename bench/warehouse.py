@@ -45,6 +45,7 @@ from warehouse.synthetic import Plan, load_synthetic
 DOC = Path(__file__).resolve().parents[1] / "docs" / "queries.md"
 BASELINE = "SELECT COUNT(*) FROM fct_indicator_value"
 LAST_MONTH = "2020-12"
+TARGET = 0.1  # seconds: every documented query, median of the runs (issue 18)
 PERSON = "restricted_labor_person"
 COLUMNS = (
     "submission_id, district_key, person_key, month_key, origin_key, is_insured, name, id_masked, employer, "
@@ -104,15 +105,14 @@ def bench(name: str, url: str, cfg: Config, plan: Plan, repeat: int) -> list[tup
             f"retention refresh at a labor load (two months × 16 districts): {statistics.median(refresh) * 1000:.0f} ms"
         )
         base = statistics.median(timed(conn, BASELINE, repeat))
-        print(f"{'query':<6}{'median ms':>10}{'max ms':>9}{'× baseline':>12}  under 1 s")
+        print(f"{'query':<6}{'median ms':>10}{'max ms':>9}{'× baseline':>12}  median under 100 ms")
         print(f"{'base':<6}{base * 1000:>10.1f}{'':>9}{1:>12.2f}")
         for q in parse_queries(DOC.read_text(encoding="utf-8")):
             times = timed(conn, q.sql, repeat)
             med, worst = statistics.median(times), max(times)
-            rows.append((name, q.qid, med, worst, med / base, worst < 1.0))
-            print(
-                f"{q.qid:<6}{med * 1000:>10.1f}{worst * 1000:>9.1f}{med / base:>12.2f}  {'yes' if worst < 1 else 'NO'}"
-            )
+            rows.append((name, q.qid, med, worst, med / base, med < TARGET))
+            met = "yes" if med < TARGET else "NO"
+            print(f"{q.qid:<6}{med * 1000:>10.1f}{worst * 1000:>9.1f}{med / base:>12.2f}  {met}")
     engine.dispose()
     return rows
 
@@ -251,7 +251,7 @@ def main() -> None:
                 bench_reload(url, list(reload_months), args.per_month, args.repeat)
     slow = [r for r in results if not r[5]]
     print(
-        f"\n{len(results) - len(slow)} of {len(results)} query runs answered in under 1 s"
+        f"\n{len(results) - len(slow)} of {len(results)} queries answered in under 100 ms (median)"
         + (f"; slow: {[(r[0], r[1]) for r in slow]}" if slow else "")
     )
 
