@@ -235,12 +235,21 @@ fct_labor_employment = Table(
 )
 
 # The key leads with the district, so a district's people (its list, its retention counts) are one index range.
+# On PostgreSQL the table is partitioned by month (warehouse.partition), so loading, reloading or dropping a month
+# touches one partition; the key ends with the partition key, as PostgreSQL requires. SQLite keeps one table.
 restricted_labor_person = Table(
     "restricted_labor_person",
     metadata,
     Column("submission_id", Integer, primary_key=True, comment=_UNENFORCED.format("fct_submission")),
     Column("district_key", Integer, primary_key=True, comment=_UNENFORCED.format("dim_district")),
     Column("person_key", LargeBinary(32), primary_key=True, comment="HMAC-SHA256 of the identity number"),
+    Column(
+        "month_key",
+        Integer,
+        primary_key=True,
+        autoincrement=False,
+        comment="the submission's month, YYYYMM: the partition key on PostgreSQL",
+    ),
     Column("origin_key", Integer, nullable=False, comment=_UNENFORCED.format("dim_origin")),
     Column("is_insured", Boolean, nullable=False),
     Column("name", Text, nullable=False),
@@ -251,6 +260,26 @@ restricted_labor_person = Table(
     comment=(
         "Grain: one person per labor submission (the loader keeps one row per identity number). Restricted: "
         "names and masked numbers, for the district lists; analysts see only counts, through views."
+    ),
+    postgresql_partition_by="LIST (month_key)",
+    # SQLite: the rows are stored in key order, so a file's or a district's people are one contiguous read (the
+    # retention counts at load read a 350k-person month in 0.06 s this way, 1.5 s through a rowid table's index).
+    sqlite_with_rowid=False,
+)
+
+fct_labor_retention = Table(
+    "fct_labor_retention",
+    metadata,
+    Column("month_key", ForeignKey("dim_month.month_key"), primary_key=True, autoincrement=False),
+    Column("district_key", ForeignKey("dim_district.district_key"), primary_key=True, autoincrement=False),
+    Column("persons", Integer, nullable=False, comment="insured people employed in the district this month"),
+    Column("kept", Integer, comment="of them, insured in the same district the month before; NULL without that file"),
+    Column("gone", Integer, comment="insured in the district the month before, not this month; NULL without that file"),
+    Column("new", Integer, comment="insured in the district this month, not the month before; NULL without that file"),
+    comment=(
+        "Grain: month × district of employment, for every month with a current labor file: counts only, from that "
+        "file and the month before's. Recomputed in the labor load's transaction for its month and the next "
+        "(tasks/labor/retention.py)."
     ),
 )
 

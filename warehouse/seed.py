@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Table, select, update
 
 from config import Config, normalize_text
 from core.month import month_range
+from warehouse.partition import ensure_person_partitions
 from warehouse.schema import (
     dim_district,
     dim_form,
@@ -151,11 +152,13 @@ def seed_dimensions(conn: Connection, cfg: Config, months: Sequence[str] = ()) -
 
 
 def ensure_months(conn: Connection, cfg: Config, months: Iterable[str]) -> int:
-    """Add the months (and every month since the first reporting month) that dim_month lacks."""
+    """Add the months (and every month since the first reporting month) that dim_month lacks, and on PostgreSQL
+    their partitions of the person table."""
     wanted = sorted(set(months))
     if not wanted:
         return 0
     span = month_range(min(cfg.calendar.first_month, wanted[0]), wanted[-1])
+    ensure_person_partitions(conn, [m.key for m in span])  # PostgreSQL: each month's people go to their partition
     return _sync(
         conn,
         dim_month,

@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypedDict
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, text
 
 from config import Config, Unit
 from core.clock import office_time
 from core.month import Month, month_key
 from warehouse.bulk import bulk_insert
+from warehouse.retention import rebuild_retention
 from warehouse.schema import (
     dim_district,
     dim_form,
@@ -246,6 +247,7 @@ def _labor_rows(
                     sid,
                     district,
                     person_keys[person],
+                    month_key(month),
                     origin,
                     insured,
                     f"劳动者{person}",  # the table's order
@@ -285,6 +287,14 @@ def load_synthetic(engine: Engine, cfg: Config, plan: Plan) -> dict[str, int]:
             employment,
             ("submission_id", "origin_key", "district_key", "month_key", "persons"),
         )
+        rebuild_retention(conn, [month_key(m) for m in plan.months] if plan.laborers else [])
+        if conn.dialect.name == "postgresql":  # the ids were given, so a later load's ids follow on from them
+            conn.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('fct_submission', 'submission_id'), max(submission_id)) "
+                    "FROM fct_submission"
+                )
+            )
     return {
         "fct_submission": len(subs) + len(lsubs),
         "fct_indicator_value": len(facts),

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import Engine, text
+
 SECTION = re.compile(r"^## (Q\d+)\. (.+)$", re.MULTILINE)
 SQL_BLOCK = re.compile(r"```sql\n(.*?)```", re.DOTALL)
 TABLE_LINE = re.compile(r"^\|.*\|$")
@@ -85,3 +87,17 @@ def replace_answers(markdown: str, answers: dict[str, str]) -> str:
         pieces += [markdown[last : head.end()], body[: sql.end()], "\n".join(new)]
         last = end
     return "".join(pieces) + markdown[last:]
+
+
+def run_query(engine: Engine, sql: str) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """A query's column names and its rows as the answer tables show them."""
+    with engine.connect() as conn:
+        result = conn.execute(text(sql))
+        columns = tuple(result.keys())
+        return columns, answer(columns, result.all())
+
+
+def with_answers(markdown: str, engine: Engine) -> str:
+    """The document with every question's answer table replaced by what its query returns on `engine`."""
+    tables = {q.qid: render_table(*run_query(engine, q.sql)) for q in parse_queries(markdown)}
+    return replace_answers(markdown, tables)

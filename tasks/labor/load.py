@@ -18,6 +18,7 @@ from core.crashpoint import pause_at
 from core.errors import FupinError, unreadable_warehouse
 from core.month import month_key
 from tasks.labor.errors import redacted
+from tasks.labor.retention import refresh_retention
 from tasks.labor.validate import LaborCheck
 from warehouse.bulk import bulk_insert, insert_frames
 from warehouse.schema import (
@@ -285,7 +286,7 @@ def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, ke
     sid = _save_submission(conn, existing, {**values, "status": "received"})
     numbered = next_version(conn, KIND, values["unit_key"], values["month_key"], facts.received_at)
     pause_at("load")
-    people = _people(conn, cfg, check.valid, sid)
+    people = _people(conn, cfg, check.valid, sid).assign(month_key=values["month_key"])
     insert_frames(conn, restricted_labor_person, list(restricted_labor_person.c.keys()), keyed_by_district(people, key))
     insured = int(people["is_insured"].sum())
     counts = employment_counts(people, ["origin_key", "district_key"])
@@ -324,6 +325,7 @@ def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, ke
             message=f"{len(people)} persons, {insured} insured, {check.n_invalid_rows} rows excluded",
         )
     )
+    refresh_retention(conn, facts.month)
     return LoadResult(sid, "accepted", numbered.number, len(people), insured)
 
 

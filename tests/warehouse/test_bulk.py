@@ -22,6 +22,7 @@ def people(n: int, submission_id: int = 1) -> pd.DataFrame:
             "submission_id": submission_id,
             "district_key": [1 + i % 3 for i in range(n)],
             "person_key": [hashlib.sha256(str(i).encode()).digest() for i in range(n)],
+            "month_key": 202009,
             "origin_key": [7] * n,
             "is_insured": [i % 4 != 0 for i in range(n)],
             "name": pd.array([AWKWARD[i % len(AWKWARD)] for i in range(n)], dtype="string"),

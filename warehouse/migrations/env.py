@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from warehouse.migrate import include_name
 from warehouse.schema import metadata
 
 config = context.config
@@ -28,6 +29,7 @@ def _run(connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -12,9 +12,10 @@ from config import Config
 from warehouse.schema import dim_district, dim_form, dim_indicator, dim_month, dim_origin, dim_region, dim_unit
 from warehouse.schema import fct_indicator_value as fv
 from warehouse.schema import fct_labor_employment as emp
+from warehouse.schema import fct_labor_retention as ret
 from warehouse.schema import fct_submission as sub
-from warehouse.schema import restricted_labor_person as rlp
 from warehouse.views import View, register
+from warehouse.views.core import current_values
 
 REPORT = "report"
 LABOR = "labor"
@@ -162,28 +163,18 @@ def shared_concepts(cfg: Config) -> dict[str, str]:
 
 
 def _concept_month(cfg: Config) -> Select:
-    iv = INDICATOR_VALUE
+    concepts = sorted(shared_concepts(cfg))
 
     def rows(name: str):  # built twice so that a filter on month reaches both halves of the union
-        return (
-            select(
-                iv.c.month,
-                dim_indicator.c.concept,
-                iv.c.form_code,
-                iv.c.row_no,
-                dim_indicator.c.measure_unit,
-                iv.c.value,
-                iv.c.value_month,
-            )
-            .select_from(iv)
-            .join(dim_form, dim_form.c.form_code == iv.c.form_code)
-            .join(
-                dim_indicator,
-                and_(dim_indicator.c.form_key == dim_form.c.form_key, dim_indicator.c.row_no == iv.c.row_no),
-            )
-            .where(iv.c.region == cfg.total_column, dim_indicator.c.concept.in_(sorted(shared_concepts(cfg))))
-            .subquery(name)
-        )
+        # From the base tables, not v_indicator_value: the few concept rows are found through the indicator index
+        # before anything is joined (3 indicators × units × months, not every figure).
+        # Keys picked by subqueries, so the figures are found through the indicator index before anything is
+        # joined: the city-wide column's key is one value for the planner (never a join to every region).
+        total = select(dim_region.c.region_key).where(dim_region.c.region == cfg.total_column).scalar_subquery()
+        keys = select(dim_indicator.c.indicator_key).where(dim_indicator.c.concept.in_(concepts))
+        return current_values(
+            fv.c.indicator_key.in_(keys), fv.c.region_key == total, extra=[dim_indicator.c.concept], lean=True
+        ).subquery(name)
 
     # An increment summed over units is only given when every unit that reported a value has one: no guesses.
     def month_sum(base):
@@ -213,54 +204,13 @@ def _concept_month(cfg: Config) -> Select:
     return select(union_all(by_form, total).subquery("c"))
 
 
-def _previous_key(month):
-    """The month_key (YYYYMM) of the month before, across the year end."""
-    return case((month.c.month_of_year == 1, (month.c.year - 1) * 100 + 12), else_=month.c.month_key - 1)
-
-
 def _retention(cfg: Config) -> Select:
-    # Counted per month and district by correlated subqueries, so a filter on month or district limits the work
-    # to those files; the restricted key (submission_id, district_key, person_key) makes each count a range scan
-    # and each match one lookup. Only counts leave this view: names and keys stay in the restricted table.
-    cur, prev = sub.alias("cur"), sub.alias("prev")
-    months = (
-        select(dim_month.c.month, cur.c.submission_id.label("sid"), prev.c.submission_id.label("prev_sid"))
-        .join(cur, and_(cur.c.month_key == dim_month.c.month_key, cur.c.kind == LABOR, cur.c.is_current == true()))
-        .outerjoin(
-            prev, and_(prev.c.month_key == _previous_key(dim_month), prev.c.kind == LABOR, prev.c.is_current == true())
-        )
-        .subquery("lm")
-    )
-    now, before = rlp.alias("now_p"), rlp.alias("before_p")
-
-    def insured(people, sid):
-        return and_(
-            people.c.submission_id == sid,
-            people.c.district_key == dim_district.c.district_key,
-            people.c.is_insured == true(),
-        )
-
-    persons = select(func.count()).select_from(now).where(insured(now, months.c.sid)).scalar_subquery()
-    earlier = select(func.count()).select_from(before).where(insured(before, months.c.prev_sid)).scalar_subquery()
-    kept = (
-        select(func.count())
-        .select_from(now)
-        .join(before, and_(before.c.person_key == now.c.person_key, insured(before, months.c.prev_sid)))
-        .where(insured(now, months.c.sid))
-        .scalar_subquery()
-    )
-    has_prev = months.c.prev_sid.is_not(None)
+    # Counted at each labor load (warehouse.retention): the view only names the month and district.
     return (
-        select(
-            months.c.month,
-            dim_district.c.district,
-            persons.label("persons"),
-            case((has_prev, kept)).label("kept"),
-            case((has_prev, earlier - kept)).label("gone"),
-            case((has_prev, persons - kept)).label("new"),
-        )
-        .select_from(months)
-        .join(dim_district, true())
+        select(dim_month.c.month, dim_district.c.district, ret.c.persons, ret.c.kept, ret.c.gone, ret.c.new)
+        .select_from(ret)
+        .join(dim_month, dim_month.c.month_key == ret.c.month_key)
+        .join(dim_district, dim_district.c.district_key == ret.c.district_key)
     )
 
 
@@ -384,7 +334,6 @@ register(
             "n_units": "units whose current report gives a value",
         },
         build=_concept_month,
-        depends_on=("v_indicator_value",),
     )
 )
 
@@ -401,7 +350,6 @@ register(
             "new": "insured in the district this month but not the month before",
         },
         build=_retention,
-        counts_restricted=True,
     )
 )
 

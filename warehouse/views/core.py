@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import and_, case, literal, select
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from config import Config
 from warehouse.schema import (
@@ -18,7 +21,12 @@ from warehouse.schema import (
 from warehouse.views import View, register
 
 
-def _build(cfg: Config) -> Select:
+def current_values(*where: ColumnElement[bool], extra: Sequence[ColumnElement[Any]] = (), lean: bool = False) -> Select:
+    """Every current figure with its monthly increment (and `extra` columns), limited by `where` on the base tables.
+
+    lean: only month, form, row, measure unit, value and increment, without the unit and region joins, for views
+    that aggregate over units and pick the region by key (fewer joins to plan and run).
+    """
     f, s = fct_indicator_value, fct_submission
     prev, prev_s = fct_indicator_value.alias("prev"), fct_submission.alias("prev_s")
     increment = case(
@@ -26,30 +34,36 @@ def _build(cfg: Config) -> Select:
         (dim_month.c.month_of_year == 1, f.c.value),
         else_=f.c.value - prev.c.value,
     )
-    return (
+    unit = [] if lean else [dim_unit.c.unit_code, dim_unit.c.unit_name]
+    named = [] if lean else [dim_indicator.c.indicator, dim_indicator.c.category]
+    region = [] if lean else [dim_region.c.region]
+    source = [] if lean else [f.c.submission_id, s.c.version]
+    query = (
         select(
             dim_month.c.month,
-            dim_unit.c.unit_code,
-            dim_unit.c.unit_name,
+            *unit,
             dim_form.c.form_code,
             dim_indicator.c.row_no,
-            dim_indicator.c.indicator,
-            dim_indicator.c.category,
+            *named,
             dim_indicator.c.measure_unit,
-            dim_region.c.region,
+            *region,
             f.c.value,
             increment.label("value_month"),
-            f.c.submission_id,
-            s.c.version,
+            *source,
+            *extra,
         )
         .select_from(f)
         .join(s, and_(s.c.submission_id == f.c.submission_id, s.c.is_current))
         .join(dim_month, dim_month.c.month_key == f.c.month_key)
-        .join(dim_unit, dim_unit.c.unit_key == f.c.unit_key)
         .join(dim_indicator, dim_indicator.c.indicator_key == f.c.indicator_key)
         .join(dim_form, dim_form.c.form_key == dim_indicator.c.form_key)
-        .join(dim_region, dim_region.c.region_key == f.c.region_key)
-        .outerjoin(
+    )
+    if not lean:
+        query = query.join(dim_unit, dim_unit.c.unit_key == f.c.unit_key).join(
+            dim_region, dim_region.c.region_key == f.c.region_key
+        )
+    return (
+        query.outerjoin(
             prev_s,
             and_(
                 prev_s.c.is_current,
@@ -66,7 +80,12 @@ def _build(cfg: Config) -> Select:
                 prev.c.region_key == f.c.region_key,
             ),
         )
+        .where(*where)
     )
+
+
+def _build(cfg: Config) -> Select:
+    return current_values()
 
 
 register(
