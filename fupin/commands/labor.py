@@ -77,7 +77,7 @@ def labor(
         help="Share of invalid rows tolerated (0-1); above it the file is rejected and nothing is loaded.",
     ),
 ) -> None:
-    """Ingest a labor file: archive it, check every identity number, load the warehouse, write district lists."""
+    """Ingest a labor file: archive it, check every identity number, load the warehouse (in bounded memory)."""
     month = Month(month)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
@@ -96,16 +96,12 @@ def labor(
         ("central/western, insured (附件1 表1)", result["central_western"]),
         ("rows excluded", result["excluded_rows"]),
         ("repeated numbers", result["repeated"]),
-        ("district lists", len(result["lists"])),
     ):
-        table.add_row(label, str(value))
-    if result["already_loaded"] and not result["lists_written"]:
-        console.print(
-            "[yellow]this exact file was already loaded and its district lists are up to date; nothing changed[/]"
-        )
-    elif result["already_loaded"]:
-        console.print("[yellow]this exact file was already loaded; only its district lists were written again[/]")
+        table.add_row(label, "–" if value is None else str(value))
+    if result["already_loaded"]:
+        console.print("[yellow]this exact file was already loaded; nothing changed[/]")
     console.print(table)
+    console.print(f"the district lists are written on demand: `fupin labor-lists --month {month}`")
 
 
 def rekey(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import SupportsInt, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config import Config
@@ -18,7 +18,8 @@ from core.crashpoint import pause_at
 from core.errors import FupinError, unreadable_warehouse
 from core.month import month_key
 from tasks.labor.errors import redacted
-from tasks.labor.validate import LaborCheck
+from tasks.labor.grain import Kept, pack_ids, unpack_ids
+from tasks.labor.validate import LaborCheck, Tally
 from warehouse.bulk import bulk_insert, insert_frames
 from warehouse.schema import (
     dim_district,
@@ -71,6 +72,17 @@ class LoadResult:
     persons: int
     insured: int
     already_loaded: bool = False
+    check: Tally | None = None  # the file's check, when it was read (not for a file already loaded)
+
+
+class TooManyInvalid(FupinError):
+    """More invalid rows than the caller allows: the transaction is rolled back, the tally says why."""
+
+    def __init__(self, tally: Tally, max_ratio: float) -> None:
+        super().__init__(
+            f"{tally.n_invalid_rows} of {tally.n_rows} rows invalid ({tally.invalid_ratio:.4%} > {max_ratio:.4%})"
+        )
+        self.tally = tally
 
 
 def require_warehouse(engine: Engine, cfg: Config) -> None:
@@ -122,7 +134,7 @@ def _save_submission(conn: Connection, existing: int | None, values: dict) -> in
     return existing
 
 
-def _issues(conn: Connection, sid: int, check: LaborCheck, severity_errors: str) -> None:
+def _issues(conn: Connection, sid: int, check: LaborCheck | Tally, severity_errors: str) -> None:
     rows = [
         (
             sid,
@@ -179,7 +191,7 @@ def _reject(
     )
 
 
-def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, reason: str) -> None:
+def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck | Tally, reason: str) -> None:
     """Record the file as rejected (no facts) with its located errors; an accepted twin is left untouched."""
     with engine.begin() as conn:
         sid = _reject(conn, cfg, facts, reason, check.n_invalid_rows, len(check.duplicates), check.n_rows)
@@ -201,16 +213,13 @@ def record_unreadable(engine: Engine, cfg: Config, facts: FileFacts, reason: str
             )
 
 
-def _origin_keys(conn: Connection, cfg: Config, valid: pd.DataFrame) -> pd.Series:
-    """origin_key per row; counties not yet in dim_origin are added in the same transaction."""
+def _origin_keys(conn: Connection, cfg: Config, valid: pd.DataFrame, known: dict[tuple, int]) -> pd.Series:
+    """origin_key per row; counties not yet in dim_origin (nor in `known`, filled as the batches come) are added in
+    the same transaction."""
     cols = ["origin_province", "origin_city", "origin_county"]
+    if not known:
+        known.update(_origins(conn))
     found = valid[cols].drop_duplicates()
-    known = {
-        (p, c, k): key
-        for key, p, c, k in conn.execute(
-            select(dim_origin.c.origin_key, dim_origin.c.province, dim_origin.c.city, dim_origin.c.county)
-        )
-    }
     cw = set(cfg.central_western_provinces)
     new = [
         {
@@ -226,18 +235,18 @@ def _origin_keys(conn: Connection, cfg: Config, valid: pd.DataFrame) -> pd.Serie
     ]
     if new:
         conn.execute(dim_origin.insert(), new)
-        known = {
-            (p, c, k): key
-            for key, p, c, k in conn.execute(
-                select(dim_origin.c.origin_key, dim_origin.c.province, dim_origin.c.city, dim_origin.c.county)
-            )
-        }
+        known.update(_origins(conn))
     index = pd.MultiIndex.from_tuples(list(known), names=cols)
     lookup = pd.Series(list(known.values()), index=index)
     return pd.Series(lookup.reindex(pd.MultiIndex.from_frame(valid[cols])).to_numpy(), index=valid.index)
 
 
-def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, sid: int) -> pd.DataFrame:
+def _origins(conn: Connection) -> dict[tuple, int]:
+    rows = conn.execute(select(dim_origin.c.origin_key, dim_origin.c.province, dim_origin.c.city, dim_origin.c.county))
+    return {(p, c, k): key for key, p, c, k in rows}
+
+
+def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, sid: int, known: dict[tuple, int]) -> pd.DataFrame:
     """The restricted person rows, without their keys yet (keyed_by_district adds them)."""
     districts = dict(conn.execute(select(dim_district.c.district, dim_district.c.district_key)).all())
     valid = valid.reset_index(drop=True)
@@ -245,7 +254,7 @@ def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, sid: int) -> pd.
         {
             "submission_id": sid,
             "district_key": valid["work_district"].map(districts).astype(np.int64),
-            "origin_key": _origin_keys(conn, cfg, valid).astype(np.int64),
+            "origin_key": _origin_keys(conn, cfg, valid, known).astype(np.int64),
             "is_insured": valid["is_insured"].astype(bool),
             "name": valid["name"],
             "id_masked": mask_ids(valid["id_number"]),
@@ -272,7 +281,90 @@ def employment_counts(people: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return insured.groupby(by, sort=True).size().rename("persons").reset_index()
 
 
-def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
+_DISPLACE = restricted_labor_person.delete().where(
+    and_(
+        restricted_labor_person.c.submission_id == bindparam("sid"),
+        restricted_labor_person.c.district_key == bindparam("dk"),
+        restricted_labor_person.c.person_key == bindparam("pk"),
+    )
+)
+
+
+class _Batches:
+    """The file's batches as they are loaded: the people kept so far, the tally, the employment counts."""
+
+    def __init__(self, conn: Connection, cfg: Config, sid: int, key: bytes) -> None:
+        self.conn, self.cfg, self.sid, self.key = conn, cfg, sid, key
+        self.kept, self.tally = Kept(), Tally()
+        self.known: dict[tuple, int] = {}
+        self.counts: list[pd.DataFrame] = []
+
+    def load(self, check: LaborCheck) -> None:
+        """One batch: its people not already kept (an insured row displaces an earlier lapsed one), its exclusions."""
+        self.tally.add(check)
+        people = _people(self.conn, self.cfg, check.valid, self.sid, self.known)
+        ids = pack_ids(people["id_number"])
+        verdict = self.kept.admit(
+            ids,
+            people["source_row"].to_numpy(dtype=np.int64),
+            people["district_key"].to_numpy(dtype=np.int64),
+            people["is_insured"].to_numpy(dtype=bool),
+        )
+        if len(verdict.displaced_rows):
+            numbers = unpack_ids(verdict.displaced_ids)
+            keys = person_keys(numbers, self.key)
+            self.conn.execute(
+                _DISPLACE,
+                [
+                    {"sid": self.sid, "dk": int(d), "pk": k}
+                    for d, k in zip(verdict.displaced_districts, keys, strict=True)
+                ],
+            )
+            self.tally.add_duplicates(
+                pd.DataFrame({"source_row": verdict.displaced_rows, "value_masked": mask_ids(numbers)})
+            )
+        dropped = people.loc[~verdict.keep]
+        self.tally.add_duplicates(
+            pd.DataFrame({"source_row": dropped["source_row"].to_numpy(), "value_masked": dropped["id_masked"]})
+        )
+        people = people.loc[verdict.keep]
+        columns = list(restricted_labor_person.c.keys())
+        insert_frames(self.conn, restricted_labor_person, columns, keyed_by_district(people, self.key))
+        self.counts.append(employment_counts(people, ["origin_key", "district_key"]))
+        _excluded(self.conn, self.sid, check.failures)
+
+    def employment(self) -> pd.DataFrame:
+        if not self.counts:
+            return pd.DataFrame(columns=["origin_key", "district_key", "persons"])
+        return pd.concat(self.counts).groupby(["origin_key", "district_key"], sort=True)["persons"].sum().reset_index()
+
+
+def _excluded(conn: Connection, sid: int, failures: pd.DataFrame) -> None:
+    bulk_insert(
+        conn,
+        fct_labor_invalid_row,
+        [
+            (sid, int(r), c, k, v)
+            for r, c, k, v in zip(
+                failures["source_row"],
+                failures["column_name"],
+                failures["rule"],
+                failures["value_masked"],
+                strict=False,
+            )
+        ],
+        ["submission_id", "source_row", "column_name", "rule", "value_masked"],
+    )
+
+
+def _load(
+    conn: Connection,
+    cfg: Config,
+    facts: FileFacts,
+    checks: Callable[[], Iterable[LaborCheck]],
+    key: bytes,
+    max_invalid_ratio: float,
+) -> LoadResult:
     existing, status, values = _submission(conn, cfg, facts)
     if status == "accepted":
         assert existing is not None  # an accepted status is read from the submission's own row
@@ -285,32 +377,19 @@ def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, ke
     sid = _save_submission(conn, existing, {**values, "status": "received"})
     numbered = next_version(conn, KIND, values["unit_key"], values["month_key"], facts.received_at)
     pause_at("load")
-    people = _people(conn, cfg, check.valid, sid)
-    insert_frames(conn, restricted_labor_person, list(restricted_labor_person.c.keys()), keyed_by_district(people, key))
-    insured = int(people["is_insured"].sum())
-    counts = employment_counts(people, ["origin_key", "district_key"])
+    batches = _Batches(conn, cfg, sid, key)
+    for check in checks():
+        batches.load(check)
+    tally = batches.tally
+    if tally.invalid_ratio > max_invalid_ratio:  # decided on the whole file: everything above rolls back
+        raise TooManyInvalid(tally, max_invalid_ratio)
     mk = values["month_key"]
-    cells = [(sid, int(o), int(d), mk, int(n)) for o, d, n in counts.itertuples(index=False)]
+    cells = [(sid, int(o), int(d), mk, int(n)) for o, d, n in batches.employment().itertuples(index=False)]
     bulk_insert(
         conn, fct_labor_employment, cells, ["submission_id", "origin_key", "district_key", "month_key", "persons"]
     )
-    excluded = check.failures
-    bulk_insert(
-        conn,
-        fct_labor_invalid_row,
-        [
-            (sid, int(r), c, k, v)
-            for r, c, k, v in zip(
-                excluded["source_row"],
-                excluded["column_name"],
-                excluded["rule"],
-                excluded["value_masked"],
-                strict=False,
-            )
-        ],
-        ["submission_id", "source_row", "column_name", "rule", "value_masked"],
-    )
-    _issues(conn, sid, check, "warning")
+    _issues(conn, sid, tally, "warning")
+    persons, insured = len(batches.kept), batches.kept.n_insured
     conn.execute(
         update(fct_submission)
         .where(fct_submission.c.submission_id == sid)
@@ -319,22 +398,36 @@ def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, ke
             version=numbered.number,
             is_current=numbered.is_current,
             n_errors=0,
-            n_warnings=len(check.duplicates) + check.n_invalid_rows,
-            n_rows=check.n_rows,
-            message=f"{len(people)} persons, {insured} insured, {check.n_invalid_rows} rows excluded",
+            n_warnings=len(tally.duplicates) + tally.n_invalid_rows,
+            n_rows=tally.n_rows,
+            message=f"{persons} persons, {insured} insured, {tally.n_invalid_rows} rows excluded",
         )
     )
-    return LoadResult(sid, "accepted", numbered.number, len(people), insured)
+    return LoadResult(sid, "accepted", numbered.number, persons, insured, check=tally)
 
 
-def load_labor(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
-    """Accept the file: people (restricted, keyed by HMAC), the month × origin × district fact, exclusions; a database
-    error is re-raised redacted (drivers quote the rows they refuse)."""
+def load_labor_batches(
+    engine: Engine,
+    cfg: Config,
+    facts: FileFacts,
+    checks: Callable[[], Iterable[LaborCheck]],
+    key: bytes,
+    max_invalid_ratio: float = 0.0,
+) -> LoadResult:
+    """Accept the file batch by batch in one transaction: people (restricted, keyed by HMAC, one per identity number
+    across batches), the month × origin × district fact, exclusions. `checks` gives the batches afresh on each call
+    (a retry reads the file again); over `max_invalid_ratio` everything rolls back (TooManyInvalid). A database error
+    is re-raised redacted (drivers quote the rows they refuse)."""
     with redacted("load"):
         try:
             with engine.begin() as conn:
-                return _load(conn, cfg, facts, check, key)
+                return _load(conn, cfg, facts, checks, key, max_invalid_ratio)
         except IntegrityError:
             # A concurrent write got past the lock (the same bytes, or a current version): decide again, now seeing it.
             with engine.begin() as conn:
-                return _load(conn, cfg, facts, check, key)
+                return _load(conn, cfg, facts, checks, key, max_invalid_ratio)
+
+
+def load_labor(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
+    """Accept a file already checked whole (one batch): see load_labor_batches."""
+    return load_labor_batches(engine, cfg, facts, lambda: [check], key, max_invalid_ratio=1.0)
