@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import cast
 
 from core.errors import FupinError, UsageError
 from core.month import Month
 from core.retry import call_with_retries
 from core.settings import Settings, SettingsError, checked_pii_key
-from flows.runtime import api_configured, in_flow_run, load_runtime, run_artifact, run_log
+from flows.runtime import Runtime, api_configured, in_flow_run, load_runtime, run_artifact, run_log
 from tasks.intake.archive import receive_file
 from tasks.intake.provenance import cli_source
 from tasks.intake.received import name_hex, name_of, param_path
 from tasks.labor.key import require_key
+from tasks.labor.lists import DistrictLists, month_submissions, write_district_lists
 from tasks.labor.load import (
     FileFacts,
     LoadResult,
@@ -175,3 +177,27 @@ def _run_id() -> str | None:
     from prefect.runtime import flow_run
 
     return str(flow_run.get_id())
+
+
+def write_labor_lists(
+    rt: Runtime,
+    month: str,
+    district: str | None = None,
+    on_district: Callable[[str], None] | None = None,
+) -> DistrictLists | None:
+    """The month's district lists (or one district's), each written only when missing or stale; None when no labor
+    file of the month was accepted. `on_district` hears each district as it is done."""
+    month = Month(month)
+    names = [u.name for u in rt.config.districts] if district is None else [district]
+    if month_submissions(rt.engine, month)[0] is None:
+        return None
+    out = rt.settings.paths.outputs / month / "labor"
+    paths: list[Path] = []
+    written: list[str] = []
+    for name in names:
+        done = write_district_lists(rt.engine, rt.config, month, out, district=name)
+        paths += done.paths
+        written += done.districts_written
+        if on_district:
+            on_district(name)
+    return DistrictLists(paths, bool(written), tuple(written))
