@@ -6,15 +6,35 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from contracts.identity import hmac_sha256
 
 _POWERS = 10 ** np.arange(16, -1, -1, dtype=np.int64)
 
 
-def pack_ids(ids: pd.Series) -> np.ndarray:
-    """A checked number (17 digits and a check character 0-9/X) as one int64, losslessly: digits x 11 + check."""
-    if not len(ids):
-        return np.empty(0, dtype=np.int64)
-    raw = np.frombuffer("".join(ids.astype(str).tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
+def id_matrix(ids: pd.Series) -> np.ndarray:
+    """Checked numbers (18 ASCII characters each) as an (n, 18) uint8 matrix, straight from their Arrow buffer."""
+    arr = pa.array(ids, type=pa.large_string(), from_pandas=True)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if not len(arr):
+        return np.empty((0, 18), dtype=np.uint8)
+    start = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset]
+    return np.frombuffer(arr.buffers()[2], dtype=np.uint8)[start : start + 18 * len(arr)].reshape(-1, 18)
+
+
+def hmac_keys(raw: np.ndarray, key: bytes) -> np.ndarray:
+    """HMAC-SHA256 of each number (a row of id_matrix) under the PII key, as contracts.identity.person_keys makes
+    them, without decoding the numbers to str and back."""
+    digest = hmac_sha256(key)
+    out = np.empty(len(raw), dtype=object)
+    out[:] = [digest(number) for number in raw.view("S18").ravel().tolist()]
+    return out
+
+
+def pack_ids(raw: np.ndarray) -> np.ndarray:
+    """A checked number (a row of id_matrix: 17 digits and a check character 0-9/X) as one int64, losslessly:
+    digits x 11 + check."""
     digits = (raw[:, :17].astype(np.int64) - 48) @ _POWERS
     check = np.where(raw[:, 17] == ord("X"), 10, raw[:, 17].astype(np.int64) - 48)
     return digits * 11 + check

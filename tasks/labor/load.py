@@ -18,7 +18,7 @@ from core.crashpoint import pause_at
 from core.errors import FupinError, unreadable_warehouse
 from core.month import month_key
 from tasks.labor.errors import redacted
-from tasks.labor.grain import Kept, pack_ids, unpack_ids
+from tasks.labor.grain import Kept, hmac_keys, id_matrix, pack_ids, unpack_ids
 from tasks.labor.validate import LaborCheck, Tally
 from warehouse.bulk import bulk_insert, insert_frames
 from warehouse.schema import (
@@ -270,7 +270,7 @@ def keyed_by_district(people: pd.DataFrame, key: bytes) -> Iterator[pd.DataFrame
     """Each district's people with their HMAC keys, sorted as the primary key, so every B-tree insert is an append;
     yielded one district at a time so the database indexes one while the next is keyed."""
     for _, part in people.groupby("district_key", sort=True):
-        keys = person_keys(part["id_number"], key).to_numpy()
+        keys = hmac_keys(id_matrix(part["id_number"]), key)
         order = np.argsort(keys.astype("S32"), kind="stable")
         yield part.iloc[order].assign(person_key=keys[order])
 
@@ -303,7 +303,7 @@ class _Batches:
         """One batch: its people not already kept (an insured row displaces an earlier lapsed one), its exclusions."""
         self.tally.add(check)
         people = _people(self.conn, self.cfg, check.valid, self.sid, self.known)
-        ids = pack_ids(people["id_number"])
+        ids = pack_ids(id_matrix(people["id_number"]))
         verdict = self.kept.admit(
             ids,
             people["source_row"].to_numpy(dtype=np.int64),
