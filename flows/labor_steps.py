@@ -76,16 +76,17 @@ def ingest_labor_steps(
     source: str | None = None,
     on_stage: Callable[[str], None] | None = None,
     batch_rows: int = BATCH_ROWS,
+    rt: Runtime | None = None,
 ) -> dict:
     """The labor file's steps in order, with or without a run; `on_stage` hears each of STAGES as it starts. The file
     is read, checked, keyed and loaded `batch_rows` rows at a time; the district lists are written later, on demand
-    (`fupin labor-lists`, the monthly close, a district's download)."""
+    (`fupin labor-lists`, the monthly close, a district's download). `rt`: the caller's runtime, if it has one."""
     stage = on_stage or (lambda _: None)
     came_from = source or cli_source()
     month = Month(month)
     if not 0.0 <= max_invalid_ratio <= 1.0:
         raise FupinError(f"max_invalid_ratio must be between 0 and 1, not {max_invalid_ratio}")
-    rt = load_runtime()
+    rt = rt or load_runtime()
     log = run_log()
     key = pii_key(rt.settings)
     given = param_path(path)

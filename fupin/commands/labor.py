@@ -16,23 +16,27 @@ from tasks.intake.provenance import cli_source
 if TYPE_CHECKING:
     from prefect.states import State
 
+    from flows.runtime import Runtime
+
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
 
-def preflight() -> None:
+def preflight(rt: Runtime | None = None) -> None:
     """Say a missing, short or different PII key (or a missing warehouse) in one line, before any run starts."""
     from flows.labor_steps import pii_key
     from flows.runtime import load_runtime
     from tasks.labor.key import require_key
     from tasks.labor.load import require_warehouse
 
-    rt = load_runtime()
+    own = rt is None
+    rt = rt or load_runtime()
     try:
         key = pii_key(rt.settings)
         require_warehouse(rt.engine, rt.config)
         require_key(rt.engine, key)
     finally:
-        rt.engine.dispose()
+        if own:
+            rt.engine.dispose()
 
 
 def _run(params: dict) -> dict:
@@ -41,9 +45,12 @@ def _run(params: dict) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.labor_steps import STAGES, ingest_labor_steps
+    from flows.runtime import load_runtime
     from fupin.running import MODE
 
     if not MODE.api_url:
+        rt = load_runtime()  # one runtime for the checks and the steps: the declaration is read once
+        preflight(rt)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as progress:
             bar = progress.add_task("labor", total=len(STAGES))
@@ -53,7 +60,8 @@ def _run(params: dict) -> dict:
                 progress.update(bar, completed=len(seen), description=name)
                 seen.append(name)
 
-            return ingest_labor_steps(**params, on_stage=on_stage)
+            return ingest_labor_steps(**params, on_stage=on_stage, rt=rt)
+    preflight()
     from flows.ingest_labor import ingest_labor
 
     with console.status("ingesting as a run on the Prefect server (it shows in the UI) …"):
@@ -81,7 +89,6 @@ def labor(
     month = Month(month)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
-    preflight()
     params = {
         "path": str(path.resolve()),
         "month": month,

@@ -323,11 +323,12 @@ class _Batches:
             self.tally.add_duplicates(
                 pd.DataFrame({"source_row": verdict.displaced_rows, "value_masked": mask_ids(numbers)})
             )
-        dropped = people.loc[~verdict.keep]
-        self.tally.add_duplicates(
-            pd.DataFrame({"source_row": dropped["source_row"].to_numpy(), "value_masked": dropped["id_masked"]})
-        )
-        people = people.loc[verdict.keep]
+        if not verdict.keep.all():  # rare: a number kept from an earlier batch
+            dropped = people.loc[~verdict.keep]
+            self.tally.add_duplicates(
+                pd.DataFrame({"source_row": dropped["source_row"].to_numpy(), "value_masked": dropped["id_masked"]})
+            )
+            people = people.loc[verdict.keep]
         columns = list(restricted_labor_person.c.keys())
         insert_frames(self.conn, restricted_labor_person, columns, keyed_by_district(people, self.key))
         self.counts.append(employment_counts(people, ["origin_key", "district_key"]))
