@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import SupportsInt, cast
 
@@ -47,6 +48,7 @@ ISSUE_COLUMNS = [
     "message_en",
     "is_open",
 ]
+SQLITE_CACHE_KB = 128 << 10
 ISSUE_CAP = 1000  # a wholly wrong file would otherwise write one issue per row; the artifact lists them all
 
 
@@ -290,6 +292,21 @@ _DISPLACE = restricted_labor_person.delete().where(
 )
 
 
+@contextmanager
+def _sqlite_cache(conn: Connection) -> Iterator[None]:
+    """On SQLite, a page cache that holds the person index while later batches insert between earlier ones' keys
+    (the default 2 MB made a 0.35 M load a third slower); bounded, and given back afterwards."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
+
+
 class _Batches:
     """The file's batches as they are loaded: the people kept so far, the tally, the employment counts."""
 
@@ -379,8 +396,9 @@ def _load(
     numbered = next_version(conn, KIND, values["unit_key"], values["month_key"], facts.received_at)
     pause_at("load")
     batches = _Batches(conn, cfg, sid, key)
-    for check in checks():
-        batches.load(check)
+    with _sqlite_cache(conn):
+        for check in checks():
+            batches.load(check)
     tally = batches.tally
     if tally.invalid_ratio > max_invalid_ratio:  # decided on the whole file: everything above rolls back
         raise TooManyInvalid(tally, max_invalid_ratio)
