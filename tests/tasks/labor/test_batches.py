@@ -14,7 +14,7 @@ from config import Config
 from fupin.demo.labor import generate_labor, write_csv
 from tasks.intake.archive import sha256_of
 from tasks.labor.load import FileFacts, TooManyInvalid, load_labor_batches
-from tasks.labor.read import iter_labor, read_labor
+from tasks.labor.read import LaborFileError, iter_labor, read_labor
 from tasks.labor.validate import validate_labor
 
 KEY = b"k" * 32
@@ -103,3 +103,17 @@ def test_batches_have_the_size_asked_and_keep_the_file_row_numbers(cfg, tmp_path
     batches = list(iter_labor(path, cfg, batch_rows=4))
     assert [len(b) for b in batches] == [4] * 6 + [1]
     assert pd.concat(batches)["source_row"].tolist() == list(range(2, 27))
+
+
+def test_a_broken_row_in_a_later_batch_is_located_and_nothing_is_loaded(sqlite_engine, cfg, tmp_path) -> None:
+    path = _file(cfg, tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    number = lines[19].split(",")[3]
+    lines[19] = lines[19].rstrip("\n") + ",ZZQQ9\n"  # row 20 has one field too many, three batches in
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(LaborFileError) as refused:
+        _load(sqlite_engine, cfg, path, batch_rows=4)
+    assert refused.value.rule == "csv_field_count" and "第20行" in str(refused.value)
+    assert "ZZQQ9" not in str(refused.value) and number not in str(refused.value), "a cell's content was quoted"
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM restricted_labor_person")).scalar_one() == 0
