@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import SupportsInt, cast
 
-import numpy as np
-import pandas as pd
-from sqlalchemy import Connection, Engine, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config import Config
-from contracts.identity import mask_ids, person_keys
 from core.crashpoint import pause_at
 from core.errors import FupinError, unreadable_warehouse
 from core.month import month_key
+from tasks.labor.batches import Batches, sqlite_cache
 from tasks.labor.errors import redacted
-from tasks.labor.grain import Kept, hmac_keys, id_matrix, pack_ids, unpack_ids
 from tasks.labor.validate import LaborCheck, Tally
-from warehouse.bulk import bulk_insert, insert_frames
+from warehouse.bulk import bulk_insert
 from warehouse.schema import (
-    dim_district,
-    dim_origin,
     dim_unit,
     fct_labor_employment,
-    fct_labor_invalid_row,
     fct_submission,
     fct_validation_issue,
     restricted_labor_person,
@@ -48,7 +41,6 @@ ISSUE_COLUMNS = [
     "message_en",
     "is_open",
 ]
-SQLITE_CACHE_KB = 128 << 10
 ISSUE_CAP = 1000  # a wholly wrong file would otherwise write one issue per row; the artifact lists them all
 
 
@@ -215,166 +207,6 @@ def record_unreadable(engine: Engine, cfg: Config, facts: FileFacts, reason: str
             )
 
 
-def _origin_keys(conn: Connection, cfg: Config, valid: pd.DataFrame, known: dict[tuple, int]) -> pd.Series:
-    """origin_key per row; counties not yet in dim_origin (nor in `known`, filled as the batches come) are added in
-    the same transaction."""
-    cols = ["origin_province", "origin_city", "origin_county"]
-    if not known:
-        known.update(_origins(conn))
-    found = valid[cols].drop_duplicates()
-    cw = set(cfg.central_western_provinces)
-    new = [
-        {
-            "province": p,
-            "city": c,
-            "county": k,
-            "is_paired": False,
-            "is_central_western": p in cw,
-            "report_region": cfg.province_region(p),
-        }
-        for p, c, k in found.itertuples(index=False)
-        if (p, c, k) not in known
-    ]
-    if new:
-        conn.execute(dim_origin.insert(), new)
-        known.update(_origins(conn))
-    index = pd.MultiIndex.from_tuples(list(known), names=cols)
-    lookup = pd.Series(list(known.values()), index=index)
-    return pd.Series(lookup.reindex(pd.MultiIndex.from_frame(valid[cols])).to_numpy(), index=valid.index)
-
-
-def _origins(conn: Connection) -> dict[tuple, int]:
-    rows = conn.execute(select(dim_origin.c.origin_key, dim_origin.c.province, dim_origin.c.city, dim_origin.c.county))
-    return {(p, c, k): key for key, p, c, k in rows}
-
-
-def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, sid: int, known: dict[tuple, int]) -> pd.DataFrame:
-    """The restricted person rows, without their keys yet (keyed_by_district adds them)."""
-    districts = dict(conn.execute(select(dim_district.c.district, dim_district.c.district_key)).all())
-    valid = valid.reset_index(drop=True)
-    return pd.DataFrame(
-        {
-            "submission_id": sid,
-            "district_key": valid["work_district"].map(districts).astype(np.int64),
-            "origin_key": _origin_keys(conn, cfg, valid, known).astype(np.int64),
-            "is_insured": valid["is_insured"].astype(bool),
-            "name": valid["name"],
-            "id_masked": mask_ids(valid["id_number"]),
-            "employer": valid["employer"],
-            "insurance_status": valid["insurance_status"],
-            "source_row": valid["source_row"],
-            "id_number": valid["id_number"],
-        }
-    )
-
-
-def keyed_by_district(people: pd.DataFrame, key: bytes) -> Iterator[pd.DataFrame]:
-    """Each district's people with their HMAC keys, sorted as the primary key, so every B-tree insert is an append;
-    yielded one district at a time so the database indexes one while the next is keyed."""
-    for _, part in people.groupby("district_key", sort=True):
-        keys = hmac_keys(id_matrix(part["id_number"]), key)
-        order = np.argsort(keys.astype("S32"), kind="stable")
-        yield part.iloc[order].assign(person_key=keys[order])
-
-
-def employment_counts(people: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Distinct insured people per origin × district (the grain of fct_labor_employment): `by` plus persons."""
-    insured = people.loc[people["is_insured"]] if "is_insured" in people else people
-    return insured.groupby(by, sort=True).size().rename("persons").reset_index()
-
-
-_DISPLACE = restricted_labor_person.delete().where(
-    and_(
-        restricted_labor_person.c.submission_id == bindparam("sid"),
-        restricted_labor_person.c.district_key == bindparam("dk"),
-        restricted_labor_person.c.person_key == bindparam("pk"),
-    )
-)
-
-
-@contextmanager
-def _sqlite_cache(conn: Connection) -> Iterator[None]:
-    """On SQLite, a page cache that holds the person index while later batches insert between earlier ones' keys
-    (the default 2 MB made a 0.35 M load a third slower); bounded, and given back afterwards."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
-    conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
-
-
-class _Batches:
-    """The file's batches as they are loaded: the people kept so far, the tally, the employment counts."""
-
-    def __init__(self, conn: Connection, cfg: Config, sid: int, key: bytes) -> None:
-        self.conn, self.cfg, self.sid, self.key = conn, cfg, sid, key
-        self.kept, self.tally = Kept(), Tally()
-        self.known: dict[tuple, int] = {}
-        self.counts: list[pd.DataFrame] = []
-
-    def load(self, check: LaborCheck) -> None:
-        """One batch: its people not already kept (an insured row displaces an earlier lapsed one), its exclusions."""
-        self.tally.add(check)
-        people = _people(self.conn, self.cfg, check.valid, self.sid, self.known)
-        ids = pack_ids(id_matrix(people["id_number"]))
-        verdict = self.kept.admit(
-            ids,
-            people["source_row"].to_numpy(dtype=np.int64),
-            people["district_key"].to_numpy(dtype=np.int64),
-            people["is_insured"].to_numpy(dtype=bool),
-        )
-        if len(verdict.displaced_rows):
-            numbers = unpack_ids(verdict.displaced_ids)
-            keys = person_keys(numbers, self.key)
-            self.conn.execute(
-                _DISPLACE,
-                [
-                    {"sid": self.sid, "dk": int(d), "pk": k}
-                    for d, k in zip(verdict.displaced_districts, keys, strict=True)
-                ],
-            )
-            self.tally.add_duplicates(
-                pd.DataFrame({"source_row": verdict.displaced_rows, "value_masked": mask_ids(numbers)})
-            )
-        if not verdict.keep.all():  # rare: a number kept from an earlier batch
-            dropped = people.loc[~verdict.keep]
-            self.tally.add_duplicates(
-                pd.DataFrame({"source_row": dropped["source_row"].to_numpy(), "value_masked": dropped["id_masked"]})
-            )
-            people = people.loc[verdict.keep]
-        columns = list(restricted_labor_person.c.keys())
-        insert_frames(self.conn, restricted_labor_person, columns, keyed_by_district(people, self.key))
-        self.counts.append(employment_counts(people, ["origin_key", "district_key"]))
-        _excluded(self.conn, self.sid, check.failures)
-
-    def employment(self) -> pd.DataFrame:
-        if not self.counts:
-            return pd.DataFrame(columns=["origin_key", "district_key", "persons"])
-        return pd.concat(self.counts).groupby(["origin_key", "district_key"], sort=True)["persons"].sum().reset_index()
-
-
-def _excluded(conn: Connection, sid: int, failures: pd.DataFrame) -> None:
-    bulk_insert(
-        conn,
-        fct_labor_invalid_row,
-        [
-            (sid, int(r), c, k, v)
-            for r, c, k, v in zip(
-                failures["source_row"],
-                failures["column_name"],
-                failures["rule"],
-                failures["value_masked"],
-                strict=False,
-            )
-        ],
-        ["submission_id", "source_row", "column_name", "rule", "value_masked"],
-    )
-
-
 def _load(
     conn: Connection,
     cfg: Config,
@@ -395,8 +227,8 @@ def _load(
     sid = _save_submission(conn, existing, {**values, "status": "received"})
     numbered = next_version(conn, KIND, values["unit_key"], values["month_key"], facts.received_at)
     pause_at("load")
-    batches = _Batches(conn, cfg, sid, key)
-    with _sqlite_cache(conn):
+    batches = Batches(conn, cfg, sid, key)
+    with sqlite_cache(conn):
         for check in checks():
             batches.load(check)
     tally = batches.tally
