@@ -1,9 +1,14 @@
-"""Benchmark: ingest Attachment 1 (326,731 + 17,634 people, plus noise) via the project path and a naive baseline.
+"""Benchmark: ingest Attachment 1 (326,731 + 17,634 people, plus noise): the whole `fupin labor` command beside a
+bare floor script (bench/labor_floor.py) and a naive baseline, in the same run.
 
-Usage: .venv/bin/python bench/labor.py [--scale 1.0] [--repeat 3] [--skip-baseline] [--pg-admin-url URL]
-Each case runs in its own process (peak RSS is that process's); Prefect start-up is not counted (tasks run via .fn).
-The project path runs --repeat times per case and reports the median (and the range); the baseline runs once.
-Results: bench/out/labor.json and a markdown table on stdout.
+Usage: .venv/bin/python bench/labor.py [--scale 1.0] [--repeat 3] [--skip-baseline] [--big 10] [--pg-admin-url URL]
+Every case is a fresh process, timed from start to exit as a user waits for it (peak RSS is that process's): the
+command `fupin labor FILE --month M` (no Prefect server, into a warehouse made by `fupin init` beforehand), and the
+floor (read -> vectorised checks -> HMAC keys -> bulk load, no framework). Both run --repeat times per case (median
+and range), alternating; the baseline (openpyxl normal mode, a Python row loop, executemany) runs once. Then one
+district's list written on demand, parallel COPY by district over 2 connections, and a CSV of --big times the rows
+(generated once and kept in bench/out) through the command on both databases, for memory and linearity.
+Results: bench/out/labor.json and markdown on stdout.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -24,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "bench" / "out"
-KEY = b"bench-only-key"
+KEY = b"bench-only-key-bench-only-key-32b"
+FUPIN = str(Path(sys.executable).with_name("fupin"))
 MONTH = "2020-07"
 
 
@@ -46,38 +55,6 @@ def _database(kind: str, admin_url: str, tmp: Path) -> tuple[str, callable]:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False), drop
-
-
-def project(path: Path, url: str) -> dict:
-    """read (fastexcel / Arrow CSV) -> pandera contract -> HMAC -> COPY / executemany -> Attachment 1 from the view."""
-    from config import load_config
-    from tasks.intake.archive import sha256_of
-    from tasks.labor.load import FileFacts, load_labor
-    from tasks.labor.read import read_labor
-    from tasks.labor.totals import attachment1_by_district
-    from tasks.labor.validate import validate_labor
-    from warehouse.engine import make_engine
-    from warehouse.init import init_warehouse
-
-    cfg = load_config()
-    engine = make_engine(url)
-    init_warehouse(engine, cfg, months=[MONTH])
-    steps, t0 = {}, time.perf_counter()
-    frame = read_labor.fn(path, cfg)
-    steps["read"] = time.perf_counter() - t0
-    check = validate_labor.fn(frame, cfg)
-    steps["validate"] = time.perf_counter() - t0 - sum(steps.values())
-    facts = FileFacts(sha256_of(path.read_bytes()), path.name, "archive/x", dt.datetime.now(dt.UTC), MONTH)
-    load_labor.fn(engine, cfg, facts, check, KEY)
-    steps["key+load"] = time.perf_counter() - t0 - sum(steps.values())
-    table1 = attachment1_by_district(engine, MONTH)
-    steps["aggregate"] = time.perf_counter() - t0 - sum(steps.values())
-    engine.dispose()
-    return {
-        "seconds": time.perf_counter() - t0,
-        "steps": steps,
-        "attachment1": dict(zip(table1["district"], map(int, table1["persons"]), strict=False)),
-    }
 
 
 def _valid_py(number: str) -> bool:
@@ -186,6 +163,7 @@ def baseline(path: Path, url: str) -> dict:
                 {
                     "submission_id": sid,
                     "person_key": key,
+                    "month_key": 202007,
                     "name": p["name"],
                     "district_key": d,
                     "origin_key": o,
@@ -213,80 +191,147 @@ def baseline(path: Path, url: str) -> dict:
 
 
 def run_case(path: str, db: str, impl: str, admin_url: str) -> dict:
-    """One measurement in this process; returns seconds, steps, Attachment 1 and this process's peak RSS."""
+    """The naive baseline in this process; returns seconds, Attachment 1 and this process's peak RSS."""
     url, drop = _database(db, admin_url, OUT)
     try:
-        result = (project if impl == "project" else baseline)(Path(path), url)
+        result = baseline(Path(path), url)
     finally:
         drop()
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of Attachment 1 to generate (1.0 = full)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of the project path per case (median reported)")
-    parser.add_argument("--skip-baseline", action="store_true", help="time the project path only")
-    parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--case", nargs=3, metavar=("FILE", "DB", "IMPL"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.case:
-        print(json.dumps(run_case(*args.case, args.pg_admin_url), ensure_ascii=False))
-        return
+class _Home:
+    """A FUPIN_HOME with an initialised warehouse (SQLite in it, or a fresh PostgreSQL database)."""
 
-    from config import load_config
-    from fupin.demo.labor import Noise, attachment1_counts, generate_labor, write_csv, write_xlsx
+    def __init__(self, db: str, admin_url: str) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="labor-bench-", dir=OUT))
+        self.url, self._drop = _database(db, admin_url, self.dir)
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "FUPIN_"))} | {
+            "FUPIN_HOME": str(self.dir),
+            "FUPIN_WAREHOUSE_URL": self.url,
+            "FUPIN_PII_KEY": KEY.decode(),
+            "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",
+        }
+        _run_quiet([FUPIN, "init"], self.env)
 
-    cfg = load_config()
-    OUT.mkdir(parents=True, exist_ok=True)
-    by_district, by_county = attachment1_counts(cfg)
-    if args.scale != 1.0:
-        by_district = {k: max(1, round(v * args.scale)) for k, v in by_district.items()}
-        by_county = {k: max(1, round(v * args.scale)) for k, v in by_county.items()}
-    n = sum(by_district.values())
-    t = time.perf_counter()
-    people = generate_labor(cfg, by_district, by_county, Noise(lapsed=max(1, n // 100), duplicates=max(1, n // 300)))
-    files = {
-        "csv": write_csv(people, OUT / "labor.csv", title="建档立卡贫困劳动力在京就业名单"),
-        "xlsx": write_xlsx(people, OUT / "labor.xlsx", title="建档立卡贫困劳动力在京就业名单"),
-    }
-    print(
-        f"generated {len(people)} rows ({n} central/western insured) and wrote xlsx + CSV in "
-        f"{time.perf_counter() - t:.1f} s",
-        file=sys.stderr,
-    )
-    results = []
-    impls = ["project"] if args.skip_baseline else ["project", "baseline"]
-    for fmt, path in files.items():
-        for db in ("sqlite", "postgres"):
-            for impl in impls:
-                runs = [
-                    _run(path, db, impl, args.pg_admin_url, by_district)
-                    for _ in range(args.repeat if impl == "project" else 1)
-                ]
-                r = sorted(runs, key=lambda x: x["seconds"])[len(runs) // 2]
-                r.update(
-                    format=fmt,
-                    db=db,
-                    impl=impl,
-                    exact=all(x["exact"] for x in runs),
-                    range=(min(x["seconds"] for x in runs), max(x["seconds"] for x in runs)),
-                )
-                print(
-                    f"{fmt} {db} {impl}: {r['seconds']:.2f} s (of {[round(x['seconds'], 2) for x in runs]}), "
-                    f"{r['peak_rss_mb']:.0f} MB, exact={r['exact']}",
-                    file=sys.stderr,
-                )
-                results.append(r)
-    (OUT / "labor.json").write_text(json.dumps({"rows": len(people), "results": results}, ensure_ascii=False, indent=1))
-    print(markdown(results, len(people)))
+    def close(self) -> None:
+        self._drop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _run(path: Path, db: str, impl: str, admin_url: str, expected: dict) -> dict:
-    """One case in a fresh process."""
+def _run_quiet(argv: list[str], env: dict) -> None:
+    done = subprocess.run(argv, capture_output=True, env=env, cwd=ROOT, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{argv[1:3]} exited {done.returncode}: {done.stderr.decode(errors='replace')[-800:]}")
+
+
+def _measured(argv: list[str], env: dict | None) -> dict:
+    """A fresh process timed start to exit, with its own peak RSS. /usr/bin/time reports it: a child forked from this
+    (large) bench process would count the parent's pages in its ru_maxrss until it execs."""
+    with tempfile.NamedTemporaryFile("r", dir=OUT, suffix=".rss") as rss:
+        t0 = time.perf_counter()
+        done = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv], capture_output=True, env=env, cwd=ROOT, check=False
+        )
+        seconds = time.perf_counter() - t0
+        peak_kb = int(rss.read().split()[-1])
+    if done.returncode:
+        raise RuntimeError(f"{argv[1:3]} exited {done.returncode}: {done.stderr.decode(errors='replace')[-800:]}")
+    return {"seconds": seconds, "peak_rss_mb": peak_kb / 1024, "stdout": done.stdout.decode(errors="replace")}
+
+
+def command(path: Path, db: str, admin_url: str, expected: dict | None) -> dict:
+    """`fupin labor FILE --month M` in a fresh process on a fresh warehouse; Attachment 1 checked afterwards."""
+    home = _Home(db, admin_url)
+    try:
+        r = _measured([FUPIN, "labor", str(path), "--month", MONTH], home.env)
+        r["exact"] = expected is None or _attachment1(home.url) == expected
+        r["disk_mb"] = _disk_mb(home.url)
+        r["list_s"] = _one_list(home) if expected is not None else None
+    finally:
+        home.close()
+    r.pop("stdout")
+    return r
+
+
+def floor(path: Path, db: str, admin_url: str, workers: int = 1) -> dict:
+    url, drop = _database(db, admin_url, OUT)
+    try:
+        r = _measured(
+            [sys.executable, str(ROOT / "bench" / "labor_floor.py"), str(path), _plain(url), str(workers)], None
+        )
+    finally:
+        drop()
+    r.update(json.loads(r.pop("stdout").strip().splitlines()[-1]))
+    return r
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _attachment1(url: str) -> dict:
+    from sqlalchemy import text
+
+    from warehouse.engine import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        got = dict(conn.execute(text("SELECT district, persons FROM v_labor_by_district")).all())
+    engine.dispose()
+    return {k: int(v) for k, v in got.items()}
+
+
+def _disk_mb(url: str) -> float:
+    """The warehouse's size on disk after the load: the SQLite file (and its WAL), or the PostgreSQL database."""
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
+    from sqlalchemy import text
+
+    from warehouse.engine import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+    engine.dispose()
+    return size / 2**20
+
+
+ONE_LIST = (
+    "import sys, time, json; from pathlib import Path; from config import load_config;"
+    " from warehouse.engine import make_engine; from tasks.labor.lists import write_district_lists;"
+    " e, c = make_engine(sys.argv[1]), load_config(); t = time.perf_counter();"
+    " w = write_district_lists(e, c, sys.argv[2], Path(sys.argv[3]), district=sys.argv[4]);"
+    " a = time.perf_counter() - t; t = time.perf_counter();"
+    " v = write_district_lists(e, c, sys.argv[2], Path(sys.argv[3]), district=sys.argv[4]);"
+    " print(json.dumps([a, time.perf_counter() - t, w.written, v.written]))"
+)
+
+
+def _one_list(home: _Home) -> dict:
+    """One district's list written on demand, then asked for again unchanged (in-process time): 西城区 (25,230
+    people, the size of an average district's 22k) and 朝阳区 (81,379, the largest)."""
+    got = {}
+    for district in ("西城区", "朝阳区"):
+        out = subprocess.run(
+            [sys.executable, "-c", ONE_LIST, home.url, MONTH, str(home.dir / "lists"), district],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        first, again, wrote, rewrote = json.loads(out.stdout.strip().splitlines()[-1])
+        assert wrote and not rewrote
+        got[district] = {"first_s": first, "unchanged_s": again}
+    return got
+
+
+def _baseline(path: Path, db: str, admin_url: str, expected: dict) -> dict:
+    """The naive baseline in a fresh process."""
     out = subprocess.run(
-        [sys.executable, __file__, "--pg-admin-url", admin_url, "--case", str(path), db, impl],
+        [sys.executable, __file__, "--pg-admin-url", admin_url, "--case", str(path), db, "baseline"],
         capture_output=True,
         text=True,
         check=True,
@@ -296,32 +341,125 @@ def _run(path: Path, db: str, impl: str, admin_url: str, expected: dict) -> dict
     return r
 
 
-def markdown(results: list[dict], rows: int) -> str:
-    header = (
-        "| file | database | project s (median, range) | project peak RSS MB | baseline s | baseline peak RSS MB "
-        "| speed-up | Attachment 1 exact | project steps s |"
-    )
-    lines = [
-        f"Labor ingest, {rows} rows (read → validate → key → load → aggregate; Prefect start-up excluded)",
-        "",
-        header,
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for fmt in ("xlsx", "csv"):
+def _files(cfg, scale: float, tag: str, formats: tuple[str, ...]) -> tuple[dict[str, Path], dict, int]:
+    """The bench files at `scale` × Attachment 1, generated once and kept (bench/out is not committed)."""
+    from fupin.demo.labor import Noise, attachment1_counts, generate_labor, write_csv, write_xlsx
+
+    by_district, by_county = attachment1_counts(cfg)
+    if scale != 1.0:
+        by_district = {k: max(1, round(v * scale)) for k, v in by_district.items()}
+        by_county = {k: max(1, round(v * scale)) for k, v in by_county.items()}
+    files = {fmt: OUT / f"labor{tag}.{fmt}" for fmt in formats}
+    meta = OUT / f"labor{tag}.json"
+    if meta.is_file() and all(p.is_file() for p in files.values()):
+        return files, by_district, json.loads(meta.read_text())["rows"]
+    n = sum(by_district.values())
+    t = time.perf_counter()
+    people = generate_labor(cfg, by_district, by_county, Noise(lapsed=max(1, n // 100), duplicates=max(1, n // 300)))
+    title = "建档立卡贫困劳动力在京就业名单"
+    for fmt, path in files.items():
+        (write_csv if fmt == "csv" else write_xlsx)(people, path, title=title)
+    meta.write_text(json.dumps({"rows": len(people)}))
+    print(f"generated {len(people)} rows ({formats}) in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    return files, by_district, len(people)
+
+
+def _median(runs: list[dict]) -> dict:
+    r = dict(sorted(runs, key=lambda x: x["seconds"])[len(runs) // 2])
+    r["range"] = (min(x["seconds"] for x in runs), max(x["seconds"] for x in runs))
+    r["exact"] = all(x.get("exact", True) for x in runs)
+    return r
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of Attachment 1 to generate (1.0 = full)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the command and the floor per case")
+    parser.add_argument("--skip-baseline", action="store_true", help="no naive baseline")
+    parser.add_argument("--big", type=float, default=10.0, help="the large CSV's rows, × the --scale file (0: none)")
+    parser.add_argument("--pg-admin-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--case", nargs=3, metavar=("FILE", "DB", "IMPL"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(run_case(*args.case, args.pg_admin_url), ensure_ascii=False))
+        return
+
+    from config import load_config
+
+    cfg = load_config()
+    OUT.mkdir(parents=True, exist_ok=True)
+    files, expected, rows = _files(cfg, args.scale, f"-{args.scale:g}", ("csv", "xlsx"))
+    results = []
+    for fmt, path in files.items():
         for db in ("sqlite", "postgres"):
-            p = next(r for r in results if (r["format"], r["db"], r["impl"]) == (fmt, db, "project"))
-            b = next((r for r in results if (r["format"], r["db"], r["impl"]) == (fmt, db, "baseline")), None)
-            steps = ", ".join(f"{k} {v:.2f}" for k, v in p["steps"].items())
-            base = (
-                f"{b['seconds']:.2f} | {b['peak_rss_mb']:.0f} | {b['seconds'] / p['seconds']:.1f}×"
-                if b
-                else "– | – | –"
+            cmd, flo = [], []
+            for _ in range(args.repeat):  # alternating, so a busy moment on the shared machine hits both
+                cmd.append(command(path, db, args.pg_admin_url, expected))
+                flo.append(floor(path, db, args.pg_admin_url))
+            r = {"format": fmt, "db": db, "rows": rows, "command": _median(cmd), "floor": _median(flo)}
+            if not args.skip_baseline:
+                r["baseline"] = _baseline(path, db, args.pg_admin_url, expected)
+            results.append(r)
+            c, f = r["command"], r["floor"]
+            print(
+                f"{fmt} {db}: command {c['seconds']:.2f} s ({c['peak_rss_mb']:.0f} MB), floor {f['seconds']:.2f} s "
+                f"({f['peak_rss_mb']:.0f} MB), {c['seconds'] / f['seconds']:.2f}×, exact={c['exact']}",
+                file=sys.stderr,
             )
-            exact = p["exact"] and (b is None or b["exact"])
-            lo, hi = p["range"]
+    parallel = {w: floor(files["csv"], "postgres", args.pg_admin_url, w) for w in (1, 2)}
+    big = None
+    if args.big:
+        big_files, _, big_rows = _files(cfg, args.scale * args.big, f"-{args.scale * args.big:g}", ("csv",))
+        big = {"rows": big_rows}
+        for db in ("sqlite", "postgres"):
+            big[db] = {"command": command(big_files["csv"], db, args.pg_admin_url, None)}
+            big[db]["floor"] = floor(big_files["csv"], db, args.pg_admin_url)
+            print(f"{big_rows} rows CSV {db}: {big[db]}", file=sys.stderr)
+    report = {"rows": rows, "results": results, "parallel_copy": parallel, "big": big}
+    (OUT / "labor.json").write_text(json.dumps(report, ensure_ascii=False, indent=1))
+    print(markdown(report))
+
+
+def markdown(report: dict) -> str:
+    rows = report["rows"]
+    lines = [
+        f"Whole `fupin labor` command vs the floor, {rows} rows (fresh processes, start to exit; median of the runs)",
+        "",
+        "| file | warehouse | command s (range) | command RSS MB | floor s (range) | floor RSS MB | command/floor "
+        "| baseline s | baseline/command | one list s: 西城区 25k, 朝阳区 81k (unchanged) | exact |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        c, f, b = r["command"], r["floor"], r.get("baseline")
+        lst = c.get("list_s") or {}
+        lists = ", ".join(f"{v['first_s']:.2f} ({v['unchanged_s']:.3f})" for v in lst.values())
+        base = f"{b['seconds']:.1f} | {b['seconds'] / c['seconds']:.1f}×" if b else "– | –"
+        lines.append(
+            f"| {r['format']} | {r['db']} | {c['seconds']:.2f} ({c['range'][0]:.2f}–{c['range'][1]:.2f}) | "
+            f"{c['peak_rss_mb']:.0f} | {f['seconds']:.2f} ({f['range'][0]:.2f}–{f['range'][1]:.2f}) | "
+            f"{f['peak_rss_mb']:.0f} | {c['seconds'] / f['seconds']:.2f}× | {base} | "
+            f"{lists} | {c['exact'] and (not b or b['exact'])} |"
+        )
+    p = report["parallel_copy"]
+    lines += [
+        "",
+        f"Parallel COPY by district (floor, CSV → PostgreSQL): load step 1 connection {p[1]['steps']['load']:.2f} s, "
+        f"2 connections {p[2]['steps']['load']:.2f} s ({p[1]['steps']['load'] / p[2]['steps']['load']:.2f}×)",
+    ]
+    if big := report["big"]:
+        lines += ["", f"CSV of {big['rows']} rows ({big['rows'] / rows:.1f}× the rows):", ""]
+        lines += [
+            "| warehouse | command s | command RSS MB | time × the small file | disk MB (small file) | floor s "
+            "| command/floor |"
+        ]
+        lines += ["|---|---|---|---|---|---|---|"]
+        for db in ("sqlite", "postgres"):
+            small = next(r for r in report["results"] if (r["format"], r["db"]) == ("csv", db))["command"]
+            c, f = big[db]["command"], big[db]["floor"]
             lines.append(
-                f"| {fmt} | {db} | {p['seconds']:.2f} ({lo:.2f}–{hi:.2f}) | {p['peak_rss_mb']:.0f} | {base} | "
-                f"{exact} | {steps} |"
+                f"| {db} | {c['seconds']:.1f} | {c['peak_rss_mb']:.0f} | {c['seconds'] / small['seconds']:.1f}× | "
+                f"{c['disk_mb']:.0f} ({small['disk_mb']:.0f}) | {f['seconds']:.1f} | "
+                f"{c['seconds'] / f['seconds']:.2f}× |"
             )
     return "\n".join(lines)
 

@@ -1,4 +1,5 @@
-"""Flow: ingest one month of the HR bureau's labor records, from archived file to district lists."""
+"""Flow: ingest one month of the HR bureau's labor records, from archived file to warehouse (the district lists
+are written on demand: `fupin labor-lists`)."""
 
 from __future__ import annotations
 

@@ -1,32 +1,35 @@
-"""The labor file's steps in order, the same in a run and in-process: archive, read, check, key and load, lists."""
+"""The labor file's steps in order, the same in a run and in-process: archive; read, check, key and load in batches."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import cast
 
 from core.errors import FupinError, UsageError
 from core.month import Month
 from core.retry import call_with_retries
 from core.settings import Settings, SettingsError, checked_pii_key
-from flows.runtime import api_configured, in_flow_run, load_runtime, run_artifact, run_log
+from flows.runtime import Runtime, api_configured, in_flow_run, load_runtime, run_artifact, run_log
 from tasks.intake.archive import receive_file
 from tasks.intake.provenance import cli_source
 from tasks.intake.received import name_hex, name_of, param_path
 from tasks.labor.key import require_key
-from tasks.labor.lists import write_district_lists
+from tasks.labor.lists import DistrictLists, month_submissions, write_district_lists
 from tasks.labor.load import (
     FileFacts,
     LoadResult,
-    load_labor,
+    TooManyInvalid,
+    load_labor_batches,
     record_rejection,
     record_unreadable,
     require_warehouse,
 )
-from tasks.labor.read import LaborFileError, read_labor
+from tasks.labor.read import BATCH_ROWS, LaborFileError, iter_labor
 from tasks.labor.report import invalid_rows_markdown, totals_markdown
 from tasks.labor.totals import attachment1_by_district
-from tasks.labor.validate import validate_labor
+from tasks.labor.validate import LaborCheck, Tally, validate_labor
 
 SECRET_BLOCK = "fupin-pii-key"
 
@@ -63,7 +66,7 @@ def _secret_block() -> bytes:
     return str(value).encode()
 
 
-STAGES = ("存档 archive", "读取 read", "校验 check", "加密入库 key & load", "区名单 district lists", "汇总 totals")
+STAGES = ("存档 archive", "读取·校验·入库 read, check & load", "汇总 totals")
 
 
 def ingest_labor_steps(
@@ -72,14 +75,18 @@ def ingest_labor_steps(
     max_invalid_ratio: float = 0.0,
     source: str | None = None,
     on_stage: Callable[[str], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
+    rt: Runtime | None = None,
 ) -> dict:
-    """The labor file's steps in order, with or without a run; `on_stage` hears each of STAGES as it starts."""
+    """The labor file's steps in order, with or without a run; `on_stage` hears each of STAGES as it starts. The file
+    is read, checked, keyed and loaded `batch_rows` rows at a time; the district lists are written later, on demand
+    (`fupin labor-lists`, the monthly close, a district's download). `rt`: the caller's runtime, if it has one."""
     stage = on_stage or (lambda _: None)
     came_from = source or cli_source()
     month = Month(month)
     if not 0.0 <= max_invalid_ratio <= 1.0:
         raise FupinError(f"max_invalid_ratio must be between 0 and 1, not {max_invalid_ratio}")
-    rt = load_runtime()
+    rt = rt or load_runtime()
     log = run_log()
     key = pii_key(rt.settings)
     given = param_path(path)
@@ -101,52 +108,44 @@ def ingest_labor_steps(
         came_from,
         name_hex(given),
     )
+
+    def checks() -> Iterator[LaborCheck]:
+        for frame in iter_labor(archived, rt.config, facts.original_name, batch_rows):
+            yield validate_labor(frame, rt.config)
+
+    stage(STAGES[1])
     try:
-        stage(STAGES[1])
-        frame = read_labor(archived, rt.config, facts.original_name)
-        stage(STAGES[2])
-        check = validate_labor(frame, rt.config)
+        result: LoadResult = call_with_retries(
+            load_labor_batches, rt.engine, rt.config, facts, checks, key, max_invalid_ratio
+        )
     except LaborFileError as exc:
         reason = str(exc) if str(exc).startswith(facts.original_name) else f"{facts.original_name}: {exc}"
         call_with_retries(record_unreadable, rt.engine, rt.config, facts, reason, exc.rule)
         raise LaborFileError(reason, exc.rule) from None
-    log.info(
-        "%s: %d rows, %d invalid (%.4f%%), %d repeated numbers",
-        facts.original_name,
-        check.n_rows,
-        check.n_invalid_rows,
-        100 * check.invalid_ratio,
-        len(check.duplicates),
-    )
-    report = invalid_rows_markdown(check, max_invalid_ratio, facts.original_name)
-    if check.invalid_ratio > max_invalid_ratio:
-        reason = (
-            f"{check.n_invalid_rows} of {check.n_rows} rows invalid ({check.invalid_ratio:.4%} > "
-            f"{max_invalid_ratio:.4%}): nothing loaded; fix the file or re-run with a higher max_invalid_ratio"
-        )
-        call_with_retries(record_rejection, rt.engine, rt.config, facts, check, reason)
+    except TooManyInvalid as exc:
+        _log_check(log, facts.original_name, exc.tally)
+        reason = f"{exc}: nothing loaded; fix the file or re-run with a higher max_invalid_ratio"
+        call_with_retries(record_rejection, rt.engine, rt.config, facts, exc.tally, reason)
+        report = invalid_rows_markdown(exc.tally, max_invalid_ratio, facts.original_name)
         run_artifact(report, "labor-invalid-rows", f"rejected {month}")
-        raise LaborRejected(f"{facts.original_name} rejected: {reason}")
-    if check.n_invalid_rows or len(check.duplicates):
-        run_artifact(report, "labor-invalid-rows", f"excluded rows {month}")
-    stage(STAGES[3])
-    result: LoadResult = call_with_retries(load_labor, rt.engine, rt.config, facts, check, key)
-    stage(STAGES[4])
-    lists = write_district_lists(rt.engine, rt.config, month, rt.settings.paths.outputs / month / "labor")
-    if not lists.written:
-        log.info("%s: the district lists are already up to date; nothing rewritten", month)
-    stage(STAGES[5])
+        raise LaborRejected(f"{facts.original_name} rejected: {reason}") from None
+    tally = result.check
+    if tally is not None:
+        _log_check(log, facts.original_name, tally)
+        if tally.n_invalid_rows or len(tally.duplicates):
+            report = invalid_rows_markdown(tally, max_invalid_ratio, facts.original_name)
+            run_artifact(report, "labor-invalid-rows", f"excluded rows {month}")
+    stage(STAGES[2])
     by_district = attachment1_by_district(rt.engine, month)
     total = int(by_district["persons"].sum())
     run_artifact(totals_markdown(month, by_district, total), "labor-attachment1", f"Attachment 1 {month}")
     log.info(
-        "%s: submission %d v%s, %d persons, %d insured; %d district lists",
+        "%s: submission %d v%s, %d persons, %d insured",
         month,
         result.submission_id,
         result.version,
         result.persons,
         result.insured,
-        len(lists.paths),
     )
     return {
         "submission_id": result.submission_id,
@@ -155,12 +154,21 @@ def ingest_labor_steps(
         "persons": result.persons,
         "insured": result.insured,
         "central_western": total,
-        "excluded_rows": check.n_invalid_rows,
-        "repeated": len(check.duplicates),
+        "excluded_rows": tally.n_invalid_rows if tally else None,
+        "repeated": len(tally.duplicates) if tally else None,
         "already_loaded": result.already_loaded,
-        "lists": [str(p) for p in lists.paths],
-        "lists_written": lists.written,
     }
+
+
+def _log_check(log: logging.Logger | logging.LoggerAdapter, name: str, tally: Tally) -> None:
+    log.info(
+        "%s: %d rows, %d invalid (%.4f%%), %d repeated numbers",
+        name,
+        tally.n_rows,
+        tally.n_invalid_rows,
+        100 * tally.invalid_ratio,
+        len(tally.duplicates),
+    )
 
 
 def _run_id() -> str | None:
@@ -170,3 +178,27 @@ def _run_id() -> str | None:
     from prefect.runtime import flow_run
 
     return str(flow_run.get_id())
+
+
+def write_labor_lists(
+    rt: Runtime,
+    month: str,
+    district: str | None = None,
+    on_district: Callable[[str], None] | None = None,
+) -> DistrictLists | None:
+    """The month's district lists (or one district's), each written only when missing or stale; None when no labor
+    file of the month was accepted. `on_district` hears each district as it is done."""
+    month = Month(month)
+    names = [u.name for u in rt.config.districts] if district is None else [district]
+    if month_submissions(rt.engine, month)[0] is None:
+        return None
+    out = rt.settings.paths.outputs / month / "labor"
+    paths: list[Path] = []
+    written: list[str] = []
+    for name in names:
+        done = write_district_lists(rt.engine, rt.config, month, out, district=name)
+        paths += done.paths
+        written += done.districts_written
+        if on_district:
+            on_district(name)
+    return DistrictLists(paths, bool(written), tuple(written))

@@ -20,6 +20,7 @@ from core.errors import EXIT_CANNOT_WORK, EXIT_OK, EXIT_USAGE, CannotWork, Fupin
 COMMAND_MODULES = [
     "fupin.commands.setup",
     "fupin.commands.labor",
+    "fupin.commands.labor_lists",
     "fupin.commands.ingest",
     "fupin.commands.analyst",
     "fupin.commands.serve",

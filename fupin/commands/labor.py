@@ -16,23 +16,27 @@ from tasks.intake.provenance import cli_source
 if TYPE_CHECKING:
     from prefect.states import State
 
+    from flows.runtime import Runtime
+
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
 
-def preflight() -> None:
+def preflight(rt: Runtime | None = None) -> None:
     """Say a missing, short or different PII key (or a missing warehouse) in one line, before any run starts."""
     from flows.labor_steps import pii_key
     from flows.runtime import load_runtime
     from tasks.labor.key import require_key
     from tasks.labor.load import require_warehouse
 
-    rt = load_runtime()
+    own = rt is None
+    rt = rt or load_runtime()
     try:
         key = pii_key(rt.settings)
         require_warehouse(rt.engine, rt.config)
         require_key(rt.engine, key)
     finally:
-        rt.engine.dispose()
+        if own:
+            rt.engine.dispose()
 
 
 def _run(params: dict) -> dict:
@@ -41,9 +45,12 @@ def _run(params: dict) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.labor_steps import STAGES, ingest_labor_steps
+    from flows.runtime import load_runtime
     from fupin.running import MODE
 
     if not MODE.api_url:
+        rt = load_runtime()  # one runtime for the checks and the steps: the declaration is read once
+        preflight(rt)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as progress:
             bar = progress.add_task("labor", total=len(STAGES))
@@ -53,7 +60,8 @@ def _run(params: dict) -> dict:
                 progress.update(bar, completed=len(seen), description=name)
                 seen.append(name)
 
-            return ingest_labor_steps(**params, on_stage=on_stage)
+            return ingest_labor_steps(**params, on_stage=on_stage, rt=rt)
+    preflight()
     from flows.ingest_labor import ingest_labor
 
     with console.status("ingesting as a run on the Prefect server (it shows in the UI) …"):
@@ -77,11 +85,10 @@ def labor(
         help="Share of invalid rows tolerated (0-1); above it the file is rejected and nothing is loaded.",
     ),
 ) -> None:
-    """Ingest a labor file: archive it, check every identity number, load the warehouse, write district lists."""
+    """Ingest a labor file: archive it, check every identity number, load the warehouse (in bounded memory)."""
     month = Month(month)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
-    preflight()
     params = {
         "path": str(path.resolve()),
         "month": month,
@@ -96,16 +103,12 @@ def labor(
         ("central/western, insured (附件1 表1)", result["central_western"]),
         ("rows excluded", result["excluded_rows"]),
         ("repeated numbers", result["repeated"]),
-        ("district lists", len(result["lists"])),
     ):
-        table.add_row(label, str(value))
-    if result["already_loaded"] and not result["lists_written"]:
-        console.print(
-            "[yellow]this exact file was already loaded and its district lists are up to date; nothing changed[/]"
-        )
-    elif result["already_loaded"]:
-        console.print("[yellow]this exact file was already loaded; only its district lists were written again[/]")
+        table.add_row(label, "–" if value is None else str(value))
+    if result["already_loaded"]:
+        console.print("[yellow]this exact file was already loaded; nothing changed[/]")
     console.print(table)
+    console.print(f"the district lists are written on demand: `fupin labor-lists --month {month}`")
 
 
 def rekey(

@@ -46,6 +46,21 @@ def labor_list_path(request: Request, unit: Unit, month: str):
     return list_path(rt_of(request).settings.paths.outputs / month / "labor", month, unit.name)
 
 
+def _has_labor(request: Request, month: str) -> bool:
+    from tasks.labor.lists import month_submissions
+
+    return month_submissions(rt_of(request).engine, month)[0] is not None
+
+
+def _write_list(request: Request, unit: Unit, month: str) -> None:
+    """The district's list of `month`, if a labor file of the month was accepted and the list is missing or stale."""
+    from tasks.labor.lists import write_district_lists
+
+    if _has_labor(request, month):
+        rt = rt_of(request)
+        write_district_lists(rt.engine, rt.config, month, rt.settings.paths.outputs / month / "labor", unit.name)
+
+
 @router.get("/")
 def home(request: Request) -> Response:
     return RedirectResponse("/board" if user_of(request).is_office else "/unit", status_code=303)
@@ -57,7 +72,7 @@ def unit_page(request: Request, month: str | None = None) -> Response:
     rt, m = rt_of(request), month_param(request, month)
     found = queries.versions(rt.engine, m, unit.code)
     status = queries.month_status(rt.config, unit.code, m, found, office_today(rt.config))
-    has_list = unit.kind == "district" and labor_list_path(request, unit, m).is_file()
+    has_list = unit.kind == "district" and (labor_list_path(request, unit, m).is_file() or _has_labor(request, m))
     return render(
         request,
         "unit.html",
@@ -121,13 +136,15 @@ async def upload(request: Request) -> Response:
 
 
 @router.get("/unit/labor-list")
-def labor_list(request: Request, month: str | None = None) -> Response:
+async def labor_list(request: Request, month: str | None = None) -> Response:
     """A district's own 稳岗 labor list; no one else's, and no other unit kind's."""
     _, unit = own_unit(request)
     m = month_param(request, month)
     if unit.kind != "district":
         raise HTTPException(403, "只有各区可以下载劳动力名单 / only districts have a labor list")
     path = labor_list_path(request, unit, m)
+    # Written on demand: only when missing or made from other labor files (≈1 s for a district's 22k people).
+    await run_in_threadpool(_write_list, request, unit, m)
     if not path.is_file():
         raise HTTPException(404, f"{m} 的名单尚未生成 / the list for {m} is not ready yet")
     log(request, "labor_list", detail=m)

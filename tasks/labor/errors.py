@@ -11,7 +11,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError
@@ -50,9 +50,10 @@ def _shift(n: int, header: list[str]) -> tuple[str, str]:
     return f"只有{n}个字段，缺少“{header[n]}”及之后的列", f"only {n} fields: column {header[n]} and after are missing"
 
 
-def csv_field_count_error(text: str, skip: int, name: str) -> LaborFileError:
-    """The first row whose field count differs from the header's, by its line in the file (1-based)."""
-    reader = csv.reader(io.StringIO(text))
+def csv_field_count_error(lines: Iterable[str], skip: int, name: str) -> LaborFileError:
+    """The first row whose field count differs from the header's, by its line in the file (1-based); `lines` is
+    streamed (an open text file), never held."""
+    reader = csv.reader(lines)
     header: list[str] | None = None
     for fields in reader:
         if reader.line_num <= skip or not fields:

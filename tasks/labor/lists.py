@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, select, true
+from sqlalchemy import Connection, Engine, select, true
 
 from config import Config
 from core.month import month_key, previous_month
@@ -33,15 +36,17 @@ PEOPLE_HEADERS = {
 }
 GONE = "本月不在本区名单 / not on this month's list"
 MANIFEST = ".lists.json"
-FORMAT = 1  # bump when the lists' layout changes, so unchanged data is written again in the new layout
+LOCK = ".lists.lock"
+FORMAT = 2  # bump when the lists' layout changes, so unchanged data is written again in the new layout
 
 
 @dataclass(frozen=True)
 class DistrictLists:
-    """The district lists of a month, and whether this call wrote them (False: they were already up to date)."""
+    """The district lists of a month, and whether this call wrote any (False: they were already up to date)."""
 
     paths: list[Path]
     written: bool
+    districts_written: tuple[str, ...] = ()
 
 
 def _current_submission(conn: Connection, month: str) -> int | None:
@@ -52,43 +57,59 @@ def _current_submission(conn: Connection, month: str) -> int | None:
     ).scalar_one_or_none()
 
 
-def lists_source(engine: Engine, cfg: Config, month: str) -> str:
-    """What a month's lists are made of: its and the previous month's current labor submissions, and the layout."""
+def month_submissions(engine: Engine, month: str) -> tuple[int | None, int | None]:
+    """The current labor submission of `month` and of the month before (None where there is none)."""
     with engine.connect() as conn:
-        sids = [_current_submission(conn, month), _current_submission(conn, previous_month(month))]
-    made_of = {"format": FORMAT, "month": month, "submissions": sids, "districts": [u.name for u in cfg.districts]}
+        return _current_submission(conn, month), _current_submission(conn, previous_month(month))
+
+
+def list_source(month: str, district: str, sids: tuple[int | None, int | None]) -> str:
+    """What a district's list is made of: the month's and the previous month's current submissions, the layout."""
+    made_of = {"format": FORMAT, "month": month, "district": district, "submissions": list(sids)}
     return hashlib.sha256(json.dumps(made_of, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def _up_to_date(out_dir: Path, source: str, paths: list[Path]) -> bool:
-    """True when the manifest names this source and every list is there with the content it recorded."""
+def _manifest(out_dir: Path) -> dict[str, dict[str, str]]:
+    """District -> {source, sha256} of the list written for it; empty when missing or unreadable."""
     try:
-        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        found = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8")).get("districts", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _up_to_date(entry: dict[str, str] | None, source: str, path: Path) -> bool:
+    """True when the manifest's entry names this source and the list is there with the content it recorded."""
+    if not entry or entry.get("source") != source or not path.is_file():
         return False
-    files = manifest.get("files", {})
-    return manifest.get("source") == source and all(
-        p.is_file() and files.get(p.name) == sha256_of(p.read_bytes()) for p in paths
-    )
+    return entry.get("sha256") == sha256_of(path.read_bytes())
 
 
-def _write_manifest(out_dir: Path, source: str, paths: list[Path]) -> None:
-    """Written last and atomically: a run killed mid-way leaves a manifest that no longer matches; lists are redone."""
-    body = json.dumps(
-        {"source": source, "files": {p.name: sha256_of(p.read_bytes()) for p in paths}}, ensure_ascii=False, indent=1
-    ).encode()
+def _write_manifest(out_dir: Path, districts: dict[str, dict[str, str]]) -> None:
+    """Written atomically, under the lists' lock: a run killed mid-way leaves an entry that no longer matches."""
+    body = json.dumps({"districts": districts}, ensure_ascii=False, indent=1, sort_keys=True).encode()
     fd, tmp = new_temp(out_dir)
     with os.fdopen(fd, "wb") as fh:
         fh.write(body)
     os.replace(tmp, out_dir / MANIFEST)
 
 
-def people_of_month(engine: Engine, month: str) -> pd.DataFrame:
-    """Restricted person rows of the month's current labor file, with district and origin names."""
+@contextmanager
+def _locked(out_dir: Path) -> Iterator[None]:
+    """One writer of a month's lists at a time (the close, the command and the web's downloads may meet here)."""
+    fd = os.open(out_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def people_of(conn: Connection, sid: int | None, district_key: int) -> pd.DataFrame:
+    """One submission's restricted person rows in one district (one range of the primary key), with origin names."""
     query = (
         select(
             rlp.c.person_key,
-            dim_district.c.district,
             rlp.c.name,
             rlp.c.id_masked,
             dim_origin.c.province,
@@ -98,24 +119,21 @@ def people_of_month(engine: Engine, month: str) -> pd.DataFrame:
             rlp.c.insurance_status,
             rlp.c.source_row,
         )
-        .join(sub, and_(sub.c.submission_id == rlp.c.submission_id, sub.c.kind == "labor", sub.c.is_current == true()))
-        .join(dim_district, dim_district.c.district_key == rlp.c.district_key)
         .join(dim_origin, dim_origin.c.origin_key == rlp.c.origin_key)
-        .where(sub.c.month_key == month_key(month))
+        .where(rlp.c.submission_id == (sid if sid is not None else -1), rlp.c.district_key == district_key)
     )
-    with engine.connect() as conn:
-        columns = list(zip(*conn.execute(query).tuples().all(), strict=False)) or [()] * (len(PEOPLE_HEADERS) + 3)
-    # Column by column: a frame built from 350k Row objects spends seconds inferring their types.
-    names = ["person_key", "district", *PEOPLE_HEADERS, "source_row"]
+    columns = list(zip(*conn.execute(query).tuples().all(), strict=False)) or [()] * (len(PEOPLE_HEADERS) + 2)
+    # Column by column: a frame built from many Row objects spends seconds inferring their types.
+    names = ["person_key", *PEOPLE_HEADERS, "source_row"]
     return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in zip(names, columns, strict=False)})
 
 
 def retention_warnings(now: pd.DataFrame, before: pd.DataFrame, cfg: Config) -> pd.DataFrame:
-    """People insured in a district last month who, this month, are lapsed there or no longer on its list."""
+    """People insured in the district last month who, this month, are lapsed there or no longer on its list."""
     insured = set(cfg.labor.insured_values)
     was = before.loc[before["insurance_status"].isin(insured)]
-    here = now.set_index(["person_key", "district"])["insurance_status"]
-    status = here.reindex(pd.MultiIndex.from_frame(was[["person_key", "district"]])).to_numpy()
+    here = now.set_index("person_key")["insurance_status"]
+    status = here.reindex(pd.Index(was["person_key"])).to_numpy()
     out = was.assign(this_month=status)
     out = out.loc[out["this_month"].isna() | ~out["this_month"].isin(insured)]
     return out.assign(this_month=out["this_month"].fillna(GONE))
@@ -125,27 +143,42 @@ def list_path(out_dir: Path, month: str, district: str) -> Path:
     return out_dir / f"{month}_{district}_建档立卡贫困劳动力.xlsx"
 
 
-def write_district_lists(engine: Engine, cfg: Config, month: str, out_dir: Path) -> DistrictLists:
-    """One workbook per district under out_dir: its people, and its 稳岗 warnings against the previous month; nothing
-    is written when the lists on disk were made from the same submissions and are intact."""
+def _write_one(
+    engine: Engine, month: str, district: str, sids: tuple[int | None, int | None], path: Path, cfg: Config
+) -> None:
+    with engine.connect() as conn:
+        dk = conn.execute(select(dim_district.c.district_key).where(dim_district.c.district == district)).scalar_one()
+        now = people_of(conn, sids[0], dk)
+        before = people_of(conn, sids[1], dk)
+    warnings = retention_warnings(now, before, cfg)
+    warning_headers = {**PEOPLE_HEADERS, "this_month": f"{month} 情况"}
+    write_table_workbook(
+        path,
+        [
+            Sheet(PEOPLE_SHEET, PEOPLE_HEADERS, now.sort_values("source_row")),
+            Sheet(WARNING_SHEET, warning_headers, warnings.sort_values("source_row")),
+        ],
+    )
+
+
+def write_district_lists(
+    engine: Engine, cfg: Config, month: str, out_dir: Path, district: str | None = None
+) -> DistrictLists:
+    """One workbook per district (or only `district`'s) under out_dir: its people, and its 稳岗 warnings against the
+    previous month; a list made from the same submissions and intact on disk is not written again."""
+    names = [u.name for u in cfg.districts] if district is None else [district]
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [list_path(out_dir, month, unit.name) for unit in cfg.districts]
-    source = lists_source(engine, cfg, month)
-    if _up_to_date(out_dir, source, paths):
-        return DistrictLists(paths, written=False)
-    with redacted("district lists"):
-        now = people_of_month(engine, month)
-        warnings = retention_warnings(now, people_of_month(engine, previous_month(month)), cfg)
-        warning_headers = {**PEOPLE_HEADERS, "this_month": f"{month} 情况"}
-        for unit, path in zip(cfg.districts, paths, strict=False):
-            write_table_workbook(
-                path,
-                [
-                    Sheet(
-                        PEOPLE_SHEET, PEOPLE_HEADERS, now.loc[now["district"] == unit.name].sort_values("source_row")
-                    ),
-                    Sheet(WARNING_SHEET, warning_headers, warnings.loc[warnings["district"] == unit.name]),
-                ],
-            )
-        _write_manifest(out_dir, source, paths)
-    return DistrictLists(paths, written=True)
+    paths = [list_path(out_dir, month, name) for name in names]
+    sids = month_submissions(engine, month)
+    written: list[str] = []
+    with _locked(out_dir), redacted("district lists"):
+        entries = _manifest(out_dir)
+        for name, path in zip(names, paths, strict=True):
+            source = list_source(month, name, sids)
+            if _up_to_date(entries.get(name), source, path):
+                continue
+            _write_one(engine, month, name, sids, path, cfg)
+            entries[name] = {"source": source, "sha256": sha256_of(path.read_bytes())}
+            written.append(name)
+            _write_manifest(out_dir, entries)
+    return DistrictLists(paths, written=bool(written), districts_written=tuple(written))

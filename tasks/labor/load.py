@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import SupportsInt, cast
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from config import Config
-from contracts.identity import mask_ids, person_keys
 from core.crashpoint import pause_at
 from core.errors import FupinError, unreadable_warehouse
 from core.month import month_key
+from tasks.labor.batches import Batches, sqlite_cache
 from tasks.labor.errors import redacted
 from tasks.labor.retention import refresh_retention
-from tasks.labor.validate import LaborCheck
-from warehouse.bulk import bulk_insert, insert_frames
+from tasks.labor.validate import LaborCheck, Tally
+from warehouse.bulk import bulk_insert
 from warehouse.schema import (
-    dim_district,
-    dim_origin,
     dim_unit,
     fct_labor_employment,
-    fct_labor_invalid_row,
     fct_submission,
     fct_validation_issue,
     restricted_labor_person,
@@ -72,6 +67,17 @@ class LoadResult:
     persons: int
     insured: int
     already_loaded: bool = False
+    check: Tally | None = None  # the file's check, when it was read (not for a file already loaded)
+
+
+class TooManyInvalid(FupinError):
+    """More invalid rows than the caller allows: the transaction is rolled back, the tally says why."""
+
+    def __init__(self, tally: Tally, max_ratio: float) -> None:
+        super().__init__(
+            f"{tally.n_invalid_rows} of {tally.n_rows} rows invalid ({tally.invalid_ratio:.4%} > {max_ratio:.4%})"
+        )
+        self.tally = tally
 
 
 def require_warehouse(engine: Engine, cfg: Config) -> None:
@@ -123,7 +129,7 @@ def _save_submission(conn: Connection, existing: int | None, values: dict) -> in
     return existing
 
 
-def _issues(conn: Connection, sid: int, check: LaborCheck, severity_errors: str) -> None:
+def _issues(conn: Connection, sid: int, check: LaborCheck | Tally, severity_errors: str) -> None:
     rows = [
         (
             sid,
@@ -180,7 +186,7 @@ def _reject(
     )
 
 
-def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, reason: str) -> None:
+def record_rejection(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck | Tally, reason: str) -> None:
     """Record the file as rejected (no facts) with its located errors; an accepted twin is left untouched."""
     with engine.begin() as conn:
         sid = _reject(conn, cfg, facts, reason, check.n_invalid_rows, len(check.duplicates), check.n_rows)
@@ -202,78 +208,14 @@ def record_unreadable(engine: Engine, cfg: Config, facts: FileFacts, reason: str
             )
 
 
-def _origin_keys(conn: Connection, cfg: Config, valid: pd.DataFrame) -> pd.Series:
-    """origin_key per row; counties not yet in dim_origin are added in the same transaction."""
-    cols = ["origin_province", "origin_city", "origin_county"]
-    found = valid[cols].drop_duplicates()
-    known = {
-        (p, c, k): key
-        for key, p, c, k in conn.execute(
-            select(dim_origin.c.origin_key, dim_origin.c.province, dim_origin.c.city, dim_origin.c.county)
-        )
-    }
-    cw = set(cfg.central_western_provinces)
-    new = [
-        {
-            "province": p,
-            "city": c,
-            "county": k,
-            "is_paired": False,
-            "is_central_western": p in cw,
-            "report_region": cfg.province_region(p),
-        }
-        for p, c, k in found.itertuples(index=False)
-        if (p, c, k) not in known
-    ]
-    if new:
-        conn.execute(dim_origin.insert(), new)
-        known = {
-            (p, c, k): key
-            for key, p, c, k in conn.execute(
-                select(dim_origin.c.origin_key, dim_origin.c.province, dim_origin.c.city, dim_origin.c.county)
-            )
-        }
-    index = pd.MultiIndex.from_tuples(list(known), names=cols)
-    lookup = pd.Series(list(known.values()), index=index)
-    return pd.Series(lookup.reindex(pd.MultiIndex.from_frame(valid[cols])).to_numpy(), index=valid.index)
-
-
-def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, sid: int) -> pd.DataFrame:
-    """The restricted person rows, without their keys yet (keyed_by_district adds them)."""
-    districts = dict(conn.execute(select(dim_district.c.district, dim_district.c.district_key)).all())
-    valid = valid.reset_index(drop=True)
-    return pd.DataFrame(
-        {
-            "submission_id": sid,
-            "district_key": valid["work_district"].map(districts).astype(np.int64),
-            "origin_key": _origin_keys(conn, cfg, valid).astype(np.int64),
-            "is_insured": valid["is_insured"].astype(bool),
-            "name": valid["name"],
-            "id_masked": mask_ids(valid["id_number"]),
-            "employer": valid["employer"],
-            "insurance_status": valid["insurance_status"],
-            "source_row": valid["source_row"],
-            "id_number": valid["id_number"],
-        }
-    )
-
-
-def keyed_by_district(people: pd.DataFrame, key: bytes) -> Iterator[pd.DataFrame]:
-    """Each district's people with their HMAC keys, sorted as the primary key, so every B-tree insert is an append;
-    yielded one district at a time so the database indexes one while the next is keyed."""
-    for _, part in people.groupby("district_key", sort=True):
-        keys = person_keys(part["id_number"], key).to_numpy()
-        order = np.argsort(keys.astype("S32"), kind="stable")
-        yield part.iloc[order].assign(person_key=keys[order])
-
-
-def employment_counts(people: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Distinct insured people per origin × district (the grain of fct_labor_employment): `by` plus persons."""
-    insured = people.loc[people["is_insured"]] if "is_insured" in people else people
-    return insured.groupby(by, sort=True).size().rename("persons").reset_index()
-
-
-def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
+def _load(
+    conn: Connection,
+    cfg: Config,
+    facts: FileFacts,
+    checks: Callable[[], Iterable[LaborCheck]],
+    key: bytes,
+    max_invalid_ratio: float,
+) -> LoadResult:
     existing, status, values = _submission(conn, cfg, facts)
     if status == "accepted":
         assert existing is not None  # an accepted status is read from the submission's own row
@@ -286,32 +228,20 @@ def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, ke
     sid = _save_submission(conn, existing, {**values, "status": "received"})
     numbered = next_version(conn, KIND, values["unit_key"], values["month_key"], facts.received_at)
     pause_at("load")
-    people = _people(conn, cfg, check.valid, sid).assign(month_key=values["month_key"])
-    insert_frames(conn, restricted_labor_person, list(restricted_labor_person.c.keys()), keyed_by_district(people, key))
-    insured = int(people["is_insured"].sum())
-    counts = employment_counts(people, ["origin_key", "district_key"])
+    batches = Batches(conn, cfg, sid, key, values["month_key"])
+    with sqlite_cache(conn):
+        for check in checks():
+            batches.load(check)
+    tally = batches.tally
+    if tally.invalid_ratio > max_invalid_ratio:  # decided on the whole file: everything above rolls back
+        raise TooManyInvalid(tally, max_invalid_ratio)
     mk = values["month_key"]
-    cells = [(sid, int(o), int(d), mk, int(n)) for o, d, n in counts.itertuples(index=False)]
+    cells = [(sid, int(o), int(d), mk, int(n)) for o, d, n in batches.employment().itertuples(index=False)]
     bulk_insert(
         conn, fct_labor_employment, cells, ["submission_id", "origin_key", "district_key", "month_key", "persons"]
     )
-    excluded = check.failures
-    bulk_insert(
-        conn,
-        fct_labor_invalid_row,
-        [
-            (sid, int(r), c, k, v)
-            for r, c, k, v in zip(
-                excluded["source_row"],
-                excluded["column_name"],
-                excluded["rule"],
-                excluded["value_masked"],
-                strict=False,
-            )
-        ],
-        ["submission_id", "source_row", "column_name", "rule", "value_masked"],
-    )
-    _issues(conn, sid, check, "warning")
+    _issues(conn, sid, tally, "warning")
+    persons, insured = len(batches.kept), batches.kept.n_insured
     conn.execute(
         update(fct_submission)
         .where(fct_submission.c.submission_id == sid)
@@ -320,23 +250,37 @@ def _load(conn: Connection, cfg: Config, facts: FileFacts, check: LaborCheck, ke
             version=numbered.number,
             is_current=numbered.is_current,
             n_errors=0,
-            n_warnings=len(check.duplicates) + check.n_invalid_rows,
-            n_rows=check.n_rows,
-            message=f"{len(people)} persons, {insured} insured, {check.n_invalid_rows} rows excluded",
+            n_warnings=len(tally.duplicates) + tally.n_invalid_rows,
+            n_rows=tally.n_rows,
+            message=f"{persons} persons, {insured} insured, {tally.n_invalid_rows} rows excluded",
         )
     )
     refresh_retention(conn, facts.month)
-    return LoadResult(sid, "accepted", numbered.number, len(people), insured)
+    return LoadResult(sid, "accepted", numbered.number, persons, insured, check=tally)
 
 
-def load_labor(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
-    """Accept the file: people (restricted, keyed by HMAC), the month × origin × district fact, exclusions; a database
-    error is re-raised redacted (drivers quote the rows they refuse)."""
+def load_labor_batches(
+    engine: Engine,
+    cfg: Config,
+    facts: FileFacts,
+    checks: Callable[[], Iterable[LaborCheck]],
+    key: bytes,
+    max_invalid_ratio: float = 0.0,
+) -> LoadResult:
+    """Accept the file batch by batch in one transaction: people (restricted, keyed by HMAC, one per identity number
+    across batches), the month × origin × district fact, exclusions. `checks` gives the batches afresh on each call
+    (a retry reads the file again); over `max_invalid_ratio` everything rolls back (TooManyInvalid). A database error
+    is re-raised redacted (drivers quote the rows they refuse)."""
     with redacted("load"):
         try:
             with engine.begin() as conn:
-                return _load(conn, cfg, facts, check, key)
+                return _load(conn, cfg, facts, checks, key, max_invalid_ratio)
         except IntegrityError:
             # A concurrent write got past the lock (the same bytes, or a current version): decide again, now seeing it.
             with engine.begin() as conn:
-                return _load(conn, cfg, facts, check, key)
+                return _load(conn, cfg, facts, checks, key, max_invalid_ratio)
+
+
+def load_labor(engine: Engine, cfg: Config, facts: FileFacts, check: LaborCheck, key: bytes) -> LoadResult:
+    """Accept a file already checked whole (one batch): see load_labor_batches."""
+    return load_labor_batches(engine, cfg, facts, lambda: [check], key, max_invalid_ratio=1.0)

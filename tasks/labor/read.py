@@ -1,12 +1,13 @@
-"""Read the HR bureau's export (xlsx, or CSV in UTF-8/GB18030): find the header by content, map aliases."""
+"""Read the HR bureau's export (xlsx, or CSV in UTF-8/GB18030) in batches: find the header by content, map aliases."""
 
 from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import fastexcel
@@ -14,15 +15,22 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from config import Config, normalize_text
 from tasks.intake.safety import LABOR_LIMITS, UnsafeFileError, check_file, check_size
 from tasks.labor.errors import LaborFileError, csv_field_count_error, redacted, xlsx_error_cell
 
 HEADER_SCAN_ROWS = 30
+HEAD_BYTES = 1 << 20  # the title rows, the header and enough of the body to tell the encoding
 ENCODINGS = ("utf-8-sig", "gb18030")
+BATCH_ROWS = 200_000  # rows checked, keyed and loaded at a time: memory follows the batch, not the file
+BLOCK_BYTES = 8 << 20  # Arrow's CSV block: large enough to parse in parallel, small next to a batch
+# A CSV is streamed, so its size costs time and disk, not memory: 30 M rows a month (~4 GB) fit. A workbook is
+# still held whole (its zip, and calamine's sheet) and keeps the safety module's cap; Excel stops at 1,048,576 rows.
+CSV_LIMITS = dataclasses.replace(LABOR_LIMITS, max_file_bytes=8 << 30)
 
-__all__ = ["LaborFileError", "read_labor"]
+__all__ = ["LaborFileError", "iter_labor", "read_labor"]
 
 
 def header_map(cfg: Config) -> dict[str, str]:
@@ -55,104 +63,184 @@ def _missing_message(rows: Sequence[Sequence[object]], cfg: Config, where: str) 
     return f"{where}: 找不到表头列 {'、'.join(missing)} / header columns not found: {', '.join(missing)}"
 
 
-def _canonical(frame: pd.DataFrame, cfg: Config, first_row: int) -> pd.DataFrame:
-    """Keep the configured columns under canonical names, as text, with the file's own row numbers."""
+def column_positions(header: Sequence[object], cfg: Config) -> dict[str, int]:
+    """Canonical column name -> its position in the header row (the first column claiming it)."""
     aliases = header_map(cfg)
-    rename: dict[str, str] = {}
-    for col in frame.columns:
-        name = aliases.get(normalize_text(col))
-        if name and name not in rename.values():
-            rename[col] = name
-    picked = frame[list(rename)].rename(columns=rename)
-    # In Arrow, column by column: trimming (full-width spaces too) and the blank-row test never leave C++.
+    found: dict[str, int] = {}
+    for i, value in enumerate(header):
+        name = aliases.get(normalize_text(value)) if value is not None else None
+        if name and name not in found:
+            found[name] = i
+    return found
+
+
+def canonical_batch(columns: dict[str, pa.Array], first_row: int, n: int) -> pd.DataFrame:
+    """source_row plus the configured columns as trimmed text; blank rows dropped (their numbers kept). In Arrow,
+    column by column: trimming (full-width spaces too) and the blank-row test never leave C++."""
     text = {
-        name: pc.utf8_trim_whitespace(
-            pc.fill_null(pa.array(picked[name], type=pa.large_string(), from_pandas=True), "")
-        )
-        for name in cfg.labor.columns
+        name: pc.utf8_trim_whitespace(pc.fill_null(arr.cast(pa.large_string()), "")) for name, arr in columns.items()
     }
     blank = functools.reduce(pc.and_, (pc.equal(arr, "") for arr in text.values()))
     keep = pc.invert(blank)
-    rows = pc.filter(pa.array(np.arange(first_row, first_row + len(picked), dtype=np.int64)), keep)
+    rows = pc.filter(pa.array(np.arange(first_row, first_row + n, dtype=np.int64)), keep)
     out = {"source_row": rows.to_numpy()} | {
         name: pd.Series(pc.filter(arr, keep), dtype=pd.StringDtype("pyarrow")) for name, arr in text.items()
     }
     return pd.DataFrame(out)
 
 
-def read_xlsx(data: bytes, name: str, cfg: Config) -> pd.DataFrame:
-    """The first sheet (visible first) whose top rows hold the header; calamine via fastexcel, all text."""
+def rebatch(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """The same rows, in tables of exactly `rows` (the last one shorter)."""
+    pending: list[pa.Table] = []
+    held = 0
+    for table in tables:
+        pending.append(table)
+        held += table.num_rows
+        while held >= rows:
+            whole = pa.concat_tables(pending)
+            yield whole.slice(0, rows)
+            rest = whole.slice(rows)
+            pending, held = [rest], rest.num_rows
+    if held:
+        yield pa.concat_tables(pending)
+
+
+def iter_xlsx(data: bytes, name: str, cfg: Config, batch_rows: int) -> Iterator[pd.DataFrame]:
+    """The first sheet (visible first) whose top rows hold the header, in batches; calamine via fastexcel, as text.
+    Calamine parses a whole sheet at once (measured: the fastest bounded path; Excel stops at 1,048,576 rows)."""
     try:
         reader = fastexcel.read_excel(data)
-        return _read_sheets(reader, name, cfg)
+        sheet, h, header = _find_sheet(reader, name, cfg)
     except LaborFileError:
         raise
     except Exception:  # noqa: BLE001 - calamine quotes the cell it refuses: locate it ourselves instead
         failure = xlsx_error_cell(data, name)
+    else:
+        positions = column_positions(header, cfg)
+        body = sheet.slice(h + 1)
+        del sheet
+        for start in range(0, body.num_rows, batch_rows):
+            part = body.slice(start, batch_rows)
+            columns = {c: part.column(positions[c]).combine_chunks() for c in cfg.labor.columns}
+            yield canonical_batch(columns, h + 2 + start, part.num_rows)
+        return
     raise failure from None
 
 
-def _read_sheets(reader: fastexcel.ExcelReader, name: str, cfg: Config) -> pd.DataFrame:
+def _find_sheet(reader: fastexcel.ExcelReader, name: str, cfg: Config) -> tuple[pa.Table, int, list[object]]:
     sheets = sorted(reader.sheet_names, key=lambda n: n.startswith("_"))
     scanned: list[list[object]] = []
     for sheet in sheets:
         # One pass per sheet: calamine parses the whole sheet even for a few rows, so read it all once, as text.
-        grid = reader.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="string").to_arrow()
-        grid = grid.to_pandas(types_mapper=pd.ArrowDtype)
-        top = grid.head(HEADER_SCAN_ROWS).astype(object)
-        rows = top.where(top.notna(), None).values.tolist()
+        loaded = reader.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="string")
+        grid = pa.Table.from_batches([loaded.to_arrow()])
+        rows = [list(r.values()) for r in grid.slice(0, HEADER_SCAN_ROWS).to_pylist()]
         scanned.extend(rows)
         h = find_header(rows, cfg, name)
         if h is not None:
-            body = grid.iloc[h + 1 :]
-            body.columns = [f"_{i}" if v is None else str(v) for i, v in enumerate(rows[h])]
-            return _canonical(body, cfg, first_row=h + 2)
+            return grid, h, rows[h]
     raise LaborFileError(_missing_message(scanned, cfg, name), rule="header_missing")
 
 
-def decode(raw: bytes, name: str) -> tuple[str, str]:
-    """The text and its encoding: UTF-8 (with or without BOM), else GB18030 (a superset of GBK)."""
+def sniff_encoding(head: bytes, name: str) -> str:
+    """UTF-8 (with or without BOM) if the file's first megabyte is, else GB18030 (a superset of GBK)."""
     for encoding in ENCODINGS:
         try:
-            return raw.decode(encoding), encoding
+            codecs.getincrementaldecoder(encoding)().decode(head, final=False)
         except UnicodeDecodeError:
             continue
+        return encoding
     raise LaborFileError(
         f"{name}: 无法识别编码（应为 UTF-8 或 GBK）/ encoding is neither UTF-8 nor GB18030", rule="encoding"
     )
 
 
-def read_csv(raw: bytes, name: str, cfg: Config) -> pd.DataFrame:
-    """A CSV export: detect the encoding, skip title rows, parse (Arrow's multithreaded parser) as text."""
-    text, encoding = decode(raw, name)
-    head = list(csv.reader(io.StringIO("\n".join(text[:200_000].splitlines()[:HEADER_SCAN_ROWS]))))
+def iter_csv(path: Path, name: str, cfg: Config, batch_rows: int) -> Iterator[pd.DataFrame]:
+    """A CSV export in batches: tell the encoding, skip title rows, stream it through Arrow's parser as text."""
+    with path.open("rb") as fh:
+        head_bytes = fh.read(HEAD_BYTES)
+    encoding = sniff_encoding(head_bytes, name)
+    text = codecs.getincrementaldecoder(encoding)().decode(head_bytes, final=False)
+    head = list(csv.reader(io.StringIO("\n".join(text.splitlines()[:HEADER_SCAN_ROWS]))))
     h = find_header(head, cfg, name)
     if h is None:
         raise LaborFileError(_missing_message(head, cfg, name), rule="header_missing")
-    # The parser wants UTF-8 bytes without a BOM; re-encoding GB18030 text costs far less than a str-based parse.
-    body = raw.removeprefix(codecs.BOM_UTF8) if encoding == "utf-8-sig" else text.encode("utf-8")
+    positions = column_positions(head[h], cfg)
+    names = [f"c{i}" for i in range(len(head[h]))]
+    wanted = {c: names[i] for c, i in positions.items()}
+    options = (
+        pacsv.ReadOptions(
+            skip_rows=h + 1,
+            column_names=names,
+            block_size=BLOCK_BYTES,
+            encoding="utf8" if encoding == "utf-8-sig" else encoding,
+        ),
+        pacsv.ParseOptions(),
+        pacsv.ConvertOptions(
+            include_columns=list(wanted.values()),
+            column_types=dict.fromkeys(wanted.values(), pa.large_string()),
+            strings_can_be_null=False,
+        ),
+    )
+    start = h + 2
     try:
-        data = pd.read_csv(io.BytesIO(body), skiprows=h, dtype=str, keep_default_na=False, engine="pyarrow")
-    except (pd.errors.ParserError, pa.ArrowInvalid):  # Arrow quotes the whole offending row: locate it ourselves
-        failure = csv_field_count_error(text, h, name)
-    else:
-        return _canonical(data, cfg, first_row=h + 2)
+        reader = pacsv.open_csv(path, *options)
+        for table in rebatch((pa.Table.from_batches([b]) for b in reader), batch_rows):
+            columns = {c: table.column(wanted[c]).combine_chunks() for c in cfg.labor.columns}
+            yield canonical_batch(columns, start, table.num_rows)
+            start += table.num_rows
+        return
+    except pa.ArrowInvalid as exc:  # Arrow quotes the whole offending row: locate it ourselves
+        failure = _csv_failure(path, encoding, h, name, "UTF8" in str(exc))
     raise failure from None
 
 
-def read_labor(path: Path, cfg: Config, name: str | None = None) -> pd.DataFrame:
-    """source_row plus the configured columns as text, whatever the format and encoding; errors say `name`, never
-    a cell's content."""
-    suffix, name = path.suffix.lower(), name or path.name
+def _csv_failure(path: Path, encoding: str, h: int, name: str, bad_text: bool) -> LaborFileError:
+    if bad_text:
+        return LaborFileError(
+            f"{name}: 文件中有不是 {encoding} 编码的内容 / the file is not {encoding} throughout", rule="encoding"
+        )
+    with path.open(encoding=encoding, errors="replace", newline="") as fh:
+        return csv_field_count_error(fh, h, name)
+
+
+def _checked(path: Path, name: str) -> tuple[str, bytes | None]:
+    """The suffix and, for a workbook, its bytes; refuses a file the safety module refuses."""
+    suffix = path.suffix.lower()
     try:
+        if suffix in {".csv", ".txt"}:
+            check_size(path.stat().st_size, CSV_LIMITS)
+            with path.open("rb") as fh:
+                check_file(fh.read(HEAD_BYTES), suffix, CSV_LIMITS)
+            return suffix, None
         check_size(path.stat().st_size, LABOR_LIMITS)
         data = path.read_bytes()
         check_file(data, suffix, LABOR_LIMITS)
     except UnsafeFileError as exc:
         raise LaborFileError(f"{name}: {exc}", rule=exc.rule) from exc
+    return suffix, data
+
+
+def iter_labor(
+    path: Path, cfg: Config, name: str | None = None, batch_rows: int = BATCH_ROWS
+) -> Iterator[pd.DataFrame]:
+    """source_row plus the configured columns as text, `batch_rows` rows at a time, whatever the format and
+    encoding; errors say `name`, never a cell's content."""
+    name = name or path.name
+    suffix, data = _checked(path, name)
     with redacted(name):
-        if suffix in {".xlsx", ".xlsm"}:
-            return read_xlsx(data, name, cfg)
+        if suffix in {".xlsx", ".xlsm"} and data is not None:
+            yield from iter_xlsx(data, name, cfg, batch_rows)
+            return
         if suffix in {".csv", ".txt"}:
-            return read_csv(data, name, cfg)
+            yield from iter_csv(path, name, cfg, batch_rows)
+            return
     raise LaborFileError(f"{name}: 只接受 .xlsx 或 .csv / only .xlsx or .csv is accepted", rule="file_type")
+
+
+def read_labor(path: Path, cfg: Config, name: str | None = None) -> pd.DataFrame:
+    """The whole file at once (re-keying, tests): the batches of iter_labor, concatenated."""
+    parts = list(iter_labor(path, cfg, name))
+    if parts:
+        return pd.concat(parts, ignore_index=True)
+    return canonical_batch({c: pa.array([], pa.large_string()) for c in cfg.labor.columns}, 1, 0)

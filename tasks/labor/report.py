@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tasks.labor.validate import LaborCheck
+from tasks.labor.validate import LaborCheck, Tally
 
 ARTIFACT_ROWS = 200  # enough to act on; the full list is in fct_labor_invalid_row / fct_validation_issue
 
 
-def invalid_rows_markdown(check: LaborCheck, max_ratio: float, file_name: str) -> str:
+def invalid_rows_markdown(check: LaborCheck | Tally, max_ratio: float, file_name: str) -> str:
     """Row / column / masked value / rule of the failed cells; never a raw number or name."""
     lines = [
         f"# 劳动力名单校验 / labor file check: {file_name}",

@@ -41,10 +41,13 @@ def _prefect_texts() -> list[tuple[str, str]]:
 def demo_run(
     cfg: Config, prefect_api, fupin_home: Path, home_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    """Two reports, a labor file (and a rejected one with 5% bad numbers), the month published and mailed."""
+    """Two reports, a labor file (and a rejected one with 5% bad numbers), its district lists, the month published and
+    mailed."""
     from flows.ingest_file import ingest_file
     from flows.ingest_labor import ingest_labor
+    from flows.labor_steps import write_labor_lists
     from flows.publish_month import publish_month
+    from flows.runtime import load_runtime
 
     monkeypatch.setenv("FUPIN_PII_KEY", PII_KEY)
     monkeypatch.setenv("FUPIN_SMTP_PASSWORD", SMTP_PASSWORD)
@@ -61,6 +64,7 @@ def demo_run(
     state = ingest_labor(str(demo_labor.write_csv(bad, incoming / "bad.csv")), MONTH, return_state=True)
     assert state.is_failed()
     ingest_labor(str(demo_labor.write_csv(frame, incoming / "labor.csv")), MONTH)
+    write_labor_lists(load_runtime(), MONTH)  # as the monthly close does before publishing
     publish_month(MONTH, send=True)
     return frame
 

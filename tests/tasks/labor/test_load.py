@@ -10,7 +10,8 @@ from sqlalchemy import Engine, text
 from config import Config
 from fupin.demo.labor import Noise, attachment1_counts, generate_labor, small_counts, write_csv
 from tasks.intake.archive import sha256_of
-from tasks.labor.load import FileFacts, employment_counts, load_labor
+from tasks.labor.batches import employment_counts
+from tasks.labor.load import FileFacts, load_labor
 from tasks.labor.read import read_labor
 from tasks.labor.totals import attachment1_by_district, attachment1_by_origin
 from tasks.labor.validate import validate_labor
