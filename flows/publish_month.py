@@ -7,13 +7,12 @@ from prefect import flow
 
 from core.errors import FupinError
 from core.month import Month
+from flows.labor_steps import write_labor_lists
 from flows.runtime import load_runtime, run_log
 from tasks.intake.provenance import cli_source
-from tasks.labor.lists import write_district_lists
 from tasks.mail.send import sink_from_settings
 from tasks.publish import steps
 from tasks.publish.content import PublicationContent
-from tasks.publish.notify import platform_off
 from tasks.publish.record import latest_publication
 from tasks.review.lock import lock_month
 from warehouse.seed import ensure_months
@@ -80,8 +79,10 @@ def publish_month(
         sender = rt.settings.mail_from
         # Receipts and rejections went out at each ingest; only what is still owed (a send that failed) goes here.
         sent += steps.notify_submissions(engine, cfg, paths, sink, sender, dry_run)
-        if platform_off(rt.settings.web_url) and content.labor_submission_ids:
-            write_district_lists(engine, cfg, month, paths.outputs / month / "labor")  # to attach, encrypted
+        # The lists are written on demand, not at the labor load: make sure each is there (and current) before the
+        # districts hear it is ready, or before it goes attached and encrypted with the platform off. An unchanged
+        # list is not rewritten, so after the close's own step this costs a glance.
+        write_labor_lists(rt, month)
         sent += steps.send_labor_lists(engine, cfg, month, paths, rt.settings.web_url, sink, sender, dry_run)
         mailed = steps.send_publication(engine, cfg, pub, paths, _summary(content, final), sink, sender, dry_run)
         sent += [mailed] if mailed else []

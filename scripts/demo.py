@@ -213,6 +213,7 @@ def main() -> None:
     check_ingested(env, shas)
     path = write_labor(home)
     _step("5. the HR bureau's labor records", env, "labor", str(path), "--month", MONTH, "--max-invalid-ratio", "0.01")
+    _step("5b. each district's own list, written on demand", env, "labor-lists", "--month", MONTH)
     _step(f"6. publish {PREVIOUS}", env, "publish", "--month", PREVIOUS)
     _step(f"7. remind the units still missing for {MONTH}", env, "remind", "--month", MONTH)
     _step(
