@@ -81,8 +81,9 @@ def publish_month(
         sent += steps.notify_submissions(engine, cfg, paths, sink, sender, dry_run)
         # The lists are written on demand, not at the labor load: make sure each is there (and current) before the
         # districts hear it is ready, or before it goes attached and encrypted with the platform off. An unchanged
-        # list is not rewritten, so after the close's own step this costs a glance.
-        write_labor_lists(rt, month)
+        # list is not rewritten, so after the close's own step this costs a glance; a dry run writes nothing.
+        if not dry_run:
+            write_labor_lists(rt, month)
         sent += steps.send_labor_lists(engine, cfg, month, paths, rt.settings.web_url, sink, sender, dry_run)
         mailed = steps.send_publication(engine, cfg, pub, paths, _summary(content, final), sink, sender, dry_run)
         sent += [mailed] if mailed else []

@@ -22,6 +22,7 @@ from flows.remind_late_units import remind_late_units
 from flows.runtime import Runtime, load_runtime
 from fupin.demo.facts import insert_report, received_on
 from fupin.demo.reports import report_values
+from tasks.labor.lists import list_path
 from tasks.publish.brief import brief_file_name
 from tasks.publish.forms import FIRST_DATA_ROW, summary_sheet_name
 from tasks.publish.workbook import publication_file_name
@@ -57,8 +58,6 @@ def test_publish_sends_the_workbook_whose_figures_match_the_warehouse(prefect_ap
     rt = month_loaded
     _quarantine_rejected(rt)
     labor_dir = rt.settings.paths.outputs / MONTH / "labor"
-    labor_dir.mkdir(parents=True)
-    (labor_dir / f"朝阳区_{MONTH}_名单.xlsx").write_bytes(b"PK\x03\x04chaoyang")
 
     result = publish_month(MONTH, send=True)
 
@@ -94,8 +93,10 @@ def test_publish_sends_the_workbook_whose_figures_match_the_warehouse(prefect_ap
     [rejection] = [m for m in smtp_inbox.messages if "] 【退回】" in m["Subject"]]
     assert rejection["To"] == cfg.unit(REJECTED).email and "区级项目开工率" in rejection.get_body().get_content()
     assert [p.get_filename() for p in rejection.iter_attachments()] == ["延庆区_2020-09_标注.xlsx", "report.txt"]
-    [labor] = [m for m in smtp_inbox.messages if "] 【名单】" in m["Subject"]]
-    assert labor["To"] == cfg.unit("chaoyang").email and not list(labor.iter_attachments())
+    lists = [m for m in smtp_inbox.messages if "] 【名单】" in m["Subject"]]
+    [labor] = [m for m in lists if m["To"] == cfg.unit("chaoyang").email]
+    assert lists and not any(list(m.iter_attachments()) for m in lists), "a link to the list, never the list"
+    assert list_path(labor_dir, MONTH, "朝阳区").is_file(), "the list is written before it is announced"
     assert f"http://127.0.0.1:8000/unit/labor-list?month={MONTH}" in smtp_inbox.text(labor)
     assert all(s == "sent" for _, _, s in kinds)
 
