@@ -14,7 +14,12 @@ import sys
 from email.message import EmailMessage
 from pathlib import Path
 
-KINDS = {"【回执】": "mail-receipt", "【退回】": "mail-rejection", "【汇总】": "mail-publication", "【名单】": "mail-labor-list"}
+KINDS = {
+    "【回执】": "mail-receipt",
+    "【退回】": "mail-rejection",
+    "【汇总】": "mail-publication",
+    "【名单】": "mail-labor-list",
+}
 PAGE = """<!doctype html><meta charset="utf-8"><style>
 body {{ font-family: "Noto Sans CJK SC", sans-serif; margin: 0; background: #f3f3f3; }}
 .mail {{ width: 760px; margin: 16px; background: #fff; border: 1px solid #ccc; }}
@@ -33,7 +38,8 @@ def page(message: EmailMessage) -> str:
     """One mail as a page: headers, the plain-text body, the attachments by name."""
     body = message.get_body(("plain",))
     text = body.get_content() if body is not None else ""
-    files = "".join(f"<span>📎 {html.escape(a.get_filename() or '')}</span>" for a in message.iter_attachments())
+    names = [html.escape(a.get_filename() or "") for a in message.iter_attachments()]
+    files = ("附件 " + "".join(f"<span>{n}</span>" for n in names)) if names else ""
     return PAGE.format(
         subject=html.escape(str(message["Subject"])),
         sender=html.escape(str(message["From"])),
