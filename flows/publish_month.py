@@ -12,6 +12,7 @@ from flows.runtime import load_runtime, run_log
 from tasks.intake.provenance import cli_source
 from tasks.mail.send import sink_from_settings
 from tasks.publish import steps
+from tasks.publish.brief import MissingFont
 from tasks.publish.content import PublicationContent
 from tasks.publish.record import latest_publication
 from tasks.review.lock import lock_month
@@ -67,8 +68,11 @@ def publish_month(
         log.info("published %s version %s: %s", month, version, path)
     brief_pdf, _ = steps.brief_paths(cfg, month, pub.version, paths)
     if created or not brief_pdf.is_file():
-        brief_pdf, _ = steps.write_month_brief(engine, cfg, content, paths, pub.version)
-        log.info("brief of %s version %s: %s", month, pub.version, brief_pdf)
+        try:
+            brief_pdf, _ = steps.write_month_brief(engine, cfg, content, paths, pub.version)
+            log.info("brief of %s version %s: %s", month, pub.version, brief_pdf)
+        except MissingFont as exc:  # a machine without fonts-noto-cjk still publishes and sends the workbook
+            log.warning("简报未生成 / the brief was not written: %s", exc)
     locked = []
     if final and not dry_run:
         who = actor or cli_source()
@@ -93,7 +97,7 @@ def publish_month(
         "created": created,
         "path": str(paths.home / pub.path),
         "sha256": pub.sha256,
-        "brief": str(brief_pdf),
+        "brief": str(brief_pdf) if brief_pdf.is_file() else None,
         "cover": content.cover_line,
         "missing": missing,
         "final": final,

@@ -43,6 +43,10 @@ def _known_cjk() -> str | None:
     return None
 
 
+class MissingFont(CannotWork):
+    """No CJK font is installed: the brief cannot be drawn (the workbook can)."""
+
+
 def cjk_family() -> str:
     """A CJK font family matplotlib knows (Debian's fonts-noto-cjk), or CannotWork naming the package."""
     family = _known_cjk()
@@ -53,7 +57,7 @@ def cjk_family() -> str:
         family = _known_cjk()
     if family is not None:
         return family
-    raise CannotWork(
+    raise MissingFont(
         "no CJK font for the brief: install Debian's fonts-noto-cjk (apt-get install fonts-noto-cjk) / "
         "简报需要中文字体：请安装 fonts-noto-cjk"
     )

@@ -333,3 +333,13 @@ def test_the_scheduled_close_acts_only_on_its_working_day(no_prefect, month_load
     assert cfg.action_day(Month(MONTH), cfg.calendar.close_day) == dt.date(2020, 10, 9)
     closed = monthly_close.fn(today="2020-10-09", wait_minutes=0)
     assert closed["month"] == MONTH and closed["publication"]["version"] == 1
+
+
+def test_a_machine_without_a_cjk_font_still_publishes_the_workbook(no_prefect, month_loaded, cfg, monkeypatch):
+    from tasks.publish import brief as brief_module
+
+    monkeypatch.setattr(brief_module, "CJK_FAMILIES", ("No Such Font",))
+    result = publish_month.fn(MONTH)
+
+    assert result["brief"] is None and Path(result["path"]).is_file()
+    assert not list(Path(result["path"]).parent.glob("*简报*")), "no half-drawn brief"
