@@ -32,7 +32,8 @@ def clear_served(prefect_home: Path) -> None:
     served_file(prefect_home).unlink(missing_ok=True)
 
 
-def _healthy(url: str, timeout: float) -> bool:
+def answers(url: str, timeout: float) -> bool:
+    """True when `url` (a health check) answers 200 within `timeout` seconds."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as answer:
             return answer.status == 200
@@ -56,13 +57,13 @@ def served_api_url(prefect_home: Path, environ: dict[str, str] | None = None, ti
     if env.get("PREFECT_API_URL"):
         return env["PREFECT_API_URL"]
     api_url = _recorded(prefect_home, "api_url")
-    return api_url if api_url and _healthy(f"{api_url}/health", timeout) else None
+    return api_url if api_url and answers(f"{api_url}/health", timeout) else None
 
 
 def served_web_url(prefect_home: Path, timeout: float = 0.5) -> str | None:
     """The local address of the platform a running `fupin serve` started, when it answers; None otherwise."""
     web_url = _recorded(prefect_home, "web_url")
-    return web_url if web_url and _healthy(f"{web_url}/healthz", timeout) else None
+    return web_url if web_url and answers(f"{web_url}/healthz", timeout) else None
 
 
 def local_token(secret: bytes) -> str:

@@ -8,13 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from core.errors import CannotWork
+from core.served import answers
 from core.settings import Settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -191,12 +191,8 @@ class Office:
         url = f"http://{host}:{env.get('FUPIN_WEB_PORT') or 8000}"
         deadline = time.monotonic() + timeout
         while self.web is not None and self.web.poll() is None and time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        return url
-            except OSError:
-                pass
+            if answers(f"{url}/healthz", timeout=2):
+                return url
             time.sleep(0.3)
         return None
 
@@ -220,11 +216,7 @@ class Office:
 
 def api_answers(api_url: str, timeout: float = 2.0) -> bool:
     """True when a Prefect API answers its health check at `api_url` (…/api)."""
-    try:
-        with urllib.request.urlopen(f"{api_url.rstrip('/')}/health", timeout=timeout) as answer:
-            return answer.status == 200
-    except OSError:
-        return False
+    return answers(f"{api_url.rstrip('/')}/health", timeout)
 
 
 def ensure_pool(api_url: str, pool: str, limit: int = POOL_CONCURRENCY) -> None:
