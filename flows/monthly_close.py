@@ -13,7 +13,6 @@ from core.clock import office_now
 from core.errors import CannotWork
 from core.month import Month
 from flows.intake import sweep_inbox
-from flows.labor_steps import write_labor_lists
 from flows.publish_month import publish_month
 from flows.runtime import Runtime, call_step_flow, in_flow_run, load_runtime, run_table
 from tasks.mail.record import send_and_record
@@ -67,7 +66,6 @@ def monthly_close(
         if not in_flow_run():
             raise CannotWork(message)
         return Failed(message=message)
-    write_labor_lists(rt, month)  # each district's list, if stale, before publishing says it is ready
     publication = call_step_flow(publish_month, month=month, send=True, final=final)
     reported = sum(1 for r in rows if r.version)
     print(

@@ -40,7 +40,7 @@ def warm_up() -> None:
 
 @router.post("/ingest")
 async def local_ingest(request: Request) -> Response:
-    """NDJSON, one line per event: {"total"}, {"file", "status"} per file, then {"rows", "exit"} or {"error"}."""
+    """NDJSON, one line per event: {"total"}, {"file", "status"} per file, then {"rows"} or {"error", "exit"}."""
     if not _allowed(request):
         return JSONResponse({"detail": "sign in first / 请先登录"}, status_code=401)
     body = await request.json()
