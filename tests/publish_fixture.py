@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import Engine, select
 
@@ -49,6 +50,17 @@ def load_month(engine: Engine, cfg: Config) -> None:
             when = received_on(cfg, cfg.deadline(MONTH) + dt.timedelta(days=3)) if unit.code == LATE else on_time
             insert_report(conn, cfg, unit, MONTH, when, values=values, n_warnings=1 if unit.code == "chaoyang" else 0)
         insert_labor(conn, cfg, MONTH, LABOR, on_time)
+
+
+def month_warehouse(folder: Path, cfg: Config) -> Engine:
+    """A SQLite warehouse file under `folder`, initialised and holding load_month's months."""
+    from warehouse.engine import make_engine
+    from warehouse.init import init_warehouse
+
+    engine = make_engine(f"sqlite:///{folder / 'warehouse.db'}")
+    init_warehouse(engine, cfg, months=["2020-12"])
+    load_month(engine, cfg)
+    return engine
 
 
 def unit_values(engine: Engine, form_code: str, row_no: int, region: str, month: str) -> dict[str, float | None]:

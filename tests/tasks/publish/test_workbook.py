@@ -18,19 +18,24 @@ from tasks.publish.content import gather
 from tasks.publish.forms import FIRST_DATA_ROW, LEAD_COLUMNS, summary_sheet_name
 from tasks.publish.workbook import write_publication
 from tasks.xlsx.style import escape_text
-from tests.publish_fixture import FORMULA_REMARK, LATE, MISSING, MONTH, PREVIOUS, REJECTED, load_month, unit_values
+from tests.publish_fixture import (
+    FORMULA_REMARK,
+    LATE,
+    MISSING,
+    MONTH,
+    PREVIOUS,
+    REJECTED,
+    load_month,
+    month_warehouse,
+    unit_values,
+)
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory, cfg: Config) -> tuple[Engine, Path]:
     """One SQLite warehouse holding the month, and the workbook written from it (built once for this module)."""
-    from warehouse.engine import make_engine
-    from warehouse.init import init_warehouse
-
     folder = tmp_path_factory.mktemp("publish")
-    engine = make_engine(f"sqlite:///{folder / 'warehouse.db'}")
-    init_warehouse(engine, cfg, months=["2020-12"])
-    load_month(engine, cfg)
+    engine = month_warehouse(folder, cfg)
     path = write_publication(folder / "汇总.xlsx", cfg, gather(engine, cfg, MONTH), 1)
     yield engine, path
     engine.dispose()

@@ -23,7 +23,7 @@ from tasks.publish.forms import FIRST_DATA_ROW, summary_sheet_name
 from tasks.publish.workbook import write_publication
 from tasks.xlsx.style import NUM_FORMATS
 from tests.libreoffice import convert
-from tests.publish_fixture import MISSING, MONTH, load_month
+from tests.publish_fixture import MISSING, MONTH, month_warehouse
 from tests.xlsx_fit import overflowing, page_sizes, pdf_pages
 
 LATE_UNITS = ("grain", "lhasa")  # two of MISSING arrive after version 1
@@ -33,13 +33,8 @@ CORRECTED = "dongcheng"
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory, cfg: Config) -> tuple[Engine, Path]:
     """Version 1, then two late units and one correction, then version 2 with its 变更 sheet."""
-    from warehouse.engine import make_engine
-    from warehouse.init import init_warehouse
-
     folder = tmp_path_factory.mktemp("print")
-    engine = make_engine(f"sqlite:///{folder / 'warehouse.db'}")
-    init_warehouse(engine, cfg, months=["2020-12"])
-    load_month(engine, cfg)
+    engine = month_warehouse(folder, cfg)
     first = write_publication(folder / "v1.xlsx", cfg, gather(engine, cfg, MONTH), 1)
     late = received_on(cfg, cfg.deadline(MONTH) + dt.timedelta(days=5))
     values = report_values(cfg, cfg.unit(CORRECTED), MONTH)
