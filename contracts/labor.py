@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 from pandera.typing import Series
 
 from config import Config
@@ -92,8 +95,29 @@ def _member_of(allowed: list[str], name: str) -> pa.Check:
     return pa.Check(lambda s: s.isin(values), name=name)
 
 
+def _may_hold_control(chunk: pyarrow.Array) -> bool:
+    """Whether any value's UTF-8 bytes hold a C0 control, DEL, or a C1 control (C2 80-9F): one numpy pass."""
+    if not len(chunk):
+        return False
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)[chunk.offset : chunk.offset + len(chunk) + 1]
+    data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    if bool(((data < 0x20) | (data == 0x7F)).any()):
+        return True
+    return bool(((data[:-1] == 0xC2) & (data[1:] >= 0x80) & (data[1:] <= 0x9F)).any())
+
+
+def no_control(values: pd.Series) -> pd.Series:
+    """True where a value holds no control character. The regex (13 ms a column of 175k) runs only on a column
+    whose bytes show one; the byte scan finds none in a clean column in a fraction of that."""
+    arr = pyarrow.chunked_array([pyarrow.array(values, type=pyarrow.large_string(), from_pandas=True)])
+    if not any(_may_hold_control(c) for c in arr.chunks if c.buffers()[2] is not None):
+        return pd.Series(True, index=values.index)
+    found = pc.fill_null(pc.match_substring_regex(arr, CONTROL), False).to_numpy()
+    return pd.Series(~found, index=values.index)
+
+
 def _no_control() -> pa.Check:
-    return pa.Check(lambda s: ~s.str.contains(CONTROL, regex=True), name="control_character")
+    return pa.Check(no_control, name="control_character")
 
 
 def labor_schema(cfg: Config) -> pa.DataFrameSchema:
