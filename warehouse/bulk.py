@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from psycopg import Copy
-from psycopg.copy import LibpqWriter, QueuedLibpqWriter
 from sqlalchemy import Boolean, Connection, LargeBinary, Table
 
 if TYPE_CHECKING:
+    from psycopg import Copy
+    from psycopg.copy import LibpqWriter
     from typing_extensions import Buffer
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -33,8 +33,12 @@ def _driver(conn: Connection) -> Any:
 
 @contextmanager
 def _copy(
-    conn: Connection, table: Table, columns: Sequence[str], options: str = "", writer: type[LibpqWriter] = LibpqWriter
+    conn: Connection, table: Table, columns: Sequence[str], options: str = "", writer: type[LibpqWriter] | None = None
 ) -> Iterator[Copy]:
+    # psycopg is imported here, not with the module: a SQLite load never needs it (45 ms of every command).
+    from psycopg.copy import LibpqWriter
+
+    writer = writer or LibpqWriter
     with (
         _driver(conn).cursor() as cur,
         cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN {options}", writer=writer(cur)) as copy,
@@ -95,6 +99,8 @@ class _CopySink(io.RawIOBase):
 def _copy_frames(conn: Connection, table: Table, columns: list[str], frames: Iterable[pd.DataFrame]) -> None:
     # Arrow formats each frame as CSV in C++; a psycopg thread sends it while the next frame is being prepared,
     # so the server's parsing and index work overlaps the caller's. No per-row Python.
+    from psycopg.copy import QueuedLibpqWriter
+
     with _copy(conn, table, columns, "(FORMAT csv)", QueuedLibpqWriter) as copy:
         sink = pa.PythonFile(_CopySink(copy), mode="w")
         for frame in frames:
