@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import Connection, and_, func, select, true
 from sqlalchemy.sql import Select
@@ -13,6 +13,9 @@ from warehouse.schema import fct_submission as sub
 from warehouse.schema import restricted_labor_person as rlp
 
 LABOR = "labor"
+# Insured people per district of a (submission_id, month_key) its caller already holds: the load counts its own file
+# in memory, so the refresh never reads back the rows it has just written.
+Known = Mapping[tuple[int, int], Mapping[int, int]]
 
 
 def previous_key(key: int) -> int:
@@ -56,16 +59,23 @@ def kept_by_district(sid: int, key: int, prev_sid: int, prev_key: int) -> Select
     )
 
 
-def retention_rows(conn: Connection, key: int) -> list[dict]:
+def _insured(conn: Connection, sid: int, key: int, known: Known) -> Mapping[int, int]:
+    if (sid, key) in known:
+        return known[(sid, key)]
+    return dict(conn.execute(insured_by_district(sid, key)).tuples().all())
+
+
+def retention_rows(conn: Connection, key: int, known: Known | None = None) -> list[dict]:
     """The month's rows, one per district, or none when the month has no current labor file."""
+    known = known or {}
     sid = _current_file(conn, key)
     if sid is None:
         return []
     prev_key = previous_key(key)
     prev_sid = _current_file(conn, prev_key)
-    persons = dict(conn.execute(insured_by_district(sid, key)).tuples().all())
+    persons = _insured(conn, sid, key, known)
     if prev_sid is not None:
-        earlier = dict(conn.execute(insured_by_district(prev_sid, prev_key)).tuples().all())
+        earlier = _insured(conn, prev_sid, prev_key, known)
         kept = dict(conn.execute(kept_by_district(sid, key, prev_sid, prev_key)).tuples().all())
     out = []
     for (district,) in conn.execute(select(dim_district.c.district_key)).tuples():
@@ -78,12 +88,13 @@ def retention_rows(conn: Connection, key: int) -> list[dict]:
     return out
 
 
-def rebuild_retention(conn: Connection, month_keys: Iterable[int]) -> None:
-    """Replace the retention rows of the given months by counts from their current labor files (none without one)."""
+def rebuild_retention(conn: Connection, month_keys: Iterable[int], known: Known | None = None) -> None:
+    """Replace the retention rows of the given months by counts from their current labor files (none without one);
+    `known` gives files' insured counts the caller already holds."""
     keys = sorted(set(month_keys))
     if not keys:
         return
     conn.execute(ret.delete().where(ret.c.month_key.in_(keys)))
-    rows = [row for key in keys for row in retention_rows(conn, key)]
+    rows = [row for key in keys for row in retention_rows(conn, key, known)]
     if rows:
         conn.execute(ret.insert(), rows)

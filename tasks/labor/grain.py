@@ -75,6 +75,11 @@ class Kept:
     def n_insured(self) -> int:
         return int(self.insured.sum())
 
+    def insured_by_district(self) -> dict[int, int]:
+        """district_key -> insured people kept."""
+        districts, counts = np.unique(self.districts[self.insured], return_counts=True)
+        return dict(zip(districts.tolist(), counts.tolist(), strict=True))
+
     def admit(self, ids: np.ndarray, rows: np.ndarray, districts: np.ndarray, insured: np.ndarray) -> Admitted:
         """Decide a batch against the numbers kept so far, and remember its winners."""
         at = np.searchsorted(self.ids, ids)

@@ -255,7 +255,7 @@ def _load(
             message=f"{persons} persons, {insured} insured, {tally.n_invalid_rows} rows excluded",
         )
     )
-    refresh_retention(conn, facts.month)
+    refresh_retention(conn, facts.month, (sid, batches.kept.insured_by_district()))
     return LoadResult(sid, "accepted", numbered.number, persons, insured, check=tally)
 
 

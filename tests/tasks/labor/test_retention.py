@@ -79,3 +79,14 @@ def test_a_load_recounts_its_month_and_the_next(engine: Engine, cfg: Config, tmp
     again = expected(engine)
     assert stored(engine) == again
     assert sum(again[k][3] for k in again if k[0] == "2020-08") > sum(want[k][3] for k in want if k[0] == "2020-08")
+
+
+def test_the_counts_a_load_keeps_in_memory_are_the_stored_peoples(engine: Engine, cfg: Config, tmp_path: Path) -> None:
+    by_district, by_county = small_counts(cfg, 1000)
+    people = generate_labor(cfg, by_district, by_county, Noise(lapsed=30, duplicates=20, invalid_ids=5), seed=11)
+    load(engine, cfg, people, tmp_path / "jul.csv", "2020-07", 3)
+    assert stored(engine) == {k: v for k, v in expected(engine).items() if k[0] == "2020-07"}
+    load(engine, cfg, people.iloc[25:], tmp_path / "aug.csv", "2020-08", 4)
+    assert stored(engine) == expected(engine)
+    load(engine, cfg, people.iloc[:-40], tmp_path / "jul_v2.csv", "2020-07", 20)  # August is recounted against it
+    assert stored(engine) == expected(engine)
