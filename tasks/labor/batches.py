@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, and_, bindparam, select
 
 from config import Config
@@ -20,13 +22,17 @@ from warehouse.schema import dim_district, dim_origin, fct_labor_invalid_row, re
 SQLITE_CACHE_KB = 128 << 10
 
 
-def _origin_keys(conn: Connection, cfg: Config, valid: pd.DataFrame, known: dict[tuple, int]) -> pd.Series:
+def _origin_keys(conn: Connection, cfg: Config, valid: pd.DataFrame, known: dict[tuple, int]) -> np.ndarray:
     """origin_key per row; counties not yet in dim_origin (nor in `known`, filled as the batches come) are added in
     the same transaction."""
-    cols = ["origin_province", "origin_city", "origin_county"]
     if not known:
         known.update(_origins(conn))
-    found = valid[cols].drop_duplicates()
+    # Each row's county as one integer from the three columns' codes: a batch has a few hundred distinct counties.
+    factorized = [pd.factorize(valid[c]) for c in ("origin_province", "origin_city", "origin_county")]
+    sizes = tuple(len(uniques) for _, uniques in factorized)
+    distinct, row_of = np.unique(np.ravel_multi_index([codes for codes, _ in factorized], sizes), return_inverse=True)
+    parts = zip(factorized, np.unravel_index(distinct, sizes), strict=True)
+    found = list(zip(*(np.asarray(uniques, dtype=object)[at].tolist() for (_, uniques), at in parts), strict=True))
     cw = set(cfg.central_western_provinces)
     new = [
         {
@@ -37,15 +43,13 @@ def _origin_keys(conn: Connection, cfg: Config, valid: pd.DataFrame, known: dict
             "is_central_western": p in cw,
             "report_region": cfg.province_region(p),
         }
-        for p, c, k in found.itertuples(index=False)
+        for p, c, k in found
         if (p, c, k) not in known
     ]
     if new:
         conn.execute(dim_origin.insert(), new)
         known.update(_origins(conn))
-    index = pd.MultiIndex.from_tuples(list(known), names=cols)
-    lookup = pd.Series(list(known.values()), index=index)
-    return pd.Series(lookup.reindex(pd.MultiIndex.from_frame(valid[cols])).to_numpy(), index=valid.index)
+    return np.array([known[t] for t in found], dtype=np.int64)[row_of.ravel()]
 
 
 def _origins(conn: Connection) -> dict[tuple, int]:
@@ -55,13 +59,15 @@ def _origins(conn: Connection) -> dict[tuple, int]:
 
 def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, sid: int, known: dict[tuple, int]) -> pd.DataFrame:
     """The restricted person rows, without their keys yet (keyed_by_district adds them)."""
-    districts = dict(conn.execute(select(dim_district.c.district, dim_district.c.district_key)).all())
+    names, keys = zip(*conn.execute(select(dim_district.c.district, dim_district.c.district_key)).all(), strict=True)
     valid = valid.reset_index(drop=True)
+    # The contract admitted only these districts' names, so every row finds its own.
+    at = pc.index_in(pa.array(valid["work_district"], type=pa.large_string(), from_pandas=True), pa.array(names))
     return pd.DataFrame(
         {
             "submission_id": sid,
-            "district_key": valid["work_district"].map(districts).astype(np.int64),
-            "origin_key": _origin_keys(conn, cfg, valid, known).astype(np.int64),
+            "district_key": np.array(keys, dtype=np.int64)[at.to_numpy(zero_copy_only=False)],
+            "origin_key": _origin_keys(conn, cfg, valid, known),
             "is_insured": valid["is_insured"].astype(bool),
             "name": valid["name"],
             "id_masked": mask_ids(valid["id_number"]),
