@@ -70,13 +70,23 @@ def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, sid: int, known:
             "origin_key": _origin_keys(conn, cfg, valid, known),
             "is_insured": valid["is_insured"].astype(bool),
             "name": valid["name"],
-            "id_masked": mask_ids(valid["id_number"]),
+            "id_masked": _masked(valid["id_number"]),
             "employer": valid["employer"],
             "insurance_status": valid["insurance_status"],
             "source_row": valid["source_row"],
             "id_number": valid["id_number"],
         }
     )
+
+
+def _masked(ids: pd.Series) -> pd.Series:
+    """mask_ids for checked numbers, in one numpy pass over their bytes: each is 18 ASCII characters, so the mask is
+    the same eight positions of every number, and no Python string is made."""
+    raw = id_matrix(ids).copy()
+    raw[:, 6:14] = ord("*")
+    offsets = np.arange(0, raw.size + 1, 18, dtype=np.int64)
+    masked = pa.Array.from_buffers(pa.large_string(), len(raw), [None, pa.py_buffer(offsets), pa.py_buffer(raw)])
+    return pd.Series(masked, index=ids.index, dtype=pd.StringDtype("pyarrow"))
 
 
 def keyed_by_district(people: pd.DataFrame, key: bytes) -> Iterator[pd.DataFrame]:
