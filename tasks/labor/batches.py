@@ -100,7 +100,7 @@ def keyed_by_district(people: pd.DataFrame, key: bytes) -> Iterator[pd.DataFrame
 
 def employment_counts(people: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Distinct insured people per origin × district (the grain of fct_labor_employment): `by` plus persons."""
-    insured = people.loc[people["is_insured"]] if "is_insured" in people else people
+    insured = people.loc[people["is_insured"], by] if "is_insured" in people else people[by]
     return insured.groupby(by, sort=True).size().rename("persons").reset_index()
 
 
