@@ -35,10 +35,10 @@ def serve(
         "fan-out or several machines (created empty beforehand; the server migrates it).",
     ),
     poll_seconds: float = typer.Option(
-        2.0,
+        0.5,
         "--poll-seconds",
-        help="How often the worker here asks for scheduled runs (one worker: a Retry or a close starts within "
-        "2 s; `fupin worker` on other hosts keeps 10 s).",
+        help="How often the worker here asks for scheduled runs (one worker, one cheap query: a Retry or a close "
+        "starts within half a second; `fupin worker` on other hosts keeps 10 s).",
     ),
     web: bool = typer.Option(
         True, "--web/--no-web", help="Start the platform (fupin web, FUPIN_WEB_HOST:FUPIN_WEB_PORT) beside the UI."
@@ -76,6 +76,8 @@ def serve(
     try:
         with console.status(f"starting the Prefect server at {office.ui_url} …"):
             office.start_server()
+        if worker:
+            office.start_warm()  # imports while the deployments are made
         with console.status("creating the work pool and deploying prefect.yaml …"):
             pool = office.deploy()
         if worker:
