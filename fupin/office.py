@@ -89,7 +89,7 @@ class Office:
     host: str = "127.0.0.1"
     port: int = 4200
     database_url: str | None = None
-    poll_seconds: float = 0.5
+    poll_seconds: float = 2.0
     project_dir: Path = PROJECT_DIR
     children: list[subprocess.Popen] = field(default_factory=list)
     web: subprocess.Popen | None = None
