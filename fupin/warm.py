@@ -13,6 +13,7 @@ its own user may connect: the socket lives in FUPIN_HOME's owner-only folder and
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -171,6 +172,9 @@ def _die_with_caller(conn: socket.socket) -> None:
 
 def main() -> None:
     preload()
+    # What was imported stays: out of the collector's sight, so a fork's collections do not touch (and copy) every
+    # page it shares with this process.
+    gc.freeze()
     serve(Path(sys.argv[1]))
 
 
