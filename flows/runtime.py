@@ -6,7 +6,6 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -77,8 +76,3 @@ def run_table(rows: list[dict], key: str, description: str) -> str | None:
     from prefect.artifacts import create_table_artifact
 
     return str(create_table_artifact(table=rows, key=key, description=description))
-
-
-def call_step_flow(flow: Any, /, **params: Any) -> Any:
-    """Another flow as a step: a subflow inside a run, its plain steps (flow.fn) outside one."""
-    return flow(**params) if in_flow_run() else flow.fn(**params)

@@ -16,6 +16,7 @@ import yaml
 from core.errors import CannotWork
 from core.served import answers
 from core.settings import Settings
+from fupin.engine import SOCKET_ENV, connect
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PREFECT = [sys.executable, "-m", "prefect"]
@@ -59,6 +60,9 @@ def client_env(api_url: str, environ: dict[str, str] | None = None) -> dict[str,
     for name, value in {**CLIENT_RETRIES, **FEWER_WRITES, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}.items():
         env.setdefault(name, value)
     env["PREFECT_API_URL"] = api_url
+    # The deployments' command is `python -m fupin.engine` (prefect.yaml): this environment's Python, with this
+    # project installed, whether or not whoever started us activated it.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH") or os.defpath])
     return env
 
 
@@ -89,6 +93,7 @@ class Office:
     project_dir: Path = PROJECT_DIR
     children: list[subprocess.Popen] = field(default_factory=list)
     web: subprocess.Popen | None = None
+    warm: subprocess.Popen | None = None
 
     @property
     def ui_url(self) -> str:
@@ -108,6 +113,7 @@ class Office:
                 "PREFECT_SERVER_API_PORT": str(self.port),
                 "PREFECT_WORKER_QUERY_SECONDS": str(self.poll_seconds),
                 "FUPIN_HOME": str(self.settings.home),
+                SOCKET_ENV: str(self.warm_socket),
             }
         )
         # Alert links point here unless the operator named a public address for the UI.
@@ -117,6 +123,11 @@ class Office:
             for name, value in POSTGRES_SERVER.items():
                 env.setdefault(name, value)
         return env
+
+    @property
+    def warm_socket(self) -> Path:
+        """Where the warm process this office starts listens (fupin/warm.py); the worker's runs ask it first."""
+        return self.settings.paths.prefect_home / "warm.sock"
 
     def healthy(self) -> bool:
         return api_answers(self.api_url)
@@ -174,7 +185,20 @@ class Office:
     def ensure_pool(self, pool: str) -> None:
         ensure_pool(self.api_url, pool)
 
-    def start_worker(self, pool: str) -> None:
+    def start_warm(self) -> None:
+        """The warm process the worker's runs are forked from (it imports for a few seconds: start it early)."""
+        self._spawn_warm()
+
+    def _spawn_warm(self) -> subprocess.Popen:
+        self.warm = self._spawn(["-m", "fupin.warm", str(self.warm_socket)], "warm.log", command=[sys.executable])
+        return self.warm
+
+    def start_worker(self, pool: str, warm_timeout: float = 60.0) -> None:
+        """The worker, once the warm process listens (or has stopped, or did not in time: runs then start cold)."""
+        warm = self.warm or self._spawn_warm()
+        deadline = time.monotonic() + warm_timeout
+        while warm.poll() is None and time.monotonic() < deadline and not warm_listens(self.warm_socket):
+            time.sleep(0.1)
         self._spawn(worker_args(pool), "prefect-worker.log")
 
     def start_web(self) -> None:
@@ -197,8 +221,9 @@ class Office:
         return None
 
     def dead_child(self) -> subprocess.Popen | None:
-        """A stopped server or worker; the platform stopping (a busy port) does not take the pipeline down."""
-        return next((p for p in self.children if p is not self.web and p.poll() is not None), None)
+        """A stopped server or worker; the platform stopping (a busy port) does not take the pipeline down, nor does
+        the warm process (runs then start cold)."""
+        return next((p for p in self.children if p not in (self.web, self.warm) and p.poll() is not None), None)
 
     def stop(self, grace: float = 20.0) -> None:
         """Stop the worker, then the server, each with its whole process group; kill what lingers."""
@@ -217,6 +242,15 @@ class Office:
 def api_answers(api_url: str, timeout: float = 2.0) -> bool:
     """True when a Prefect API answers its health check at `api_url` (…/api)."""
     return answers(f"{api_url.rstrip('/')}/health", timeout)
+
+
+def warm_listens(path: Path) -> bool:
+    """True when a warm process accepts connections at `path`."""
+    sock = connect(str(path))
+    if sock is None:
+        return False
+    sock.close()
+    return True
 
 
 def ensure_pool(api_url: str, pool: str, limit: int = POOL_CONCURRENCY) -> None:

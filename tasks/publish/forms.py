@@ -88,6 +88,8 @@ def write_detail(wb: Workbook, styles: Styles, cfg: Config, form: Form, current:
     banner(ws, 2, month_label(month), styles.plain)
     for c, h in enumerate(headers):
         write_value(ws, HEADER_ROW, c, h, styles.header)
+    # One dict lookup a row: a MultiIndex .loc per cell was most of the workbook's time.
+    rows = dict(zip(grid.index, grid.to_numpy(dtype=object), strict=True))
     r = HEADER_ROW
     for unit in cfg.units_of_form(form.code):
         if unit.code not in versions.index:
@@ -98,8 +100,9 @@ def write_detail(wb: Workbook, styles: Styles, cfg: Config, form: Form, current:
             for c, value in enumerate(lead):
                 write_value(ws, r, c, value, styles.center if c in (1, 4) else styles.text)
             key = (unit.code, ind.row_no)
-            for j, col in enumerate(columns):
-                value = grid.loc[key, col] if key in grid.index else None
+            values = rows.get(key)
+            for j in range(len(columns)):
+                value = values[j] if values is not None else None
                 write_value(ws, r, len(lead) + j, value, styles.measure(ind.measure_unit))
             c = len(lead) + len(columns)
             if not form.by_region:

@@ -11,6 +11,7 @@ from core.retry import call_with_retries
 from tasks.runs.states import final_state
 
 INGEST_DEPLOYMENT = "ingest-file/ingest-file"
+LOG_BATCH = 200
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class RunRecorder:
         self._client = get_client(sync_client=True)
         self.deployment = deployment
         self.deployment_id: Any = None
+        self._logs: list[Any] = []
 
     def __enter__(self) -> RunRecorder:
         self._client.__enter__()
@@ -53,10 +55,26 @@ class RunRecorder:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._client.__exit__(*exc)
+        try:
+            self.flush_logs()
+        finally:
+            self._client.__exit__(*exc)
+
+    def flush_logs(self) -> None:
+        """Send the runs' log lines kept so far, LOG_BATCH at a time: one request for a sweep, not one a file
+        (each is a write on the server, which shares the machine with the sweep). A failure is logged, not raised:
+        the runs and their states are there."""
+        batches, self._logs = self._logs, []
+        for start in range(0, len(batches), LOG_BATCH):
+            try:
+                call_with_retries(self._client.create_logs, batches[start : start + LOG_BATCH])
+            except Exception as exc:  # noqa: BLE001 - the runs exist; only their log lines are missing
+                logging.getLogger("fupin").warning("runs' log lines not sent (%s)", type(exc).__name__)
+                return
 
     def record(self, spec: RunSpec) -> str:
-        """Create the run in its final state (idempotent on the key), attach the artifact and the log line."""
+        """Create the run in its final state (idempotent on the key) and attach the artifact; its log line goes with
+        the others when the recorder closes (flush_logs)."""
         from prefect.client.schemas.actions import ArtifactCreate, LogCreate
 
         run = call_with_retries(
@@ -76,7 +94,7 @@ class RunRecorder:
             timestamp=now(),
             flow_run_id=run.id,
         )
-        call_with_retries(self._client.create_logs, [log])
+        self._logs.append(log)
         if spec.artifact_markdown is not None:
             artifact = ArtifactCreate(
                 key=spec.artifact_key,

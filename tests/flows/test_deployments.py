@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -27,8 +29,10 @@ from sqlalchemy import Engine, select
 
 from config import CONFIG_DIR, Config, load_config
 from core.month import month_key
+from core.settings import Settings
 from fupin.demo.labor import Noise, generate_labor, write_xlsx
 from fupin.demo.reports import report_values, write_filled_report
+from tasks.intake.claim import claim
 from tests.conftest import TEST_PII_KEY
 from warehouse.engine import make_engine
 from warehouse.init import init_warehouse
@@ -172,6 +176,12 @@ def _run_processes(run_id) -> list[int]:
     return found
 
 
+def _state(run_id) -> str | None:
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    return state.type.value if state else None
+
+
 def _history() -> dict[str, str]:
     """Runs that happened, by id, with their state (future scheduled runs are remade on each deploy)."""
     with get_client(sync_client=True) as client:
@@ -218,6 +228,8 @@ def test_a_rejected_file_is_retried_like_the_ui_does_and_loads_after_the_config_
     assert "市人社局" in first.state.message and "units.yaml" in first.state.message
     assert "\n" not in first.state.message, "a rejection is one line, not a traceback"
     assert "Traceback" not in _logs(first.id)
+    warm_log = (served.home / "logs" / "warm.log").read_text(encoding="utf-8")
+    assert f"run {first.id} forked" in warm_log, "the run was forked from the warm process, not started cold"
 
     units_yaml.write_text(original, encoding="utf-8")
     with get_client(sync_client=True) as client:
@@ -351,16 +363,20 @@ def test_a_labor_file_with_a_few_bad_rows_is_rejected_and_accepted_by_a_custom_r
 
 
 def test_a_killed_run_is_crashed_and_the_operators_hear_of_it(served: Served, cfg: Config):
-    fifo = served.root / "drop" / "never-written.xlsx"
-    os.mkfifo(fifo)  # reading it blocks, so the run is surely running when it is killed
-    run = run_deployment("ingest-file/ingest-file", parameters={"path": str(fifo)}, timeout=0)
-    deadline = time.monotonic() + 180
-    while not (pids := _run_processes(run.id)):
-        assert time.monotonic() < deadline, "the flow-run process never started"
-        time.sleep(0.5)
-    time.sleep(2)
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
+    path = write_filled_report(cfg, cfg.unit("chaoyang"), "2020-06", served.root / "drop" / "killed.xlsx")
+    archive = Settings.from_env(served.env).paths.archive
+    # Holding the file's claim (as another run would) keeps the run waiting, so it is surely running when killed.
+    with claim(archive, hashlib.sha256(path.read_bytes()).hexdigest()) as held:
+        assert held
+        run = run_deployment("ingest-file/ingest-file", parameters={"path": str(path)}, timeout=0)
+        deadline = time.monotonic() + 180
+        while not (pids := _run_processes(run.id)) or _state(run.id) != "RUNNING":
+            assert time.monotonic() < deadline, "the flow-run process never started"
+            time.sleep(0.5)
+        time.sleep(1)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):  # a warm-forked run dies with the command that asked for it
+                os.kill(pid, signal.SIGKILL)
 
     crashed = _wait_final(run.id)
 
