@@ -171,6 +171,9 @@ def _die_with_caller(conn: socket.socket) -> None:
 
 
 def main() -> None:
+    # Ctrl-C (and `fupin serve`'s stop) ends this process even when it was started from a background job, which
+    # inherits an ignored SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     preload()
     # What was imported stays: out of the collector's sight, so a fork's collections do not touch (and copy) every
     # page it shares with this process.

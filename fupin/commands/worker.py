@@ -29,6 +29,7 @@ def worker(
     Exit 2 without an API address, 3 when no Prefect API answers there.
     """
     import os
+    import signal
     import sys
 
     from core.errors import CannotWork, UsageError
@@ -51,7 +52,10 @@ def worker(
     env["PREFECT_WORKER_QUERY_SECONDS"] = str(poll_seconds)
     typer.echo(f"worker for pool {pool} at {api_url}; FUPIN_HOME {settings.home}", err=True)
     sys.stdout.flush()
-    # The worker takes this process's place: Ctrl-C and SIGTERM reach it directly, and its exit code is ours.
+    # The worker takes this process's place: Ctrl-C and SIGTERM reach it directly, and its exit code is ours. Started
+    # from a background job, this process may have inherited an ignored SIGINT, which exec keeps and Prefect's worker
+    # needs (it turns SIGTERM into SIGINT to stop): take it back first.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execve(sys.executable, [*PREFECT, *worker_args(pool, name)], env)
 
 
