@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 from typing import BinaryIO
 
 SOCKET_ENV = "FUPIN_WARM_SOCKET"
@@ -23,20 +24,29 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 KILLED = 137  # the run's process vanished without an exit code (killed): a crash for the worker, as with SIGKILL
 
 
-def connect(path: str) -> socket.socket | None:
-    """A connection to the warm process at `path`, or None when there is none (no file, nobody listening)."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+@contextlib.contextmanager
+def socket_folder(path: str) -> Iterator[str]:
+    """Work in the folder of the socket at `path` and name it relatively: a socket path may not exceed 107 bytes,
+    a FUPIN_HOME may. The caller's folder is restored after."""
     folder, name = os.path.split(path)
     here = os.open(".", os.O_RDONLY)
     try:
-        os.chdir(folder or ".")  # a relative name: a socket path may not exceed 107 bytes, a FUPIN_HOME may
-        sock.connect(name)
-    except OSError:
-        sock.close()
-        return None
+        os.chdir(folder or ".")
+        yield name
     finally:
         os.fchdir(here)
         os.close(here)
+
+
+def connect(path: str) -> socket.socket | None:
+    """A connection to the warm process at `path`, or None when there is none (no file, nobody listening)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        with socket_folder(path) as name:
+            sock.connect(name)
+    except OSError:
+        sock.close()
+        return None
     return sock
 
 

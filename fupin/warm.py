@@ -28,6 +28,8 @@ from pathlib import Path
 
 import yaml
 
+from fupin.engine import socket_folder
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 # Imported lazily by the steps (so that commands start fast), hence named here: what a warm run should not wait for.
 LAZY_MODULES = (
@@ -57,13 +59,8 @@ def listen(path: Path) -> socket.socket:
     """A Unix socket at `path`, owner-only, replacing a stale one."""
     path.unlink(missing_ok=True)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    here = os.getcwd()
-    os.chdir(path.parent)  # bound by its relative name: a socket path may not exceed 107 bytes
-    try:
-        with _umask(0o177):
-            sock.bind(path.name)
-    finally:
-        os.chdir(here)
+    with socket_folder(str(path)) as name, _umask(0o177):
+        sock.bind(name)
     sock.listen(16)
     return sock
 
