@@ -188,17 +188,14 @@ class Office:
     def ensure_pool(self, pool: str) -> None:
         ensure_pool(self.api_url, pool)
 
-    def start_warm(self) -> None:
+    def start_warm(self) -> subprocess.Popen:
         """The warm process the worker's runs are forked from (it imports for a few seconds: start it early)."""
-        self._spawn_warm()
-
-    def _spawn_warm(self) -> subprocess.Popen:
         self.warm = self._spawn(["-m", "fupin.warm", str(self.warm_socket)], "warm.log", command=[sys.executable])
         return self.warm
 
     def start_worker(self, pool: str, warm_timeout: float = 60.0) -> None:
         """The worker, once the warm process listens (or has stopped, or did not in time: runs then start cold)."""
-        warm = self.warm or self._spawn_warm()
+        warm = self.warm or self.start_warm()
         deadline = time.monotonic() + warm_timeout
         while warm.poll() is None and time.monotonic() < deadline and not warm_listens(self.warm_socket):
             time.sleep(0.1)
