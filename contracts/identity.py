@@ -17,6 +17,7 @@ _WEIGHT_LIST = WEIGHTS.tolist()  # plain ints: the scalar check stays a pure-Pyt
 _CHECK_TEXT = CHECK_CHARS.tobytes().decode()
 _DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 MASK = "*" * 8
+MASK_HEAD, MASK_TAIL = 6, 4  # characters a masked number keeps: the region code and the last four
 _BLOCK = 64
 _IPAD = bytes(b ^ 0x36 for b in range(256))
 _OPAD = bytes(b ^ 0x5C for b in range(256))
@@ -125,8 +126,8 @@ def person_keys(ids: pd.Series, key: bytes) -> pd.Series:
 def mask_ids(ids: pd.Series) -> pd.Series:
     """110105********1234: the first six and last four characters, never the birth date."""
     text = ids.fillna("").astype(str)
-    long_enough = text.str.len() >= 10
-    masked = text.str[:6] + MASK + text.str[-4:]
+    long_enough = text.str.len() >= MASK_HEAD + MASK_TAIL
+    masked = text.str[:MASK_HEAD] + MASK + text.str[-MASK_TAIL:]
     return masked.where(long_enough, "*" * 4).astype(object)
 
 

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection, and_, bindparam, select
 
 from config import Config
-from contracts.identity import mask_ids, person_keys
+from contracts.identity import MASK_HEAD, MASK_TAIL, mask_ids, person_keys
 from tasks.labor.grain import Kept, hmac_keys, id_matrix, pack_ids, unpack_ids
 from tasks.labor.validate import LaborCheck, Tally
 from warehouse.bulk import bulk_insert, insert_frames
@@ -81,9 +81,9 @@ def _people(conn: Connection, cfg: Config, valid: pd.DataFrame, sid: int, known:
 
 def _masked(ids: pd.Series) -> pd.Series:
     """mask_ids for checked numbers, in one numpy pass over their bytes: each is 18 ASCII characters, so the mask is
-    the same eight positions of every number, and no Python string is made."""
+    the same positions of every number, and no Python string is made."""
     raw = id_matrix(ids).copy()
-    raw[:, 6:14] = ord("*")
+    raw[:, MASK_HEAD:-MASK_TAIL] = ord("*")
     offsets = np.arange(0, raw.size + 1, 18, dtype=np.int64)
     masked = pa.Array.from_buffers(pa.large_string(), len(raw), [None, pa.py_buffer(offsets), pa.py_buffer(raw)])
     return pd.Series(masked, index=ids.index, dtype=pd.StringDtype("pyarrow"))

@@ -117,3 +117,16 @@ def test_a_broken_row_in_a_later_batch_is_located_and_nothing_is_loaded(sqlite_e
     assert "ZZQQ9" not in str(refused.value) and number not in str(refused.value), "a cell's content was quoted"
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM restricted_labor_person")).scalar_one() == 0
+
+
+def test_a_batchs_fast_mask_is_mask_ids() -> None:
+    """The load masks checked numbers over their bytes; what it writes is exactly contracts.identity's mask."""
+    from contracts.identity import mask_ids
+    from tasks.labor.batches import _masked
+
+    ids = pd.Series(["110105199001011234", "44030419851231002X", "652901200002290017"], index=[3, 7, 9])
+
+    fast = _masked(ids)
+
+    assert fast.index.tolist() == [3, 7, 9]
+    assert fast.tolist() == mask_ids(ids).tolist() == ["110105********1234", "440304********002X", "652901********0017"]
