@@ -92,7 +92,7 @@ class Office:
     host: str = "127.0.0.1"
     port: int = 4200
     database_url: str | None = None
-    poll_seconds: float = 2.0
+    poll_seconds: float = 5.0
     project_dir: Path = PROJECT_DIR
     children: list[subprocess.Popen] = field(default_factory=list)
     web: subprocess.Popen | None = None
@@ -199,7 +199,7 @@ class Office:
         deadline = time.monotonic() + warm_timeout
         while warm.poll() is None and time.monotonic() < deadline and not warm_listens(self.warm_socket):
             time.sleep(0.1)
-        self._spawn(worker_args(pool), "prefect-worker.log")
+        self._spawn([], "prefect-worker.log", command=worker_command(pool))
 
     def start_web(self) -> None:
         """The platform (`fupin web`, on FUPIN_WEB_HOST:FUPIN_WEB_PORT) beside the UI: pointed at this server, its
@@ -275,9 +275,10 @@ def ensure_pool(api_url: str, pool: str, limit: int = POOL_CONCURRENCY) -> None:
             client.update_work_pool(pool, WorkPoolUpdate(concurrency_limit=limit))
 
 
-def worker_args(pool: str, name: str | None = None) -> list[str]:
-    """`prefect worker start` for a process worker on `pool`, named after this host unless told."""
-    return ["worker", "start", "--pool", pool, "--type", "process", "--name", name or f"fupin-{os.uname().nodename}"]
+def worker_command(pool: str, name: str | None = None) -> list[str]:
+    """The office's process worker on `pool` (fupin/office_worker.py), named after this host unless told."""
+    name = name or f"fupin-{os.uname().nodename}"
+    return [sys.executable, "-m", "fupin.office_worker", "--pool", pool, "--name", name]
 
 
 def _signal_group(proc: subprocess.Popen, sig: signal.Signals) -> None:

@@ -35,11 +35,12 @@ def serve(
         "fan-out or several machines (created empty beforehand; the server migrates it).",
     ),
     poll_seconds: float = typer.Option(
-        2.0,
+        5.0,
         "--poll-seconds",
-        help="How often the worker here asks for scheduled runs (one worker: a Retry or a close starts within "
-        "2 s; `fupin worker` on other hosts keeps 10 s). Faster is slower: each poll is a write on Prefect's "
-        "SQLite database, and at 0.5 s a sweep's recorded runs took 5× as long to create.",
+        help="How often the worker here asks for scheduled runs anyway. A run the UI, a Retry or a command "
+        "creates starts at once (its Scheduled event wakes the worker); the poll finds runs that waited for a "
+        "concurrency slot, and every run should the event stream drop. Faster is slower: each poll is a write on "
+        "Prefect's SQLite database, and at 0.5 s a sweep's recorded runs took 5× as long to create.",
     ),
     web: bool = typer.Option(
         True, "--web/--no-web", help="Start the platform (fupin web, FUPIN_WEB_HOST:FUPIN_WEB_PORT) beside the UI."

@@ -20,7 +20,11 @@ def worker(
         help="The office's Prefect API, e.g. http://prefect.office.lan:4200/api (the UI's address works too).",
     ),
     name: str = typer.Option(None, "--name", help="The worker's name in the UI (default fupin-<this host>)."),
-    poll_seconds: float = typer.Option(10.0, "--poll-seconds", help="How often to ask for scheduled runs."),
+    poll_seconds: float = typer.Option(
+        10.0,
+        "--poll-seconds",
+        help="How often to ask for scheduled runs anyway (a run created on the server wakes this worker at once).",
+    ),
 ) -> None:
     """Run a worker for the `fupin` pool here, for a `fupin serve` on another machine (Ctrl-C stops it).
 
@@ -29,12 +33,11 @@ def worker(
     Exit 2 without an API address, 3 when no Prefect API answers there.
     """
     import os
-    import signal
     import sys
 
     from core.errors import CannotWork, UsageError
     from core.settings import Settings, SettingsError
-    from fupin.office import PREFECT, api_answers, client_env, ensure_pool, pool_name, worker_args
+    from fupin.office import api_answers, client_env, ensure_pool, pool_name, worker_command
 
     if not api:
         raise UsageError("where is the office's Prefect server? give --api http://HOST:4200/api or PREFECT_API_URL")
@@ -52,11 +55,10 @@ def worker(
     env["PREFECT_WORKER_QUERY_SECONDS"] = str(poll_seconds)
     typer.echo(f"worker for pool {pool} at {api_url}; FUPIN_HOME {settings.home}", err=True)
     sys.stdout.flush()
-    # The worker takes this process's place: Ctrl-C and SIGTERM reach it directly, and its exit code is ours. Started
-    # from a background job, this process may have inherited an ignored SIGINT, which exec keeps and Prefect's worker
-    # needs (it turns SIGTERM into SIGINT to stop): take it back first.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    os.execve(sys.executable, [*PREFECT, *worker_args(pool, name)], env)
+    # The worker takes this process's place: Ctrl-C and SIGTERM reach it directly (it takes both itself, even when
+    # a background job left SIGINT ignored), and its exit code is ours.
+    command = worker_command(pool, name)
+    os.execve(command[0], command, env)
 
 
 def register(app: typer.Typer) -> None:

@@ -275,6 +275,51 @@ def test_crashed_and_failed_runs_alert_but_a_rejected_one_does_not(serving: Serv
 @pytest.mark.prefect
 @pytest.mark.slow
 @pytest.mark.xdist_group("serve-cli")  # one `fupin serve` for these tests: started once
+def test_the_office_worker_takes_a_new_run_at_once_not_at_its_next_poll(serving: Serving, tmp_path: Path) -> None:
+    """The worker polls every 60 s here, yet takes a run created after its first poll within seconds: the run's
+    Scheduled event woke it. A pool of its own, so that nothing of the office's runs."""
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    with _client(serving.api_url) as client:
+        client.create_work_pool(WorkPoolCreate(name="wake-test", type="process"))
+        flow_id = client.read_deployment_by_name("ingest-inbox/ingest-inbox").flow_id
+        deployment_id = client.create_deployment(
+            flow_id=flow_id,
+            name="wake-test",
+            work_pool_name="wake-test",
+            entrypoint="flows/ingest_inbox.py:ingest_inbox",
+            job_variables={"command": f"{sys.executable} -c pass"},
+        )
+    env = client_env(serving.api_url, {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")})
+    env.update({"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_WORKER_QUERY_SECONDS": "60"})
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "fupin.office_worker", "--pool", "wake-test", "--name", "wake-test"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        assert _wait_for(lambda: "started!" in log.read_text(errors="replace")), log.read_text(errors="replace")
+        time.sleep(3)  # its first poll is over: the next is a minute away
+        with _client(serving.api_url) as client:
+            run = client.create_flow_run_from_deployment(deployment_id)
+            started = time.monotonic()
+            while client.read_flow_run(run.id).state.is_scheduled() and time.monotonic() - started < 30:
+                time.sleep(0.2)
+            taken = time.monotonic() - started
+            state = client.read_flow_run(run.id).state
+        assert not state.is_scheduled() and taken < 10, (taken, state, log.read_text(errors="replace")[-2000:])
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0, log.read_text(errors="replace")[-2000:]
+
+
+@pytest.mark.prefect
+@pytest.mark.slow
+@pytest.mark.xdist_group("serve-cli")  # one `fupin serve` for these tests: started once
 def test_zz_serve_stops_on_sigterm_and_clears_its_address(serving: Serving) -> None:
     serving.proc.send_signal(signal.SIGTERM)
     assert serving.proc.wait(90) == 0
