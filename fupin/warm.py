@@ -45,14 +45,19 @@ LAZY_MODULES = (
 )
 
 
-def preload(project_dir: Path = PROJECT_DIR) -> list[str]:
-    """Import every deployment's flow module (prefect.yaml's entrypoints) and the libraries steps load lazily."""
+def preload(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """Import every deployment's flow module (prefect.yaml's entrypoints) and the libraries steps load lazily; return
+    each flow's entrypoint by flow name, as a module path (`flows.monthly_close:monthly_close`)."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     spec = yaml.safe_load((project_dir / "prefect.yaml").read_text(encoding="utf-8"))
-    flows = [d["entrypoint"].split(":")[0].removesuffix(".py").replace("/", ".") for d in spec["deployments"]]
-    for name in (*flows, *LAZY_MODULES):
+    entrypoints = {}
+    for deployment in spec["deployments"]:
+        path, func = deployment["entrypoint"].split(":")
+        module = path.removesuffix(".py").replace("/", ".")
+        entrypoints[getattr(importlib.import_module(module), func).name] = f"{module}:{func}"
+    for name in LAZY_MODULES:
         importlib.import_module(name)
-    return flows
+    return entrypoints
 
 
 def listen(path: Path) -> socket.socket:
@@ -94,7 +99,7 @@ def _receive(conn: socket.socket) -> tuple[dict | None, list[int]]:
     return json.loads(data[8 : 8 + size]), fds
 
 
-def serve(path: Path) -> None:
+def serve(path: Path, entrypoints: dict[str, str]) -> None:
     """Accept runs until stopped; each one forks."""
     listener = listen(path)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished runs: nobody here waits for them
@@ -111,7 +116,7 @@ def serve(path: Path) -> None:
             pid = os.fork()
             if pid == 0:
                 listener.close()
-                _run(conn, job, fds)  # never returns
+                _run(conn, job, fds, entrypoints)  # never returns
             print(f"warm: run {job['env'].get('PREFECT__FLOW_RUN_ID', '?')} forked as {pid}", flush=True)
         except (OSError, ValueError, ConnectionError) as exc:
             print(f"warm: a request failed: {type(exc).__name__}", flush=True)
@@ -121,7 +126,7 @@ def serve(path: Path) -> None:
             conn.close()
 
 
-def _run(conn: socket.socket, job: dict, fds: list[int]) -> None:
+def _run(conn: socket.socket, job: dict, fds: list[int], entrypoints: dict[str, str]) -> None:
     """In the fork: become the command that asked (streams, environment, folder), run Prefect's engine, report."""
     code = 1
     try:
@@ -135,6 +140,7 @@ def _run(conn: socket.socket, job: dict, fds: list[int]) -> None:
         os.chdir(job["cwd"])
         os.environ.clear()
         os.environ.update(job["env"])
+        _known_flow(entrypoints)
         from prefect.context import refresh_global_settings_context
 
         refresh_global_settings_context()  # Prefect read its settings at import, from this process's environment
@@ -158,6 +164,16 @@ def _run(conn: socket.socket, job: dict, fds: list[int]) -> None:
         os._exit(code)
 
 
+def _known_flow(entrypoints: dict[str, str]) -> None:
+    """A flow of this project is taken from what is imported here, in this project's folder, as the deployment's
+    pull step would have put it: not re-read from its file after asking the API for the deployment (a quarter of a
+    second before every run). Another flow is left to Prefect's engine to load."""
+    entrypoint = entrypoints.get(os.environ.get("PREFECT__FLOW_NAME", ""))
+    if entrypoint and "PREFECT__FLOW_ENTRYPOINT" not in os.environ:
+        os.environ["PREFECT__FLOW_ENTRYPOINT"] = entrypoint
+        os.chdir(PROJECT_DIR)
+
+
 def _die_with_caller(conn: socket.socket) -> None:
     """Die with the command that asked for this run: the worker watches that process, so when it is killed the run
     is killed too, as a cold run would be (signals it could catch, it forwarded)."""
@@ -171,11 +187,11 @@ def main() -> None:
     # Ctrl-C (and `fupin serve`'s stop) ends this process even when it was started from a background job, which
     # inherits an ignored SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    preload()
+    entrypoints = preload()
     # What was imported stays: out of the collector's sight, so a fork's collections do not touch (and copy) every
     # page it shares with this process.
     gc.freeze()
-    serve(Path(sys.argv[1]))
+    serve(Path(sys.argv[1]), entrypoints)
 
 
 if __name__ == "__main__":

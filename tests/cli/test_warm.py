@@ -106,3 +106,31 @@ def test_signals_reach_the_run_and_a_killed_caller_takes_the_run_with_it(warm: t
             while child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
                 assert time.monotonic() < deadline, f"the run outlived its caller ({sig.name})"
                 time.sleep(0.1)
+
+
+def test_each_deployed_flow_is_taken_from_what_the_warm_process_imported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A fork runs its flow from the warm process's imports (a module path), in the project's folder as the pull
+    step would: not re-read from its file after asking the API for the deployment. Other flows are left alone."""
+    import yaml
+    from prefect.flows import load_flow_from_entrypoint
+
+    from fupin.warm import PROJECT_DIR, _known_flow, preload
+
+    entrypoints = preload()
+    spec = yaml.safe_load((PROJECT_DIR / "prefect.yaml").read_text(encoding="utf-8"))
+    assert len(entrypoints) == len(spec["deployments"])
+    for name, entrypoint in entrypoints.items():
+        assert ".py" not in entrypoint and load_flow_from_entrypoint(entrypoint).name == name
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PREFECT__FLOW_ENTRYPOINT", raising=False)
+    monkeypatch.setenv("PREFECT__FLOW_NAME", "somebody-elses-flow")
+    _known_flow(entrypoints)
+    assert "PREFECT__FLOW_ENTRYPOINT" not in os.environ and Path.cwd() == tmp_path
+
+    monkeypatch.setenv("PREFECT__FLOW_NAME", "monthly-close")
+    _known_flow(entrypoints)
+    assert os.environ["PREFECT__FLOW_ENTRYPOINT"] == "flows.monthly_close:monthly_close"
+    assert Path.cwd() == PROJECT_DIR
