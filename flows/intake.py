@@ -32,7 +32,17 @@ from tasks.report.parse import parse_report, refused_for_size
 from tasks.report.workbook import SUFFIXES
 from tasks.runs.record import RunRecorder, RunSpec
 
-__all__ = ["FileOutcome", "Sweep", "ingest_one", "ingest_paths", "rejection_markdown", "send_receipts", "sweep_inbox"]
+__all__ = [
+    "FileOutcome",
+    "Recording",
+    "Sweep",
+    "begin_sweep",
+    "ingest_one",
+    "ingest_paths",
+    "rejection_markdown",
+    "send_receipts",
+    "sweep_inbox",
+]
 RECORDED = ("accepted", "rejected", "crashed")
 WEB = "web:"
 CRASH_ATTEMPTS = 3
@@ -179,30 +189,71 @@ def ingest_paths(
     on_file: Callable[[FileOutcome], None] | None = None,
     record: bool | None = None,
 ) -> list[FileOutcome]:
-    """Ingest files one after another in this process. With a Prefect API (record None: whenever one is
-    configured), each accepted, rejected or crashed file is recorded as its own ingest-file run. Then the batch's
-    receipts and rejection reports go out (send_receipts)."""
+    """Ingest files one after another in this process, send the batch's receipts and rejection reports
+    (send_receipts), and return once each accepted, rejected or crashed file is recorded as its own ingest-file run
+    (with a Prefect API; record None: whenever one is configured)."""
+    return begin_ingest(rt, paths, source, on_file, record).finish()
+
+
+class Recording:
+    """Files ingested, whose runs may still be being recorded on a thread: finish() waits for them."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        outcomes: list[FileOutcome],
+        recorder: RunRecorder | None = None,
+        thread: ThreadPoolExecutor | None = None,
+        pending: dict[int, Future[str | None]] | None = None,
+    ) -> None:
+        self.rt, self.outcomes, self._recorder, self._thread = rt, outcomes, recorder, thread
+        self._pending = {} if pending is None else pending  # the ingest loop fills it as it goes
+        self._done: list[FileOutcome] | None = None
+
+    def finish(self) -> list[FileOutcome]:
+        """The outcomes with their runs' ids, once every run is recorded and each submission is linked to its run."""
+        if self._done is None:
+            self._stop()
+            runs = {i: f.result() for i, f in self._pending.items()}
+            self._done = _with_runs(self.rt, self.outcomes, runs)
+        return self._done
+
+    def _stop(self) -> None:
+        if self._thread is not None and self._recorder is not None:
+            self._thread.shutdown(wait=True)
+            self._recorder.__exit__(None, None, None)
+        self._thread = self._recorder = None
+
+
+def begin_ingest(
+    rt: Runtime,
+    paths: list[Path],
+    source: str | None = None,
+    on_file: Callable[[FileOutcome], None] | None = None,
+    record: bool | None = None,
+) -> Recording:
+    """ingest_paths, returning while the files' runs may still be being recorded: what needs no run (publishing,
+    say) goes on meanwhile, and Recording.finish() waits for them."""
     outcomes: list[FileOutcome] = []
     recorder = _recorder(record) if paths else None  # nothing to record: no API connection either
     # Runs are recorded on a thread of their own while the next file is ingested: the API's answers (the server
     # runs on the other core) no longer add up file after file.
-    recording = ThreadPoolExecutor(1, thread_name_prefix="record-runs") if recorder is not None else None
+    thread = ThreadPoolExecutor(1, thread_name_prefix="record-runs") if recorder is not None else None
     pending: dict[int, Future[str | None]] = {}
+    recording = Recording(rt, outcomes, recorder, thread, pending)
     try:
         for path in paths:
             outcome = attempt_one(rt, path, source)
-            if recording is not None and recorder is not None and outcome.status in RECORDED:
-                pending[len(outcomes)] = recording.submit(copy_context().run, _record, recorder, outcome, source)
+            if thread is not None and recorder is not None and outcome.status in RECORDED:
+                pending[len(outcomes)] = thread.submit(copy_context().run, _record, recorder, outcome, source)
             outcomes.append(outcome)
             if on_file is not None:
                 on_file(outcome)
-    finally:
-        if recording is not None and recorder is not None:
-            recording.shutdown(wait=True)
-            recorder.__exit__(None, None, None)
-    outcomes = _with_runs(rt, outcomes, {i: f.result() for i, f in pending.items()})
+    except BaseException:
+        recording.finish()
+        raise
     send_receipts(rt, outcomes)
-    return outcomes
+    return recording
 
 
 def _with_runs(rt: Runtime, outcomes: list[FileOutcome], runs: dict[int, str | None]) -> list[FileOutcome]:
@@ -284,6 +335,17 @@ def sweep_inbox(
 ) -> Sweep:
     """Ingest every new file of the inbox (units' folders included) in this process, in arrival order; files whose
     bytes were already accepted or rejected just move to done/ or rejected/."""
+    sweep, recording = begin_sweep(rt, on_start, on_file, record)
+    return replace(sweep, outcomes=recording.finish())
+
+
+def begin_sweep(
+    rt: Runtime,
+    on_start: Callable[[int], None] | None = None,
+    on_file: Callable[[FileOutcome], None] | None = None,
+    record: bool | None = None,
+) -> tuple[Sweep, Recording]:
+    """sweep_inbox, returning while the files' runs may still be being recorded (Recording.finish waits)."""
     paths = rt.settings.paths
     scan = new_inbox_files(paths.inbox, paths.archive, rt.engine, SUFFIXES)
     for item in scan.refused:
@@ -291,4 +353,5 @@ def sweep_inbox(
     settled = [settle_file(p, paths.inbox, accepted=status == "accepted") for p, status in scan.finished.items()]
     if on_start is not None:
         on_start(len(scan.files))
-    return Sweep(ingest_paths(rt, scan.files, None, on_file, record), scan.refused, settled)
+    recording = begin_ingest(rt, scan.files, None, on_file, record)
+    return Sweep(recording.outcomes, scan.refused, settled), recording

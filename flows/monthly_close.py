@@ -12,7 +12,7 @@ from config.workdays import CalendarGap
 from core.clock import office_now
 from core.errors import CannotWork
 from core.month import Month
-from flows.intake import sweep_inbox
+from flows.intake import begin_sweep
 from flows.publish_month import publish_month
 from flows.runtime import Runtime, in_flow_run, load_runtime, run_table
 from tasks.mail.record import send_and_record
@@ -49,14 +49,25 @@ def monthly_close(
             return {"month": None, "swept": [], "publication": None}
         chosen = due
     month = chosen or close_month(dt.datetime.now(dt.UTC), rt.config.calendar.timezone)
-    sweep = sweep_inbox(rt)
-    still = settle_file_runs(month, wait_minutes * 60) if in_flow_run() else []
+    # The files' runs are recorded while the close goes on: publishing needs none of them, only the table does.
+    sweep, recording = begin_sweep(rt)
+    try:
+        crashed_here = []
+        if any(o.status == "crashed" for o in sweep.outcomes):  # their runs must exist before settling retries them
+            crashed_here = [o for o in recording.finish() if o.status == "crashed" and o.run_id is None]
+        still = settle_file_runs(month, wait_minutes * 60) if in_flow_run() else []
+        open_rows = [r for r in close_rows(rt.engine, rt.config, month, still) if r.state in OPEN_STATES]
+        publication = None
+        if not (open_rows or crashed_here):
+            # Publishing is a step of the close, not a subflow: a subflow's own run, states and task cost about 0.9 s
+            # on a 2-core machine, as much as publishing itself, and the close's run already shows what was published.
+            publication = publish_month.fn(month=month, send=True, final=final)
+    finally:
+        outcomes = recording.finish()
     rows = close_rows(rt.engine, rt.config, month, still)
-    crashed_here = [o for o in sweep.outcomes if o.status == "crashed" and o.run_id is None]
     table = [r.as_dict(rt.settings.ui_url) for r in rows]
     run_table(table, f"monthly-close-{month}", f"{month}: each unit's file at the close")
-    open_rows = [r for r in rows if r.state in OPEN_STATES]
-    if open_rows or crashed_here:
+    if publication is None:
         named = [f"{r.unit_name}({r.state})" for r in open_rows] + [f"{o.name}(crashed)" for o in crashed_here]
         message = (
             f"{month} 未发布：{len(named)} 个文件仍在处理或运行崩溃 / not published: {len(named)} file(s) still "
@@ -66,15 +77,12 @@ def monthly_close(
         if not in_flow_run():
             raise CannotWork(message)
         return Failed(message=message)
-    # Publishing is a step of the close, not a subflow: a subflow's own run, states and task cost about 0.9 s on a
-    # 2-core machine, as much as publishing itself, and the close's run already shows what was published.
-    publication = publish_month.fn(month=month, send=True, final=final)
     reported = sum(1 for r in rows if r.version)
     print(
-        f"{month}: {len(sweep.outcomes)} file(s) swept; {reported}/{len(rt.config.units)} units reported; "
+        f"{month}: {len(outcomes)} file(s) swept; {reported}/{len(rt.config.units)} units reported; "
         f"published version {publication['version']} to {publication['path']}"
     )
-    return {"month": month, "swept": [o.summary() for o in sweep.outcomes], "publication": publication}
+    return {"month": month, "swept": [o.summary() for o in outcomes], "publication": publication}
 
 
 def _due(rt: Runtime, today: dt.date) -> Month | None:
