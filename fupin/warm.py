@@ -40,6 +40,7 @@ LAZY_MODULES = (
     "openpyxl",
     "python_calamine",
     "matplotlib.pyplot",
+    "matplotlib.backends.backend_pdf",
     "msoffcrypto",
     "tasks.publish.brief",
 )
@@ -57,7 +58,32 @@ def preload(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
         entrypoints[getattr(importlib.import_module(module), func).name] = f"{module}:{func}"
     for name in LAZY_MODULES:
         importlib.import_module(name)
+    rehearse()
     return entrypoints
+
+
+def rehearse() -> None:
+    """Do once here what each run would otherwise do first, and pay for: pandera registers its backends (and imports
+    more) at its first validation, matplotlib finds and opens the brief's CJK font at its first drawing."""
+    import io
+
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    import pandera.pandas as pa
+
+    from tasks.publish.brief import MissingFont, cjk_family
+
+    pa.DataFrameSchema({"n": pa.Column(int)}).validate(pd.DataFrame({"n": [1]}))
+    try:
+        family = cjk_family()
+    except MissingFont:
+        return
+    with plt.rc_context({"font.family": [family], "pdf.fonttype": 3}):
+        fig = plt.figure(figsize=(1, 1))
+        fig.text(0.1, 0.5, "北京 2020")
+        for kind in ("pdf", "png"):
+            fig.savefig(io.BytesIO(), format=kind)
+        plt.close(fig)
 
 
 def listen(path: Path) -> socket.socket:
