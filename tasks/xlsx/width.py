@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from functools import lru_cache
 
 LINE_HEIGHT = 14.0  # points per line of 10-point 宋体, with its leading
 PADDING = 2  # a column's room either side of its widest text
@@ -14,9 +15,17 @@ def char_width(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
-def line_widths(text: str) -> list[int]:
+def line_widths(text: str) -> tuple[int, ...]:
     """The width of each line of `text`."""
-    return [sum(char_width(ch) for ch in line) for line in str(text).split("\n")]
+    return _line_widths(str(text))
+
+
+@lru_cache(maxsize=65536)
+def _line_widths(text: str) -> tuple[int, ...]:
+    # A published workbook measures some 25,000 cells, most of them numbers and names it has measured before.
+    if text.isascii():
+        return tuple(len(line) for line in text.split("\n"))
+    return tuple(sum(char_width(ch) for ch in line) for line in text.split("\n"))
 
 
 def text_width(text: str) -> int:
