@@ -162,8 +162,8 @@ def served(cfg, months: list[str]) -> dict:
             sampler.start()
             started = time.perf_counter()
             run = run_deployment(
-                "monthly-close/monthly-close", parameters={"month": months[-1]}, timeout=3600, poll_interval=0.5
-            )  # Prefect's default 5 s poll would add up to 5 s that the close did not take
+                "monthly-close/monthly-close", parameters={"month": months[-1]}, timeout=3600, poll_interval=0.1
+            )  # Prefect's default 5 s poll would add up to 5 s that the close did not take (0.5 s: 0.25 s on average)
             seconds = time.perf_counter() - started
             sampler.stop.set()
             sampler.join()
