@@ -15,6 +15,7 @@ from flows.runtime import Runtime, api_configured, in_flow_run, load_runtime, ru
 from tasks.intake.archive import receive_file
 from tasks.intake.provenance import cli_source
 from tasks.intake.received import name_hex, name_of, param_path
+from tasks.labor.ahead import CheckedAhead
 from tasks.labor.key import require_key
 from tasks.labor.lists import DistrictLists, month_submissions, write_district_lists
 from tasks.labor.load import (
@@ -77,10 +78,12 @@ def ingest_labor_steps(
     on_stage: Callable[[str], None] | None = None,
     batch_rows: int = BATCH_ROWS,
     rt: Runtime | None = None,
+    ahead: CheckedAhead | None = None,
 ) -> dict:
     """The labor file's steps in order, with or without a run; `on_stage` hears each of STAGES as it starts. The file
     is read, checked, keyed and loaded `batch_rows` rows at a time; the district lists are written later, on demand
-    (`fupin labor-lists`, the monthly close, a district's download). `rt`: the caller's runtime, if it has one."""
+    (`fupin labor-lists`, the monthly close, a district's download). `rt`: the caller's runtime, if it has one; `ahead`:
+    the safety pass the caller started on the given file (used only if the archived bytes are the ones it checked)."""
     stage = on_stage or (lambda _: None)
     came_from = source or cli_source()
     month = Month(month)
@@ -110,7 +113,7 @@ def ingest_labor_steps(
     )
 
     def checks() -> Iterator[LaborCheck]:
-        for frame in iter_labor(archived, rt.config, facts.original_name, batch_rows):
+        for frame in iter_labor(archived, rt.config, facts.original_name, batch_rows, ahead):
             yield validate_labor(frame, rt.config)
 
     stage(STAGES[1])

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from prefect.states import State
 
     from flows.runtime import Runtime
+    from tasks.labor.ahead import CheckedAhead
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
@@ -39,28 +40,37 @@ def preflight(rt: Runtime | None = None) -> None:
             rt.engine.dispose()
 
 
-def _run(params: dict) -> dict:
-    """In-process without Prefect, or as a run on `fupin serve`'s API so it shows in the UI; a rejection is exit 1,
-    a run that failed otherwise is exit 3."""
+def _in_process(params: dict, ahead: CheckedAhead) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.labor_steps import STAGES, ingest_labor_steps
     from flows.runtime import load_runtime
+
+    rt = load_runtime()  # one runtime for the checks and the steps: the declaration is read once
+    preflight(rt)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        bar = progress.add_task("labor", total=len(STAGES))
+        seen: list[str] = []
+
+        def on_stage(name: str) -> None:
+            progress.update(bar, completed=len(seen), description=name)
+            seen.append(name)
+
+        return ingest_labor_steps(**params, on_stage=on_stage, rt=rt, ahead=ahead)
+
+
+def _run(params: dict) -> dict:
+    """In-process without Prefect, or as a run on `fupin serve`'s API so it shows in the UI; a rejection is exit 1,
+    a run that failed otherwise is exit 3."""
     from fupin.running import MODE
 
     if not MODE.api_url:
-        rt = load_runtime()  # one runtime for the checks and the steps: the declaration is read once
-        preflight(rt)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as progress:
-            bar = progress.add_task("labor", total=len(STAGES))
-            seen: list[str] = []
+        from tasks.labor.ahead import CheckedAhead
 
-            def on_stage(name: str) -> None:
-                progress.update(bar, completed=len(seen), description=name)
-                seen.append(name)
-
-            return ingest_labor_steps(**params, on_stage=on_stage, rt=rt)
+        # A workbook's safety pass starts now, in a child process, while the imports and the checks below run.
+        with CheckedAhead.start(Path(params["path"])) as ahead:
+            return _in_process(params, ahead)
     preflight()
     from flows.ingest_labor import ingest_labor
 

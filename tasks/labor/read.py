@@ -19,6 +19,7 @@ import pyarrow.csv as pacsv
 
 from config import Config, normalize_text
 from tasks.intake.safety import LABOR_LIMITS, UnsafeFileError, check_file, check_size
+from tasks.labor.ahead import CheckedAhead
 from tasks.labor.errors import LaborFileError, csv_field_count_error, redacted, xlsx_error_cell
 
 HEADER_SCAN_ROWS = 30
@@ -204,8 +205,9 @@ def _csv_failure(path: Path, encoding: str, h: int, name: str, bad_text: bool) -
         return csv_field_count_error(fh, h, name)
 
 
-def _checked(path: Path, name: str) -> tuple[str, bytes | None]:
-    """The suffix and, for a workbook, its bytes; refuses a file the safety module refuses."""
+def _checked(path: Path, name: str, ahead: CheckedAhead | None = None) -> tuple[str, bytes | None]:
+    """The suffix and, for a workbook, its bytes; refuses a file the safety module refuses (or, for these very bytes,
+    the pass `ahead` ran in a child process)."""
     suffix = path.suffix.lower()
     try:
         if suffix in {".csv", ".txt"}:
@@ -215,19 +217,24 @@ def _checked(path: Path, name: str) -> tuple[str, bytes | None]:
             return suffix, None
         check_size(path.stat().st_size, LABOR_LIMITS)
         data = path.read_bytes()
-        check_file(data, suffix, LABOR_LIMITS)
+        if ahead is None or not ahead.verdict(data):
+            check_file(data, suffix, LABOR_LIMITS)
     except UnsafeFileError as exc:
         raise LaborFileError(f"{name}: {exc}", rule=exc.rule) from exc
     return suffix, data
 
 
 def iter_labor(
-    path: Path, cfg: Config, name: str | None = None, batch_rows: int = BATCH_ROWS
+    path: Path,
+    cfg: Config,
+    name: str | None = None,
+    batch_rows: int = BATCH_ROWS,
+    ahead: CheckedAhead | None = None,
 ) -> Iterator[pd.DataFrame]:
     """source_row plus the configured columns as text, `batch_rows` rows at a time, whatever the format and
-    encoding; errors say `name`, never a cell's content."""
+    encoding; errors say `name`, never a cell's content. `ahead`: the workbook's safety pass, if already started."""
     name = name or path.name
-    suffix, data = _checked(path, name)
+    suffix, data = _checked(path, name, ahead)
     with redacted(name):
         if suffix in {".xlsx", ".xlsm"} and data is not None:
             yield from iter_xlsx(data, name, cfg, batch_rows)
