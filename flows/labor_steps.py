@@ -30,7 +30,7 @@ from tasks.labor.load import (
 from tasks.labor.read import BATCH_ROWS, LaborFileError, iter_labor
 from tasks.labor.report import invalid_rows_markdown, totals_markdown
 from tasks.labor.totals import attachment1_by_district
-from tasks.labor.validate import LaborCheck, Tally, validate_labor
+from tasks.labor.validate import LaborCheck, Tally, validate_labor, warm_up
 
 SECRET_BLOCK = "fupin-pii-key"
 
@@ -117,6 +117,8 @@ def ingest_labor_steps(
             yield validate_labor(frame, rt.config)
 
     stage(STAGES[1])
+    if ahead is not None and ahead.running():
+        warm_up(rt.config)  # while the child still checks the workbook, not before the first batch
     try:
         result: LoadResult = call_with_retries(
             load_labor_batches, rt.engine, rt.config, facts, checks, key, max_invalid_ratio

@@ -250,4 +250,9 @@ def read_labor(path: Path, cfg: Config, name: str | None = None) -> pd.DataFrame
     parts = list(iter_labor(path, cfg, name))
     if parts:
         return pd.concat(parts, ignore_index=True)
+    return empty_batch(cfg)
+
+
+def empty_batch(cfg: Config) -> pd.DataFrame:
+    """A batch of no rows, with the columns and types of iter_labor's."""
     return canonical_batch({c: pa.array([], pa.large_string()) for c in cfg.labor.columns}, 1, 0)

@@ -15,7 +15,8 @@ from fupin.demo import bad_files, bad_files_parse
 from fupin.demo.labor import generate_labor, write_xlsx
 from tasks.intake.safety import LABOR_LIMITS, UnsafeFileError, check_file
 from tasks.labor.ahead import CheckedAhead
-from tasks.labor.read import LaborFileError, iter_labor, read_labor
+from tasks.labor.read import LaborFileError, empty_batch, iter_labor, read_labor
+from tasks.labor.validate import validate_labor, warm_up
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +90,11 @@ def test_leaving_ends_a_child_still_at_work(good: Path) -> None:
     ahead = CheckedAhead.start(good)
     ahead.close()
     assert ahead.verdict(good.read_bytes()) is False
+
+
+def test_the_warm_up_batch_is_empty_and_valid(cfg: Config) -> None:
+    """What the command validates while the child works: no rows, the reader's columns and types, no failure."""
+    check = validate_labor(empty_batch(cfg), cfg)
+    assert (check.n_rows, len(check.valid), len(check.failures), len(check.duplicates)) == (0, 0, 0, 0)
+    assert list(empty_batch(cfg).columns) == ["source_row", *cfg.labor.columns]
+    warm_up(cfg)
