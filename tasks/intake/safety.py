@@ -12,7 +12,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 
 from core.errors import FupinError
-from tasks.intake.xml_scan import TAIL, blocks, count_tags, may_reach_far, odd_syntax, scratch
+from tasks.intake.xml_scan import TAIL, blocks, count_rows_cells, scan_refs, scratch
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,8 +25,6 @@ _DIMENSION = re.compile(rb'<(?:[\w.-]+:)?dimension\s+ref\s*=\s*["\']([A-Z]{1,3})
 # Only references that could break a limit are matched (two- or three-letter columns; rows with as many digits as the
 # limit); limits are far above 26 columns.
 _WIDE_REF = re.compile(rb' r="([A-Z]{2,3})\d')
-_ROW_TAG = b"<row"
-_CELL_TAG = b"<c"
 # Spellings XML allows that the fast scan does not see (single quotes, blanks around "=", a tab or line break before
 # r, a namespace prefix): a block holding any of them is also read with these general patterns, slower but exact.
 _ANY_REF = re.compile(rb'\sr\s*=\s*["\']\s*([A-Z]{0,3})(\d*)')
@@ -327,14 +325,15 @@ def _stream_sheet(data: bytes, info: zipfile.ZipInfo, limits: Limits, digits: in
     for block, seen in blocks(_inflate(data, info, min(info.file_size, limits.max_member_bytes)), _CHUNK, _STEP):
         if not seen:
             _check_dimension(block, info.filename, limits)
-        rows += count_tags(block, _ROW_TAG, seen, masks)
-        cells += count_tags(block, _CELL_TAG, seen, masks)
-        # References too near the end for may_reach_far lie in the last TAIL bytes, which the regexes always read.
+        more_rows, more_cells = count_rows_cells(block, seen, masks)
+        rows, cells = rows + more_rows, cells + more_cells
+        may_reach_far, odd_syntax = scan_refs(block, digits)
+        # References too near the end for the sieve lie in the last TAIL bytes, which the regexes always read.
         # .data: re reads the array's buffer either way; numpy's stubs give ndarray no buffer type before 3.12.
-        refs = (block if may_reach_far(block, digits, masks) else block[-TAIL:]).data
+        refs = (block if may_reach_far else block[-TAIL:]).data
         max_row = max([max_row, *map(_number, far_row.findall(refs))])
         max_col = max([max_col, *map(column_number, set(_WIDE_REF.findall(refs)))])
-        if odd_syntax(block):
+        if odd_syntax:
             more_rows, more_cells, far, wide = _general_scan(block, seen)
             rows, cells, max_row, max_col = rows + more_rows, cells + more_cells, max(max_row, far), max(max_col, wide)
         if max(rows, max_row) > limits.max_rows:
