@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from contracts.identity import hmac_sha256
 
-_POWERS = 10 ** np.arange(16, -1, -1, dtype=np.int64)
+_ZEROS = 48 * int("1" * 17)  # "0" (48) at each of the 17 digits' powers of ten
 
 
 def id_matrix(ids: pd.Series) -> np.ndarray:
@@ -35,7 +35,13 @@ def hmac_keys(raw: np.ndarray, key: bytes) -> np.ndarray:
 def pack_ids(raw: np.ndarray) -> np.ndarray:
     """A checked number (a row of id_matrix: 17 digits and a check character 0-9/X) as one int64, losslessly:
     digits x 11 + check."""
-    digits = (raw[:, :17].astype(np.int64) - 48) @ _POWERS
+    # Digit by digit into one int64 per number: an (n, 17) int64 copy to multiply was 27 MB a batch of fresh pages
+    # (0.02-0.1 s a file, against 0.01 s); the digits' "0"s (48 at every power of ten) come off once at the end.
+    digits = np.zeros(len(raw), dtype=np.int64)
+    for column in raw[:, :17].T:
+        digits *= 10
+        digits += column
+    digits -= _ZEROS
     check = np.where(raw[:, 17] == ord("X"), 10, raw[:, 17].astype(np.int64) - 48)
     return digits * 11 + check
 
