@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
 import importlib
 import os
 import sys
@@ -220,9 +218,6 @@ def _failed(exc: Exception) -> int:
 
 def main() -> None:
     """The `fupin` entry point: exits with run()'s code."""
-    # At exit the collector's last passes walk every object the command imported (pandas, SQLAlchemy, pandera:
-    # 0.15-0.3 s after `fupin labor`); frozen first, they are left to the OS with the process, as the memory is.
-    atexit.register(gc.freeze)
     sys.exit(run())
 
 
