@@ -43,9 +43,6 @@ def preflight(rt: Runtime | None = None) -> None:
 
 
 def _in_process(params: dict, ahead: CheckedAhead) -> dict:
-    from tasks.labor.pandera_import import import_pandera
-
-    import_pandera()  # first: without hypothesis
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.labor_steps import STAGES, ingest_labor_steps
