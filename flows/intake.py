@@ -202,12 +202,12 @@ class Recording:
         self,
         rt: Runtime,
         outcomes: list[FileOutcome],
-        recorder: RunRecorder | None = None,
-        thread: ThreadPoolExecutor | None = None,
-        pending: dict[int, Future[str | None]] | None = None,
+        recorder: RunRecorder | None,
+        thread: ThreadPoolExecutor | None,
+        pending: dict[int, Future[str | None]],
     ) -> None:
-        self.rt, self.outcomes, self._recorder, self._thread = rt, outcomes, recorder, thread
-        self._pending = {} if pending is None else pending  # the ingest loop fills it as it goes
+        # `outcomes` and `pending` are the ingest loop's own, filled as it goes.
+        self.rt, self.outcomes, self._recorder, self._thread, self._pending = rt, outcomes, recorder, thread, pending
         self._done: list[FileOutcome] | None = None
 
     def finish(self) -> list[FileOutcome]:
