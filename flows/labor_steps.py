@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
 
+from config import Config
 from core.errors import FupinError, UsageError
 from core.month import Month
 from core.retry import call_with_retries
@@ -15,7 +16,7 @@ from flows.runtime import Runtime, api_configured, in_flow_run, load_runtime, ru
 from tasks.intake.archive import receive_file
 from tasks.intake.provenance import cli_source
 from tasks.intake.received import name_hex, name_of, param_path
-from tasks.labor.ahead import CheckedAhead
+from tasks.labor.ahead import ReadAhead
 from tasks.labor.key import require_key
 from tasks.labor.lists import DistrictLists, month_submissions, write_district_lists
 from tasks.labor.load import (
@@ -29,8 +30,8 @@ from tasks.labor.load import (
 )
 from tasks.labor.read import BATCH_ROWS, LaborFileError, iter_labor
 from tasks.labor.report import invalid_rows_markdown, totals_markdown
+from tasks.labor.tally import LaborCheck, Tally
 from tasks.labor.totals import attachment1_by_district
-from tasks.labor.validate import LaborCheck, Tally, validate_labor, warm_up
 
 SECRET_BLOCK = "fupin-pii-key"
 
@@ -78,12 +79,13 @@ def ingest_labor_steps(
     on_stage: Callable[[str], None] | None = None,
     batch_rows: int = BATCH_ROWS,
     rt: Runtime | None = None,
-    ahead: CheckedAhead | None = None,
+    ahead: ReadAhead | None = None,
 ) -> dict:
     """The labor file's steps in order, with or without a run; `on_stage` hears each of STAGES as it starts. The file
     is read, checked, keyed and loaded `batch_rows` rows at a time; the district lists are written later, on demand
     (`fupin labor-lists`, the monthly close, a district's download). `rt`: the caller's runtime, if it has one; `ahead`:
-    the safety pass the caller started on the given file (used only if the archived bytes are the ones it checked)."""
+    the child process reading, checking and keying the given file as the caller already archived it (in the child's
+    batch sizes)."""
     stage = on_stage or (lambda _: None)
     came_from = source or cli_source()
     month = Month(month)
@@ -97,7 +99,7 @@ def ingest_labor_steps(
         raise FupinError(f"no such file: {name_of(given)}")
     # Streamed into the archive once, size first; the reader then takes the archived copy, never the sender's file.
     stage(STAGES[0])
-    got = receive_file(given, rt.settings.paths.archive, 0)
+    got = (ahead and ahead.received) or receive_file(given, rt.settings.paths.archive, 0)
     archived = got.path
     require_warehouse(rt.engine, rt.config)
     require_key(rt.engine, key)
@@ -112,13 +114,10 @@ def ingest_labor_steps(
         name_hex(given),
     )
 
-    def checks() -> Iterator[LaborCheck]:
-        for frame in iter_labor(archived, rt.config, facts.original_name, batch_rows, ahead):
-            yield validate_labor(frame, rt.config)
+    child = ahead if ahead is not None and ahead.received is got else None
+    checks = _checks(child, archived, rt.config, facts.original_name, batch_rows)
 
     stage(STAGES[1])
-    if ahead is not None and ahead.running():
-        warm_up(rt.config)  # while the child still checks the workbook, not before the first batch
     try:
         result: LoadResult = call_with_retries(
             load_labor_batches, rt.engine, rt.config, facts, checks, key, max_invalid_ratio
@@ -163,6 +162,33 @@ def ingest_labor_steps(
         "repeated": len(tally.duplicates) if tally else None,
         "already_loaded": result.already_loaded,
     }
+
+
+def _checks(
+    ahead: ReadAhead | None, archived: Path, cfg: Config, name: str, batch_rows: int
+) -> Callable[[], Iterator[LaborCheck]]:
+    """The file's checked batches, afresh on each call: the child's, once; then read and checked here (a retry, or
+    the rest of the file when the child stopped early), in the child's batch sizes."""
+    child = ahead
+
+    def checks() -> Iterator[LaborCheck]:
+        nonlocal child
+        stream, child, taken = child, None, 0
+        sizes: tuple[int, int | None] = (batch_rows, None)
+        if stream is not None:
+            sizes = (stream.batch_rows, stream.first_rows)
+            for check in stream.checks():
+                taken += 1
+                yield check
+            if stream.complete:
+                return
+        from tasks.labor.validate import validate_labor  # pandera: imported only where batches are checked here
+
+        for i, frame in enumerate(iter_labor(archived, cfg, name, *sizes)):
+            if i >= taken:  # read on from the first batch the child did not give
+                yield validate_labor(frame, cfg)
+
+    return checks
 
 
 def _log_check(log: logging.Logger | logging.LoggerAdapter, name: str, tally: Tally) -> None:

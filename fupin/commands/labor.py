@@ -18,8 +18,9 @@ from tasks.intake.provenance import cli_source
 if TYPE_CHECKING:
     from prefect.states import State
 
+    from core.settings import Settings
     from flows.runtime import Runtime
-    from tasks.labor.ahead import CheckedAhead
+    from tasks.labor.ahead import ReadAhead
 
 console = Console(soft_wrap=True)  # paths must survive copy and paste, never wrapped mid-name
 
@@ -42,13 +43,13 @@ def preflight(rt: Runtime | None = None) -> None:
             rt.engine.dispose()
 
 
-def _in_process(params: dict, ahead: CheckedAhead) -> dict:
+def _in_process(params: dict, settings: Settings, ahead: ReadAhead) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from flows.labor_steps import STAGES, ingest_labor_steps
     from flows.runtime import load_runtime
 
-    rt = load_runtime()  # one runtime for the checks and the steps: the declaration is read once
+    rt = load_runtime(settings)  # one runtime for the checks and the steps: the declaration is read once
     try:
         preflight(rt)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -76,11 +77,25 @@ def _run(params: dict) -> dict:
     from fupin.running import MODE
 
     if not MODE.api_url:
-        from tasks.labor.ahead import CheckedAhead
+        from tasks.labor.ahead import ReadAhead
 
-        # A workbook's safety pass starts now, in a child process, while the imports and the checks below run.
-        with CheckedAhead.start(Path(params["path"])) as ahead:
-            return _in_process(params, ahead)
+        # The child that reads, checks and keys the file starts now: its imports run while this process archives the
+        # file, imports, reads config/ and connects (tasks/labor/ahead.py).
+        with ReadAhead.start() as ahead:
+            from core.settings import Settings, SettingsError
+            from tasks.intake.archive import receive_file
+            from tasks.intake.received import name_of, param_path
+
+            settings = Settings.from_env()
+            try:
+                key = settings.require_pii_key()  # said before the archive is touched; its match is checked later
+            except SettingsError as exc:
+                raise UsageError(str(exc)) from None
+            settings.paths.ensure()
+            given = param_path(params["path"])
+            # Archived here, so that the child reads the archived copy; the steps take this copy as theirs.
+            ahead.read(receive_file(given, settings.paths.archive, 0), name_of(given), settings.config_dir, key)
+            return _in_process(params, settings, ahead)
     preflight()
     from flows.ingest_labor import ingest_labor
 

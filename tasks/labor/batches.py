@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, bindparam, select
 from config import Config
 from contracts.identity import MASK_HEAD, MASK_TAIL, mask_ids, person_keys
 from tasks.labor.grain import Kept, hmac_keys, id_matrix, pack_ids, unpack_ids
-from tasks.labor.validate import LaborCheck, Tally
+from tasks.labor.tally import LaborCheck, Tally
 from warehouse.bulk import bulk_insert, insert_frames
 from warehouse.schema import dim_district, dim_origin, fct_labor_invalid_row, restricted_labor_person
 
@@ -92,6 +92,12 @@ def _masked(ids: pd.Series) -> pd.Series:
 def keyed_by_district(people: pd.DataFrame, key: bytes) -> Iterator[pd.DataFrame]:
     """Each district's people with their HMAC keys, sorted as the primary key, so every B-tree insert is an append;
     yielded one district at a time so the database indexes one while the next is keyed."""
+    if "person_key" in people:  # keyed ahead, with the check, and in key order unless districts are numbered
+        districts = people["district_key"].to_numpy()  # otherwise than config/ lists them
+        if (np.diff(districts) < 0).any():
+            people = people.take(np.lexsort((people["person_key"].to_numpy().astype("S32"), districts)))
+        yield people
+        return
     for _, part in people.groupby("district_key", sort=True):
         keys = hmac_keys(id_matrix(part["id_number"]), key)
         order = np.argsort(keys.astype("S32"), kind="stable")
@@ -142,6 +148,8 @@ class Batches:
         """One batch: its people not already kept (an insured row displaces an earlier lapsed one), its exclusions."""
         self.tally.add(check)
         people = _people(self.conn, self.cfg, check.valid, self.sid, self.known).assign(month_key=self.month_key)
+        if check.person_keys is not None:
+            people["person_key"] = check.person_keys
         ids = pack_ids(id_matrix(people["id_number"]))
         verdict = self.kept.admit(
             ids,

@@ -17,7 +17,7 @@ from core.month import month_key
 from tasks.labor.batches import Batches, sqlite_cache
 from tasks.labor.errors import redacted
 from tasks.labor.retention import refresh_retention
-from tasks.labor.validate import LaborCheck, Tally
+from tasks.labor.tally import LaborCheck, Tally
 from warehouse.bulk import bulk_insert
 from warehouse.schema import (
     dim_unit,

@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import functools
 import io
+import itertools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -19,19 +20,18 @@ import pyarrow.csv as pacsv
 
 from config import Config, normalize_text
 from tasks.intake.safety import LABOR_LIMITS, UnsafeFileError, check_file, check_size
-from tasks.labor.ahead import CheckedAhead
+from tasks.labor.ahead import BATCH_ROWS
 from tasks.labor.errors import LaborFileError, csv_field_count_error, redacted, xlsx_error_cell
 
 HEADER_SCAN_ROWS = 30
 HEAD_BYTES = 1 << 20  # the title rows, the header and enough of the body to tell the encoding
 ENCODINGS = ("utf-8-sig", "gb18030")
-BATCH_ROWS = 200_000  # rows checked, keyed and loaded at a time: memory follows the batch, not the file
 BLOCK_BYTES = 8 << 20  # Arrow's CSV block: large enough to parse in parallel, small next to a batch
 # A CSV is streamed, so its size costs time and disk, not memory: 30 M rows a month (~4 GB) fit. A workbook is
 # still held whole (its zip, and calamine's sheet) and keeps the safety module's cap; Excel stops at 1,048,576 rows.
 CSV_LIMITS = dataclasses.replace(LABOR_LIMITS, max_file_bytes=8 << 30)
 
-__all__ = ["LaborFileError", "iter_labor", "read_labor"]
+__all__ = ["BATCH_ROWS", "LaborFileError", "iter_labor", "read_labor"]
 
 
 def header_map(cfg: Config) -> dict[str, str]:
@@ -90,10 +90,19 @@ def canonical_batch(columns: dict[str, pa.Array], first_row: int, n: int) -> pd.
     return pd.DataFrame(out)
 
 
-def rebatch(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.Table]:
-    """The same rows, in tables of exactly `rows` (the last one shorter)."""
+def batch_sizes(rows: int, first_rows: int | None = None) -> Iterator[int]:
+    """Each batch's size: `first_rows` for the first one if given (a small first batch starts a pipeline sooner),
+    then `rows`."""
+    if first_rows:
+        yield first_rows
+    yield from itertools.repeat(rows)
+
+
+def rebatch(tables: Iterator[pa.Table], sizes: Iterator[int]) -> Iterator[pa.Table]:
+    """The same rows, in tables of exactly the next of `sizes` rows (the last one shorter)."""
     pending: list[pa.Table] = []
     held = 0
+    rows = next(sizes)
     for table in tables:
         pending.append(table)
         held += table.num_rows
@@ -102,11 +111,14 @@ def rebatch(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.Table]:
             yield whole.slice(0, rows)
             rest = whole.slice(rows)
             pending, held = [rest], rest.num_rows
+            rows = next(sizes)
     if held:
         yield pa.concat_tables(pending)
 
 
-def iter_xlsx(data: bytes, name: str, cfg: Config, batch_rows: int) -> Iterator[pd.DataFrame]:
+def iter_xlsx(
+    data: bytes, name: str, cfg: Config, batch_rows: int, first_rows: int | None = None
+) -> Iterator[pd.DataFrame]:
     """The first sheet (visible first) whose top rows hold the header, in batches; calamine via fastexcel, as text.
     Calamine parses a whole sheet at once (measured: the fastest bounded path; Excel stops at 1,048,576 rows)."""
     try:
@@ -120,11 +132,14 @@ def iter_xlsx(data: bytes, name: str, cfg: Config, batch_rows: int) -> Iterator[
         positions = column_positions(header, cfg)
         body = sheet.slice(h + 1)
         del sheet
-        for start in range(0, body.num_rows, batch_rows):
-            part = body.slice(start, batch_rows)
+        start = 0
+        for size in batch_sizes(batch_rows, first_rows):
+            if start >= body.num_rows:
+                return
+            part = body.slice(start, size)
             columns = {c: part.column(positions[c]).combine_chunks() for c in cfg.labor.columns}
             yield canonical_batch(columns, h + 2 + start, part.num_rows)
-        return
+            start += size
     raise failure from None
 
 
@@ -156,7 +171,9 @@ def sniff_encoding(head: bytes, name: str) -> str:
     )
 
 
-def iter_csv(path: Path, name: str, cfg: Config, batch_rows: int) -> Iterator[pd.DataFrame]:
+def iter_csv(
+    path: Path, name: str, cfg: Config, batch_rows: int, first_rows: int | None = None
+) -> Iterator[pd.DataFrame]:
     """A CSV export in batches: tell the encoding, skip title rows, stream it through Arrow's parser as text."""
     with path.open("rb") as fh:
         head_bytes = fh.read(HEAD_BYTES)
@@ -186,7 +203,7 @@ def iter_csv(path: Path, name: str, cfg: Config, batch_rows: int) -> Iterator[pd
     start = h + 2
     try:
         reader = pacsv.open_csv(path, *options)
-        for table in rebatch((pa.Table.from_batches([b]) for b in reader), batch_rows):
+        for table in rebatch((pa.Table.from_batches([b]) for b in reader), batch_sizes(batch_rows, first_rows)):
             columns = {c: table.column(wanted[c]).combine_chunks() for c in cfg.labor.columns}
             yield canonical_batch(columns, start, table.num_rows)
             start += table.num_rows
@@ -205,9 +222,8 @@ def _csv_failure(path: Path, encoding: str, h: int, name: str, bad_text: bool) -
         return csv_field_count_error(fh, h, name)
 
 
-def _checked(path: Path, name: str, ahead: CheckedAhead | None = None) -> tuple[str, bytes | None]:
-    """The suffix and, for a workbook, its bytes; refuses a file the safety module refuses (or, for these very bytes,
-    the pass `ahead` ran in a child process)."""
+def _checked(path: Path, name: str) -> tuple[str, bytes | None]:
+    """The suffix and, for a workbook, its bytes; refuses a file the safety module refuses."""
     suffix = path.suffix.lower()
     try:
         if suffix in {".csv", ".txt"}:
@@ -217,8 +233,7 @@ def _checked(path: Path, name: str, ahead: CheckedAhead | None = None) -> tuple[
             return suffix, None
         check_size(path.stat().st_size, LABOR_LIMITS)
         data = path.read_bytes()
-        if ahead is None or not ahead.verdict(data):
-            check_file(data, suffix, LABOR_LIMITS)
+        check_file(data, suffix, LABOR_LIMITS)
     except UnsafeFileError as exc:
         raise LaborFileError(f"{name}: {exc}", rule=exc.rule) from exc
     return suffix, data
@@ -229,18 +244,18 @@ def iter_labor(
     cfg: Config,
     name: str | None = None,
     batch_rows: int = BATCH_ROWS,
-    ahead: CheckedAhead | None = None,
+    first_rows: int | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """source_row plus the configured columns as text, `batch_rows` rows at a time, whatever the format and
-    encoding; errors say `name`, never a cell's content. `ahead`: the workbook's safety pass, if already started."""
+    """source_row plus the configured columns as text, `batch_rows` rows at a time (the first batch `first_rows`, if
+    given), whatever the format and encoding; errors say `name`, never a cell's content."""
     name = name or path.name
-    suffix, data = _checked(path, name, ahead)
+    suffix, data = _checked(path, name)
     with redacted(name):
         if suffix in {".xlsx", ".xlsm"} and data is not None:
-            yield from iter_xlsx(data, name, cfg, batch_rows)
+            yield from iter_xlsx(data, name, cfg, batch_rows, first_rows)
             return
         if suffix in {".csv", ".txt"}:
-            yield from iter_csv(path, name, cfg, batch_rows)
+            yield from iter_csv(path, name, cfg, batch_rows, first_rows)
             return
     raise LaborFileError(f"{name}: 只接受 .xlsx 或 .csv / only .xlsx or .csv is accepted", rule="file_type")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tasks.labor.validate import LaborCheck, Tally
+from tasks.labor.tally import LaborCheck, Tally
 
 ARTIFACT_ROWS = 200  # enough to act on; the full list is in fct_labor_invalid_row / fct_validation_issue
 

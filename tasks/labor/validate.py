@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -13,27 +13,8 @@ from config import Config, normalize_text
 from contracts.identity import mask_ids, normalize_ids
 from contracts.labor import labor_schema, located_failures
 from tasks.labor.errors import redacted
-from tasks.labor.read import empty_batch
-
-FAILURE_COLUMNS = ["source_row", "column_name", "rule", "value_masked", "message_zh", "message_en"]
-
-
-@dataclass(frozen=True)
-class LaborCheck:
-    """The rows that passed (one per person), the failed cells, and the repeated numbers (warnings)."""
-
-    valid: pd.DataFrame
-    failures: pd.DataFrame
-    duplicates: pd.DataFrame
-    n_rows: int
-
-    @property
-    def n_invalid_rows(self) -> int:
-        return int(self.failures["source_row"].nunique())
-
-    @property
-    def invalid_ratio(self) -> float:
-        return self.n_invalid_rows / self.n_rows if self.n_rows else 0.0
+from tasks.labor.grain import hmac_keys, id_matrix
+from tasks.labor.tally import FAILURE_COLUMNS, LaborCheck
 
 
 def translate(values: pd.Series, fn: Callable[[str], str]) -> pd.Series:
@@ -57,10 +38,13 @@ def validate_labor(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
         return _validate(frame, cfg)
 
 
-def warm_up(cfg: Config) -> None:
-    """Validate an empty batch: pandera's first validation registers its backends and imports its checks (0.07-0.15
-    s), which the first real batch then does not wait for. Worth it while a child process still checks a workbook."""
-    validate_labor(empty_batch(cfg), cfg)
+def keyed(check: LaborCheck, key: bytes, cfg: Config) -> LaborCheck:
+    """The check with each valid row's HMAC key (bytes, as contracts.identity.person_keys makes them), its valid rows
+    in the person table's key order (district as config/ lists them, then key), which the loader then keeps."""
+    keys = hmac_keys(id_matrix(check.valid["id_number"]), key)
+    rank = pd.Categorical(check.valid["work_district"], categories=[u.name for u in cfg.districts]).codes
+    order = np.lexsort((keys.astype("S32"), rank))
+    return replace(check, valid=check.valid.take(order).reset_index(drop=True), person_keys=keys[order])
 
 
 def _validate(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
@@ -94,36 +78,3 @@ def _validate(frame: pd.DataFrame, cfg: Config) -> LaborCheck:
         duplicates=dups.sort_values("source_row").reset_index(drop=True),
         n_rows=len(frame),
     )
-
-
-KEPT_FAILURES = 1000  # the failed cells kept for issues and the artifact (as many as the loader writes as issues)
-
-
-@dataclass
-class Tally:
-    """The whole file's check, summed batch by batch: counts, the first failed cells, every repeated number."""
-
-    n_rows: int = 0
-    n_invalid_rows: int = 0
-    failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILURE_COLUMNS))
-    duplicates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["source_row", "value_masked"]))
-
-    @property
-    def invalid_ratio(self) -> float:
-        return self.n_invalid_rows / self.n_rows if self.n_rows else 0.0
-
-    def add(self, check: LaborCheck) -> None:
-        """A batch's counts, its first failed cells while there is room, and the numbers repeated inside it."""
-        self.n_rows += check.n_rows
-        self.n_invalid_rows += check.n_invalid_rows
-        if len(self.failures) < KEPT_FAILURES and len(check.failures):
-            self.failures = _concat(self.failures, check.failures.head(KEPT_FAILURES - len(self.failures)))
-        self.add_duplicates(check.duplicates)
-
-    def add_duplicates(self, found: pd.DataFrame) -> None:
-        if len(found):
-            self.duplicates = _concat(self.duplicates, found).sort_values("source_row", ignore_index=True)
-
-
-def _concat(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
-    return b.reset_index(drop=True) if a.empty else pd.concat([a, b], ignore_index=True)

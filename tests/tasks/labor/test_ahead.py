@@ -1,100 +1,108 @@
-"""The workbook's safety pass run ahead in a child process: its word counts only for the bytes it read, says the same
-refusal as the pass in-process, and anything else leaves the decision to the pass run again in-process."""
+"""The labor file read, checked and keyed ahead in a child process: the very batches the command would make itself,
+the same refusals, and a child that fails or is never told a file changes nothing but the time."""
 
 from __future__ import annotations
 
-import os
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from config import Config
-from fupin.demo import bad_files, bad_files_parse
-from fupin.demo.labor import generate_labor, write_xlsx
-from tasks.intake.safety import LABOR_LIMITS, UnsafeFileError, check_file
-from tasks.labor.ahead import CheckedAhead
-from tasks.labor.read import LaborFileError, empty_batch, iter_labor, read_labor
-from tasks.labor.validate import validate_labor, warm_up
+from contracts.identity import person_keys
+from fupin.demo import bad_files
+from fupin.demo.labor import Noise, generate_labor, write_csv, write_xlsx
+from tasks.intake.archive import Received, receive_file
+from tasks.labor.ahead import ReadAhead
+from tasks.labor.read import LaborFileError, iter_labor
+from tasks.labor.tally import LaborCheck
+from tasks.labor.validate import keyed, validate_labor
+
+KEY = b"k" * 32
+SIZES = (7, 3)  # the child's batches and its first one, small enough for several of each
 
 
 @pytest.fixture(scope="module")
-def good(cfg: Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    people = generate_labor(cfg, by_district={cfg.districts[0].name: 30}, by_paired_county={})
-    return write_xlsx(people, tmp_path_factory.mktemp("ahead") / "good.xlsx")
+def people(cfg: Config) -> pd.DataFrame:
+    return generate_labor(
+        cfg, {"朝阳区": 12, "海淀区": 9, "东城区": 5}, {}, Noise(lapsed=3, duplicates=3, invalid_ids=2), seed=5
+    )
 
 
-def _in_process(path: Path) -> tuple[str, str, str, str | None]:
-    with pytest.raises(UnsafeFileError) as info:
-        check_file(path.read_bytes(), path.suffix, LABOR_LIMITS)
-    return info.value.rule, info.value.zh, info.value.en, info.value.member
+def _received(path: Path, tmp_path: Path) -> Received:
+    return receive_file(path, tmp_path / "archive", 0)
 
 
-def test_a_good_workbook_is_passed_for_its_own_bytes_only(good: Path) -> None:
-    data = good.read_bytes()
-    with CheckedAhead.start(good) as ahead:
-        assert ahead.verdict(data) is True
-        assert ahead.verdict(data) is False, "one word per child: a second read is checked in-process"
-    with CheckedAhead.start(good) as ahead:
-        assert ahead.verdict(data + b"\0") is False, "other bytes than the child read: no word on them"
+def _ahead(got: Received, sizes: tuple[int, int] = SIZES) -> ReadAhead:
+    ahead = ReadAhead.start()
+    ahead.batch_rows, ahead.first_rows = sizes
+    ahead.read(got, "people", None, KEY)
+    return ahead
 
 
-@pytest.mark.parametrize("make", ["bomb", "far_corners", "strings_bomb"])
-def test_a_hostile_workbook_is_refused_with_the_in_process_rule(cfg: Config, tmp_path: Path, make: str) -> None:
-    path = tmp_path / f"labor_{make}.xlsx"
-    if make == "bomb":
-        bad_files.bomb(path)
-    elif make == "far_corners":
-        bad_files_parse.labor_far_corners(cfg, path)
-    else:
-        bad_files_parse.strings_bomb(cfg, path)
-    refusal = _in_process(path)
-    with CheckedAhead.start(path) as ahead, pytest.raises(UnsafeFileError) as info:
-        ahead.verdict(path.read_bytes())
-    assert (info.value.rule, info.value.zh, info.value.en, info.value.member) == refusal
-    with CheckedAhead.start(path) as ahead, pytest.raises(LaborFileError) as read:
-        list(iter_labor(path, cfg, ahead=ahead))
-    assert read.value.rule == refusal[0]
+def _in_process(got: Received, cfg: Config) -> Iterator[LaborCheck]:
+    for frame in iter_labor(got.path, cfg, "people", *SIZES):
+        yield keyed(validate_labor(frame, cfg), KEY, cfg)
 
 
-def test_no_word_leaves_the_check_in_process(cfg: Config, good: Path, tmp_path: Path) -> None:
-    """A file changed after the child read it, a missing file, a symlink (refused unread) or a CSV: no word; the
-    reader then checks the bytes itself, so a hostile workbook is still refused."""
-    hostile = bad_files.bomb(tmp_path / "labor_bomb.xlsx")
-    swapped = tmp_path / "swapped.xlsx"
-    swapped.write_bytes(good.read_bytes())
-    with CheckedAhead.start(swapped) as ahead:
-        assert ahead.verdict(good.read_bytes()) is True
-    with CheckedAhead.start(swapped) as ahead:
-        while ahead.running():
-            time.sleep(0.01)
-        swapped.write_bytes(hostile.read_bytes())  # after the child passed the good bytes
-        with pytest.raises(LaborFileError) as read:
-            list(iter_labor(swapped, cfg, ahead=ahead))
-    assert read.value.rule == _in_process(hostile)[0]
-    link = tmp_path / "link.xlsx"
-    os.symlink(good, link)
-    for path in (tmp_path / "missing.xlsx", link, tmp_path / "people.csv"):
-        with CheckedAhead.start(path) as ahead:
-            assert ahead.verdict(good.read_bytes()) is False, path.name
+def _same(a: LaborCheck, b: LaborCheck) -> None:
+    for part in ("valid", "failures", "duplicates"):
+        pd.testing.assert_frame_equal(getattr(a, part), getattr(b, part))
+    assert a.n_rows == b.n_rows
+    assert a.person_keys is not None and b.person_keys is not None
+    assert a.person_keys.tolist() == b.person_keys.tolist()
 
 
-def test_a_workbook_checked_ahead_reads_as_without(cfg: Config, good: Path) -> None:
-    with CheckedAhead.start(good) as ahead:
-        batches = list(iter_labor(good, cfg, ahead=ahead))
-    pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), read_labor(good, cfg))
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_the_childs_batches_are_the_in_process_ones(
+    people: pd.DataFrame, cfg: Config, tmp_path: Path, suffix: str
+) -> None:
+    path = tmp_path / f"people{suffix}"
+    (write_csv if suffix == ".csv" else write_xlsx)(people, path)
+    got = _received(path, tmp_path)
+    with _ahead(got) as ahead:
+        batches = list(ahead.checks())
+        assert ahead.complete
+        assert list(ahead.checks()) == [], "the child's batches are given once: a retry reads in-process"
+    expected = list(_in_process(got, cfg))
+    assert len(batches) == len(expected) > 3
+    for child, here in zip(batches, expected, strict=True):
+        _same(child, here)
+        assert child.person_keys is not None
+        assert child.person_keys.tolist() == person_keys(child.valid["id_number"], KEY).tolist(), "the load's keys"
+    assert sum(c.n_rows for c in batches) == len(people)
 
 
-def test_leaving_ends_a_child_still_at_work(good: Path) -> None:
-    ahead = CheckedAhead.start(good)
+def test_a_refused_file_comes_back_as_the_in_process_refusal(people: pd.DataFrame, cfg: Config, tmp_path: Path) -> None:
+    headless = write_csv(people.drop(columns=["公民身份号码"]), tmp_path / "headless.csv")
+    bomb = bad_files.bomb(tmp_path / "labor_bomb.xlsx")
+    for path in (headless, bomb):
+        got = _received(path, tmp_path)
+        with pytest.raises(LaborFileError) as here:
+            list(_in_process(got, cfg))
+        with _ahead(got) as ahead, pytest.raises(LaborFileError) as child:
+            list(ahead.checks())
+        assert (str(child.value), child.value.rule) == (str(here.value), here.value.rule), path.name
+
+
+def test_a_child_killed_midway_stops_its_batches_early(people: pd.DataFrame, tmp_path: Path) -> None:
+    got = _received(write_csv(people, tmp_path / "people.csv"), tmp_path)
+    with _ahead(got, (2, 1)) as ahead:
+        child = ahead._proc
+        assert child is not None
+        stream = ahead.checks()
+        first = next(stream)
+        child.kill()
+        rest = list(stream)  # what was already in the pipe, then nothing
+        assert not ahead.complete
+    assert first.n_rows == 1
+    assert 1 + len(rest) < -(-len(people) // 2), "the child could not have given every batch"
+
+
+def test_a_child_never_told_a_file_ends_quietly(tmp_path: Path) -> None:
+    ahead = ReadAhead.start()
     ahead.close()
-    assert ahead.verdict(good.read_bytes()) is False
-
-
-def test_the_warm_up_batch_is_empty_and_valid(cfg: Config) -> None:
-    """What the command validates while the child works: no rows, the reader's columns and types, no failure."""
-    check = validate_labor(empty_batch(cfg), cfg)
-    assert (check.n_rows, len(check.valid), len(check.failures), len(check.duplicates)) == (0, 0, 0, 0)
-    assert list(empty_batch(cfg).columns) == ["source_row", *cfg.labor.columns]
-    warm_up(cfg)
+    assert list(ahead.checks()) == []
+    with ReadAhead.start() as untold:
+        assert list(untold.checks()) == [], "no file told: no batch, whatever the child does"
