@@ -29,8 +29,7 @@ if TYPE_CHECKING:
     from tasks.labor.tally import LaborCheck
 
 BATCH_ROWS = 200_000  # rows checked, keyed and loaded at a time: memory follows the batch, not the file
-AHEAD_ROWS = 50_000  # a child's batch: small enough that loading one overlaps checking the next
-FIRST_ROWS = 10_000  # the child's first batch: the load starts as soon as the child's imports are done
+FIRST_ROWS = 10_000  # the child's first batch (then twice the one before): the load starts once the child imported
 PIPE_BYTES = 1 << 20  # Linux's default cap for an unprivileged process
 
 
@@ -41,7 +40,7 @@ class ReadAhead:
     def __init__(self, proc: subprocess.Popen[bytes] | None) -> None:
         self._proc = proc
         self.received: Received | None = None  # the archived file, once the child is told it
-        self.batch_rows, self.first_rows = AHEAD_ROWS, FIRST_ROWS
+        self.batch_rows, self.first_rows = BATCH_ROWS, FIRST_ROWS
         self.complete = False  # set once the child's batches were the whole file
 
     @classmethod

@@ -42,9 +42,9 @@ def _facts(path: Path) -> FileFacts:
     return FileFacts(sha256_of(path.read_bytes()), path.name, "archive/x", dt.datetime.now(dt.UTC), "2020-07")
 
 
-def _load(engine: Engine, cfg: Config, path: Path, batch_rows: int, max_ratio: float = 1.0):
+def _load(engine: Engine, cfg: Config, path: Path, batch_rows: int, max_ratio: float = 1.0, first: int | None = None):
     def checks():
-        return (validate_labor(f, cfg) for f in iter_labor(path, cfg, batch_rows=batch_rows))
+        return (validate_labor(f, cfg) for f in iter_labor(path, cfg, batch_rows=batch_rows, first_rows=first))
 
     return load_labor_batches(engine, cfg, _facts(path), checks, KEY, max_ratio)
 
@@ -60,11 +60,13 @@ def _stored(engine: Engine) -> list[tuple]:
     return [tuple(r) for r in people] + [("cell", *r) for r in cells]
 
 
-@pytest.mark.parametrize("batch_rows", [1, 2, 5, 7, 10_000])
-def test_any_batch_size_keeps_the_rows_the_whole_file_rule_keeps(sqlite_engine, cfg, tmp_path, batch_rows) -> None:
+@pytest.mark.parametrize(("batch_rows", "first"), [(1, None), (2, None), (5, None), (7, None), (10_000, None), (8, 1)])
+def test_any_batch_size_keeps_the_rows_the_whole_file_rule_keeps(
+    sqlite_engine, cfg, tmp_path, batch_rows, first
+) -> None:
     path = _file(cfg, tmp_path)
     whole = validate_labor(read_labor(path, cfg), cfg)
-    result = _load(sqlite_engine, cfg, path, batch_rows)
+    result = _load(sqlite_engine, cfg, path, batch_rows, first=first)
     assert result.check is not None
     assert sorted(r[0] for r in _stored(sqlite_engine) if r[0] != "cell") == sorted(whole.valid["source_row"])
     assert result.check.duplicates["source_row"].tolist() == whole.duplicates["source_row"].tolist()
@@ -103,6 +105,9 @@ def test_batches_have_the_size_asked_and_keep_the_file_row_numbers(cfg, tmp_path
     batches = list(iter_labor(path, cfg, batch_rows=4))
     assert [len(b) for b in batches] == [4] * 6 + [1]
     assert pd.concat(batches)["source_row"].tolist() == list(range(2, 27))
+    growing = list(iter_labor(path, cfg, batch_rows=8, first_rows=1))  # as the command's child reads
+    assert [len(b) for b in growing] == [1, 2, 4, 8, 8, 2]
+    assert pd.concat(growing)["source_row"].tolist() == list(range(2, 27))
 
 
 def test_a_broken_row_in_a_later_batch_is_located_and_nothing_is_loaded(sqlite_engine, cfg, tmp_path) -> None:
