@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from tasks.labor.tally import LaborCheck
 
 BATCH_ROWS = 200_000  # rows checked, keyed and loaded at a time: memory follows the batch, not the file
-FIRST_ROWS = 10_000  # the child's first batch (then twice the one before): the load starts once the child imported
+FIRST_ROWS = 10_000  # the child's first batch (then growing): the load starts once the child has imported
 PIPE_BYTES = 1 << 20  # Linux's default cap for an unprivileged process
 
 
