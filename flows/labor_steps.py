@@ -169,11 +169,10 @@ def _checks(
 ) -> Callable[[], Iterator[LaborCheck]]:
     """The file's checked batches, afresh on each call: the child's, once; then read and checked here (a retry, or
     the rest of the file when the child stopped early), in the child's batch sizes."""
-    child = ahead
 
     def checks() -> Iterator[LaborCheck]:
-        nonlocal child
-        stream, child, taken = child, None, 0
+        nonlocal ahead
+        stream, ahead, taken = ahead, None, 0
         sizes: tuple[int, int | None] = (batch_rows, None)
         if stream is not None:
             sizes = (stream.batch_rows, stream.first_rows)
